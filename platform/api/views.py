@@ -1,0 +1,46 @@
+"""JSON endpoints under /api/v1; errors are {"errors": [{"pointer", "message"}]}."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from formflow.api.auth import authenticate_bearer
+from formflow.api.openapi import document
+from formflow.auth.permissions import require
+from formflow.customers import services as customers
+from formflow.extensions import db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+@bp.before_request
+def authenticate() -> None:
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        authenticate_bearer()
+
+
+@bp.after_request
+def commit_token_use(response):
+    if response.status_code < 400:
+        db.session.commit()  # last_used_at of the token
+    return response
+
+
+@bp.route("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.route("/me")
+def me():
+    require(g.api_user, "api.use")
+    user = g.api_user
+    return jsonify({"username": user.username, "display_name": user.display_name, "roles": user.role_names})
+
+
+@bp.route("/customers/<code>")
+def customer(code: str):
+    require(g.api_user, "customers.read")
+    found = customers.get_by_code(code)
+    return jsonify(found.snapshot() | {"balances": {}})

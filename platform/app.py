@@ -1,0 +1,117 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+import formflow.database  # noqa: F401  (engine events: SQLite pragmas and BEGIN IMMEDIATE)
+from formflow import config as settings
+from formflow.errorpages import register_error_handlers
+from formflow.extensions import babel, csrf, db, login_manager, migrate
+from formflow.i18n import html_lang, select_locale
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings from FORMFLOW_* env vars, then `config` on top."""
+    config = dict(config or {})
+    instance_path = Path(config.pop("INSTANCE_DIR", None) or settings.instance_path())
+    loaded = settings.settings_from_env(instance_path, secret_key=config.get("SECRET_KEY"))
+    loaded.update(config)
+    app = Flask(
+        "formflow",
+        root_path=str(PACKAGE_DIR),
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder=loaded["TEMPLATE_DIR"],
+        static_folder=str(PACKAGE_DIR / "static"),
+    )
+    app.config.update(settings.DEFAULTS)
+    app.config.update(loaded)
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    register_error_handlers(app)
+    _register_request_hooks(app)
+    _register_template_helpers(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from formflow.auth.services import load_session_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_session_user)
+    login_manager.session_protection = "basic"
+    # Import every model so metadata (and Alembic) sees them all.
+    import formflow.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from formflow.admin.views import bp as admin_bp
+    from formflow.api.views import bp as api_bp
+    from formflow.audit.views import bp as audit_bp
+    from formflow.auth.views import bp as auth_bp
+    from formflow.customers.views import bp as customers_bp
+    from formflow.home.views import bp as home_bp
+
+    for blueprint in (home_bp, auth_bp, admin_bp, audit_bp, customers_bp, api_bp):
+        app.register_blueprint(blueprint)
+    # The API authenticates by bearer token only and never by cookie: no CSRF there.
+    csrf.exempt(api_bp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def security_headers(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from formflow.auth.permissions import ROLES, can
+    from formflow.navigation import nav_items
+
+    @app.context_processor
+    def inject_helpers() -> dict:
+        locale = select_locale()
+        return {
+            "can": lambda permission, obj=None: can(current_user, permission, obj),
+            "role_labels": ROLES,
+            "languages": app.config["LANGUAGES"],
+            "current_locale": locale,
+            "html_lang": html_lang(locale),
+            "nav_items": nav_items,
+        }
+
+
+def _register_cli(app: Flask) -> None:
+    from formflow.cli import formflow_group
+
+    app.cli.add_command(formflow_group)

@@ -1,0 +1,224 @@
+"""Writing, checking and reading the audit log."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+
+from formflow.audit.models import GENESIS_HASH, AuditEntry, AuditHead
+from formflow.auth.current import acting_user
+from formflow.extensions import db, utcnow
+
+SYSTEM_ACTOR = "system"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _plain(value: Any) -> Any:
+    """What a JSON column gives back: Decimal, dates and the like become strings."""
+    return None if value is None else json.loads(canonical_json(value))
+
+
+def _row_content(entry: AuditEntry) -> dict:
+    return {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(timespec="microseconds"),
+        "actor_id": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "before": entry.before,
+        "after": entry.after,
+        "request_id": entry.request_id,
+    }
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(_row_content(entry))).encode()).hexdigest()
+
+
+def record(
+    action: str,
+    object_type: str,
+    object_id: Any,
+    *,
+    before: Any = None,
+    after: Any = None,
+    actor: Any = None,
+) -> AuditEntry:
+    """Append one entry to the chain, in the caller's transaction.
+
+    `actor` defaults to the logged-in user of the current request, else "system".
+    """
+    actor = actor if actor is not None else acting_user()
+    # Claim the next seq by updating the head row first: on PostgreSQL the row lock
+    # makes concurrent appends wait for each other; on SQLite the write lock does.
+    claimed = db.session.execute(
+        sa.update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_seq=AuditHead.last_seq + 1)
+        .returning(AuditHead.last_seq, AuditHead.last_hash)
+        .execution_options(synchronize_session=False)
+    ).one()
+    entry = AuditEntry(
+        seq=claimed.last_seq,
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "username", None) or SYSTEM_ACTOR,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=_plain(before),
+        after=_plain(after),
+        request_id=g.get("request_id") if has_request_context() else None,
+        prev_hash=claimed.last_hash,
+    )
+    entry.hash = entry_hash(entry.prev_hash, entry)
+    db.session.add(entry)
+    db.session.execute(
+        sa.update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_hash=entry.hash)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return entry
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    bad_seq: int | None = None
+    bad_id: int | None = None
+    reason: str = ""
+
+
+def verify() -> VerifyResult:
+    """Walk the chain in seq order; report the first row that is not what was written."""
+    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    rows = db.session.execute(
+        sa.select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=500)
+    ).scalars()
+    for entry in rows:
+        if entry.seq != expected_seq:
+            return VerifyResult(
+                False,
+                checked,
+                entry.seq,
+                entry.id,
+                f"expected seq {expected_seq}, found {entry.seq}: rows were deleted or reordered",
+            )
+        if entry.prev_hash != expected_prev:
+            return VerifyResult(
+                False,
+                checked,
+                entry.seq,
+                entry.id,
+                "prev_hash does not match the previous row: rows were deleted or reordered",
+            )
+        if entry_hash(entry.prev_hash, entry) != entry.hash:
+            return VerifyResult(
+                False, checked, entry.seq, entry.id, "content does not match its hash: row was edited"
+            )
+        expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    head = db.session.get(AuditHead, 1)
+    if head is None or head.last_seq != checked or head.last_hash != expected_prev:
+        last = head.last_seq if head else "?"
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1,
+            None,
+            f"the chain ends at seq {checked} but {last} entries were written: rows were deleted",
+        )
+    return VerifyResult(True, checked)
+
+
+@dataclass
+class AuditFilter:
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, query: sa.Select) -> sa.Select:
+        if self.actor:
+            query = query.where(AuditEntry.actor_name == self.actor)
+        if self.action:
+            query = query.where(AuditEntry.action.startswith(self.action, autoescape=True))
+        if self.object_type:
+            query = query.where(AuditEntry.object_type == self.object_type)
+        if self.object_id:
+            query = query.where(AuditEntry.object_id == self.object_id)
+        if self.since:
+            query = query.where(AuditEntry.at >= self.since)
+        if self.until:
+            query = query.where(AuditEntry.at < self.until)
+        return query
+
+
+def page(filters: AuditFilter, *, before_seq: int | None, size: int) -> tuple[list[AuditEntry], int | None]:
+    """Newest first, keyset-paginated on seq; returns the rows and the next cursor."""
+    query = filters.apply(sa.select(AuditEntry))
+    if before_seq is not None:
+        query = query.where(AuditEntry.seq < before_seq)
+    rows = list(db.session.execute(query.order_by(AuditEntry.seq.desc()).limit(size + 1)).scalars())
+    next_cursor = rows[size - 1].seq if len(rows) > size else None
+    return rows[:size], next_cursor
+
+
+CSV_COLUMNS = [
+    "seq",
+    "at",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "request_id",
+    "prev_hash",
+    "hash",
+]
+
+
+def export_csv(filters: AuditFilter) -> Iterator[str]:
+    """The filtered log as CSV text chunks, oldest first, streamed in batches."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    query = filters.apply(sa.select(AuditEntry)).order_by(AuditEntry.seq)
+    for entry in db.session.execute(query.execution_options(yield_per=500)).scalars():
+        row = _row_content(entry) | {"prev_hash": entry.prev_hash, "hash": entry.hash}
+        writer.writerow(
+            [
+                canonical_json(row[c])
+                if c in ("before", "after") and row[c] is not None
+                else ("" if row[c] is None else row[c])
+                for c in CSV_COLUMNS
+            ]
+        )
+        yield flush()

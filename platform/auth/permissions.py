@@ -1,0 +1,63 @@
+"""Roles, what each may do, and `require`: the one way code checks access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_babel import lazy_gettext as _l
+
+from formflow.errors import Forbidden, Unauthorized
+
+ROLES: dict[str, object] = {
+    "admin": _l("Administrator"),
+    "staff": _l("Staff"),
+    "finance": _l("Finance"),
+    "manager": _l("Manager"),
+    "risk": _l("Risk"),
+    "auditor": _l("Auditor"),
+}
+
+EVERYONE = frozenset(ROLES)
+
+#: permission -> roles that hold it. The single map of who may do what.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "home.view": EVERYONE,
+    "account.edit_own": EVERYONE,
+    "customers.read": EVERYONE,
+    "users.manage": frozenset({"admin"}),
+    "audit.read": frozenset({"admin", "auditor"}),
+    "audit.export": frozenset({"admin", "auditor"}),
+    "api.use": EVERYONE,
+}
+
+#: permission -> predicate(user, obj) for checks that depend on the object.
+_object_rules: dict[str, Callable[[object, object], bool]] = {}
+
+
+def object_rule(permission: str):
+    """Register an extra object-level check for `permission` (e.g. a case's assignee)."""
+
+    def register(predicate: Callable[[object, object], bool]):
+        _object_rules[permission] = predicate
+        return predicate
+
+    return register
+
+
+def can(user, permission: str, obj=None) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if not PERMISSIONS[permission].intersection(user.role_names):
+        return False
+    rule = _object_rules.get(permission)
+    return rule is None or obj is None or rule(user, obj)
+
+
+def require(user, permission: str, obj=None) -> None:
+    """Raise Unauthorized (nobody logged in) or Forbidden unless `user` may do this."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise Unauthorized()
+    if not can(user, permission, obj):
+        raise Forbidden()

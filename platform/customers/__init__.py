@@ -1,0 +1,1 @@
+"""Customers, their tier and status."""

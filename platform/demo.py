@@ -1,0 +1,56 @@
+"""Demo users, customers and templates for a first look (`formflow demo`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from formflow.auth import services as auth
+from formflow.auth.permissions import ROLES
+from formflow.customers import services as customers
+from formflow.errors import NotFound
+from formflow.extensions import db
+
+DEMO_PASSWORD = "demo"
+
+DEMO_CUSTOMERS = [
+    ("C001", "华东建材有限公司", "A"),
+    ("C002", "星河物流股份有限公司", "A"),
+    ("C003", "青松餐饮管理有限公司", "B"),
+    ("C004", "蓝海电子科技有限公司", "B"),
+    ("C005", "小桥便利店", "C"),
+    ("C006", "晨光文具工作室", "C"),
+]
+
+DEMO_USER_NAMES = {
+    "admin": "管理员 Admin",
+    "staff": "业务员 Staff",
+    "finance": "财务 Finance",
+    "manager": "经理 Manager",
+    "risk": "风控 Risk",
+    "auditor": "审计 Auditor",
+}
+
+
+def load_demo(echo: Callable[[str], None] = print) -> int:
+    """Create what is missing; existing records are left as they are. Returns the count."""
+    created = 0
+    for role in ROLES:
+        if auth.find_user(role) is None:
+            auth.create_user(
+                role,
+                DEMO_PASSWORD,
+                [role],
+                display_name=DEMO_USER_NAMES[role],
+                enforce_password_policy=False,
+            )
+            echo(f"  user {role}")
+            created += 1
+    for code, name, tier in DEMO_CUSTOMERS:
+        try:
+            customers.get_by_code(code)
+        except NotFound:
+            customers.create(code, name, tier)
+            echo(f"  customer {code} {name} (tier {tier})")
+            created += 1
+    db.session.flush()
+    return created

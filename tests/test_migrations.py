@@ -1,0 +1,41 @@
+"""Migrations produce exactly the models' schema, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade
+from support import fresh_database, make_app, migrate_to_head
+
+from formflow.extensions import db
+
+
+def test_upgrade_gives_the_models_schema_and_downgrade_removes_it(tmp_path):
+    with fresh_database(tmp_path) as database:
+        app = make_app(database, tmp_path)
+        migrate_to_head(app)
+        with app.app_context():
+            engine = sa.create_engine(database.url, **database.engine_options)
+            with engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts={"compare_type": True})
+                diff = compare_metadata(context, db.metadata)
+                head = connection.execute(sa.text("SELECT id, last_seq FROM audit_head")).all()
+            assert diff == []
+            assert [tuple(row) for row in head] == [(1, 0)]
+
+            downgrade(directory=app.config["MIGRATIONS_DIR"], revision="base")
+            with engine.connect() as connection:
+                left = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+            engine.dispose()
+            db.engine.dispose()
+            assert left == set()
+
+
+def test_constraint_names_follow_the_naming_convention(app):
+    names = set()
+    for table in db.metadata.tables.values():
+        names |= {c.name for c in table.constraints} | {i.name for i in table.indexes}
+    assert "uq_user_account_username" in names
+    assert "fk_api_token_user_id_user_account" in names
+    assert all(name for name in names)
