@@ -28,24 +28,28 @@ def app(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _rolled_back(request, app):
-    """Every session of the test joins one outer transaction that is rolled back."""
+    """Every session of the test joins one outer transaction that is rolled back.
+
+    No app context stays pushed during the test: each request gets its own, as in production.
+    """
     if request.node.get_closest_marker("live_db"):
         yield
         return
     with app.app_context():
         connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"), scopefunc=_app_ctx_id
-        )
-        try:
-            yield
-        finally:
+    outer = connection.begin()
+    original = db.session
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"), scopefunc=_app_ctx_id
+    )
+    try:
+        yield
+    finally:
+        with app.app_context():
             db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
+        db.session = original
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture

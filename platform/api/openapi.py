@@ -68,6 +68,40 @@ def document() -> dict:
                     },
                 }
             },
+            "/customers": {
+                "post": {
+                    "summary": "Create a customer",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["code", "name", "tier"],
+                                    "properties": {
+                                        "code": {"type": "string", "maxLength": 40},
+                                        "name": {"type": "string", "maxLength": 200},
+                                        "tier": {"type": "string", "maxLength": 10},
+                                        "status": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Created",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Customer"}}
+                            },
+                        },
+                        "400": _error("Body is not JSON"),
+                        "401": _error("Missing or invalid token"),
+                        "403": _error("Not allowed"),
+                        "422": _error("Invalid data, with JSON Pointers"),
+                    },
+                }
+            },
             "/customers/{code}": {
                 "get": {
                     "summary": "A customer's tier, status and balances per account",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from formflow.api.auth import authenticate_bearer
+from formflow.api.body import json_object, text_field
 from formflow.api.openapi import document
 from formflow.auth.permissions import require
 from formflow.customers import services as customers
@@ -44,3 +45,17 @@ def customer(code: str):
     require(g.api_user, "customers.read")
     found = customers.get_by_code(code)
     return jsonify(found.snapshot() | {"balances": {}})
+
+
+@bp.route("/customers", methods=["POST"])
+def customer_create():
+    require(g.api_user, "customers.manage")
+    body = json_object()
+    created = customers.create(
+        text_field(body, "code"),
+        text_field(body, "name"),
+        text_field(body, "tier"),
+        status=text_field(body, "status") or "active",
+    )
+    db.session.commit()
+    return jsonify(created.snapshot()), 201

@@ -108,43 +108,37 @@ class VerifyResult:
 
 def verify() -> VerifyResult:
     """Walk the chain in seq order; report the first row that is not what was written."""
-    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
     rows = db.session.execute(
         sa.select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=500)
     ).scalars()
-    for entry in rows:
-        if entry.seq != expected_seq:
-            return VerifyResult(
-                False,
-                checked,
-                entry.seq,
-                entry.id,
-                f"expected seq {expected_seq}, found {entry.seq}: rows were deleted or reordered",
-            )
-        if entry.prev_hash != expected_prev:
-            return VerifyResult(
-                False,
-                checked,
-                entry.seq,
-                entry.id,
-                "prev_hash does not match the previous row: rows were deleted or reordered",
-            )
-        if entry_hash(entry.prev_hash, entry) != entry.hash:
-            return VerifyResult(
-                False, checked, entry.seq, entry.id, "content does not match its hash: row was edited"
-            )
-        expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    try:
+        broken, checked, last_hash = _first_break(rows)
+    finally:
+        rows.close()  # a server-side cursor on PostgreSQL when we stop early
+    if broken:
+        return broken
     head = db.session.get(AuditHead, 1)
-    if head is None or head.last_seq != checked or head.last_hash != expected_prev:
-        last = head.last_seq if head else "?"
-        return VerifyResult(
-            False,
-            checked,
-            checked + 1,
-            None,
-            f"the chain ends at seq {checked} but {last} entries were written: rows were deleted",
-        )
+    if head is None or head.last_seq != checked or head.last_hash != last_hash:
+        written = head.last_seq if head else "?"
+        reason = f"the chain ends at seq {checked} but {written} entries were written: rows were deleted"
+        return VerifyResult(False, checked, checked + 1, None, reason)
     return VerifyResult(True, checked)
+
+
+def _first_break(rows) -> tuple[VerifyResult | None, int, str]:
+    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    for entry in rows:
+        reason = None
+        if entry.seq != expected_seq:
+            reason = f"expected seq {expected_seq}, found {entry.seq}: rows were deleted or reordered"
+        elif entry.prev_hash != expected_prev:
+            reason = "prev_hash does not match the previous row: rows were deleted or reordered"
+        elif entry_hash(entry.prev_hash, entry) != entry.hash:
+            reason = "content does not match its hash: row was edited"
+        if reason:
+            return VerifyResult(False, checked, entry.seq, entry.id, reason), checked, expected_prev
+        expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    return None, checked, expected_prev
 
 
 @dataclass

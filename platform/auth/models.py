@@ -40,6 +40,11 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    @property
+    def is_authenticated(self) -> bool:
+        # A User object is a known identity; whether it may act is `is_active`'s question.
+        return True
+
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 

@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "home.view": EVERYONE,
     "account.edit_own": EVERYONE,
     "customers.read": EVERYONE,
+    "customers.manage": frozenset({"admin", "staff"}),
     "users.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin", "auditor"}),
     "audit.export": frozenset({"admin", "auditor"}),

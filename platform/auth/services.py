@@ -68,6 +68,15 @@ def _check_password(password: str, pointer: str = "/password") -> list[dict]:
     return []
 
 
+def _check_profile(display_name: str, email: str | None) -> list[dict]:
+    errors = []
+    if len(display_name) > 200:
+        errors.append({"pointer": "/display_name", "message": _("At most %(n)d characters.", n=200)})
+    if email and (len(email) > 254 or "@" not in email):
+        errors.append({"pointer": "/email", "message": _("Not a valid e-mail address.")})
+    return errors
+
+
 def _set_roles(user: User, roles: list[str]) -> None:
     wanted = sorted(set(roles))
     user.roles = [r for r in user.roles if r.role in wanted]
@@ -93,7 +102,7 @@ def create_user(
         errors.append({"pointer": "/username", "message": _("This username is already taken.")})
     if enforce_password_policy:
         errors += _check_password(password)
-    errors += _check_roles(roles)
+    errors += _check_roles(roles) + _check_profile(display_name.strip(), (email or "").strip())
     if errors:
         raise Invalid(errors)
     user = User(
@@ -123,7 +132,7 @@ def _guard_last_admin(user: User, *, losing_admin: bool) -> None:
 
 
 def update_user(user: User, *, display_name: str, email: str | None, roles: list[str], actor=None) -> User:
-    errors = _check_roles(roles)
+    errors = _check_roles(roles) + _check_profile(display_name.strip(), (email or "").strip())
     if errors:
         raise Invalid(errors)
     _guard_last_admin(user, losing_admin="admin" not in roles)

@@ -19,20 +19,24 @@ def get_by_code(code: str) -> Customer:
 
 
 def create(code: str, name: str, tier: str, *, status: str = "active", actor=None) -> Customer:
+    code, name, tier = code.strip(), name.strip(), tier.strip()
     errors = []
-    if not code.strip():
+    if not code:
         errors.append({"pointer": "/code", "message": _("Code is required.")})
-    if not name.strip():
+    if not name:
         errors.append({"pointer": "/name", "message": _("Name is required.")})
-    if not tier.strip():
+    if not tier:
         errors.append({"pointer": "/tier", "message": _("Tier is required.")})
+    for field, value, limit in (("code", code, 40), ("name", name, 200), ("tier", tier, 10)):
+        if len(value) > limit:
+            errors.append({"pointer": f"/{field}", "message": _("At most %(n)d characters.", n=limit)})
     if status not in CUSTOMER_STATUSES:
         errors.append({"pointer": "/status", "message": _("Unknown status.")})
     if errors:
         raise Invalid(errors)
     if db.session.execute(sa.select(Customer.id).where(Customer.code == code)).first():
         raise Invalid([{"pointer": "/code", "message": _("This code is already taken.")}])
-    customer = Customer(code=code.strip(), name=name.strip(), tier=tier.strip(), status=status)
+    customer = Customer(code=code, name=name, tier=tier, status=status)
     db.session.add(customer)
     db.session.flush()
     audit.record("customer.create", "customer", customer.id, after=customer.snapshot(), actor=actor)

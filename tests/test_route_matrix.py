@@ -1,0 +1,111 @@
+"""Role × route: every route of the app, anonymous and as each role, allowed or 403.
+
+A route missing from ROUTES fails `test_every_route_is_in_the_matrix`: new routes join here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from formflow.auth import services
+from formflow.auth.permissions import ROLES
+from formflow.extensions import db
+
+ALL = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+AUDIT = frozenset({"admin", "auditor"})
+PUBLIC = None
+
+# endpoint -> (method, url template, roles allowed; PUBLIC when no login is needed)
+ROUTES = {
+    "static": ("GET", "/static/css/app.css", PUBLIC),
+    "home.index": ("GET", "/", ALL),
+    "home.set_language": ("GET", "/lang/en", PUBLIC),
+    "home.healthz": ("GET", "/healthz", PUBLIC),
+    "auth.login": ("GET", "/auth/login", PUBLIC),
+    "auth.change_password": ("GET", "/account/password", ALL),
+    "auth.logout": ("POST", "/auth/logout", ALL),
+    "admin.users": ("GET", "/admin/users", ADMIN),
+    "admin.user_new": ("GET", "/admin/users/new", ADMIN),
+    "admin.user_edit": ("GET", "/admin/users/{target}", ADMIN),
+    "admin.user_deactivate": ("POST", "/admin/users/{target}/deactivate", ADMIN),
+    "admin.user_activate": ("POST", "/admin/users/{target}/activate", ADMIN),
+    "admin.user_password": ("POST", "/admin/users/{target}/password", ADMIN),
+    "admin.token_create": ("POST", "/admin/users/{target}/tokens", ADMIN),
+    "admin.token_revoke": ("POST", "/admin/tokens/{token}/revoke", ADMIN),
+    "audit.index": ("GET", "/audit/", AUDIT),
+    "audit.verify": ("GET", "/audit/verify", AUDIT),
+    "audit.export": ("GET", "/audit/export.csv", AUDIT),
+    "customers.index": ("GET", "/customers/", ALL),
+    "customers.show": ("GET", "/customers/{customer}", ALL),
+    "api.openapi": ("GET", "/api/v1/openapi.json", PUBLIC),
+    "api.me": ("GET", "/api/v1/me", ALL),
+    "api.customer": ("GET", "/api/v1/customers/{customer}", ALL),
+    "api.customer_create": ("POST", "/api/v1/customers", frozenset({"admin", "staff"})),
+}
+
+
+@pytest.fixture
+def targets(app, make_user):
+    from formflow.customers import services as customers
+
+    target = make_user("matrix-target", roles=["staff"])
+    with app.app_context():
+        customers.create("M001", "Matrix Ltd", "B")
+        _plain, token = services.create_token(services.get_user(target), "matrix")
+        db.session.commit()
+        return {"target": target, "token": token.id, "customer": "M001"}
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ROUTES), "add new routes to ROUTES with the roles allowed"
+
+
+def _request(client, method, url, bearer=None):
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    if method == "GET":
+        return client.raw.get(url, headers=headers)
+    if url.startswith("/api/"):
+        return client.raw.post(url, json={}, headers=headers)
+    return client.post_form(url, {}, token_page="/auth/login" if bearer is None else "/")
+
+
+def test_anonymous_is_sent_to_login_or_gets_401(client, targets):
+    wrong = []
+    for endpoint, (method, url, allowed) in ROUTES.items():
+        response = _request(client, method, url.format(**targets))
+        if allowed is PUBLIC:
+            ok = response.status_code in (200, 302)
+        elif url.startswith("/api/"):
+            ok = response.status_code == 401 and response.json["errors"][0]["message"]
+        else:
+            ok = response.status_code == 302 and "/auth/login" in response.headers["Location"]
+        response.close()
+        if not ok:
+            wrong.append((endpoint, response.status_code))
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_each_role_is_allowed_or_forbidden(app, login_as, targets, role):
+    client = login_as(role)
+    with app.app_context():
+        user = services.find_user(client.username)
+        bearer, _token = services.create_token(user, "matrix")
+        db.session.commit()
+    wrong = []
+    # logout last: it ends the session the other requests use
+    for endpoint, (method, url, allowed) in sorted(ROUTES.items(), key=lambda item: item[0] == "auth.logout"):
+        is_api = url.startswith("/api/")
+        response = _request(client, method, url.format(**targets), bearer if is_api else None)
+        if allowed is PUBLIC or role in allowed:
+            ok = response.status_code not in (401, 403) and response.status_code < 500
+            if method == "GET" and endpoint not in ("home.set_language", "auth.login"):
+                ok = response.status_code == 200
+        else:
+            ok = response.status_code == 403
+        response.close()
+        if not ok:
+            wrong.append((endpoint, method, response.status_code))
+    assert wrong == []
