@@ -135,3 +135,18 @@ def cli(app):
         return runner.invoke(args=["formflow", *args], catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """An app on a database of its own where commits are real (for threads and servers).
+
+    Use with @pytest.mark.live_db so the rollback fixture stays out of the way.
+    """
+    with fresh_database(tmp_path) as database:
+        application = make_app(database, tmp_path)
+        migrate_to_head(application)
+        yield application
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -49,11 +49,16 @@ def user_new():
     return render_template("admin/user_new.html", form=form)
 
 
+def _edit_form(user) -> UserEditForm:
+    # Not obj=user: its `roles` are UserRole rows, the form wants role names.
+    return UserEditForm(data={"display_name": user.display_name, "email": user.email, "roles": user.role_names})
+
+
 def _edit_page(user, form=None, password_form=None, token_form=None, new_token=None, status=200):
     page = render_template(
         "admin/user_edit.html",
         user=user,
-        form=form or UserEditForm(obj=user, roles=user.role_names),
+        form=form or _edit_form(user),
         password_form=password_form or PasswordResetForm(),
         token_form=token_form or TokenForm(),
         confirm_form=ConfirmForm(),
@@ -66,7 +71,7 @@ def _edit_page(user, form=None, password_form=None, token_form=None, new_token=N
 @permission_required("users.manage")
 def user_edit(user_id: int):
     user = services.get_user(user_id)
-    form = UserEditForm(obj=user, roles=user.role_names)
+    form = _edit_form(user)
     if form.validate_on_submit():
         try:
             services.update_user(
