@@ -51,7 +51,9 @@ def user_new():
 
 def _edit_form(user) -> UserEditForm:
     # Not obj=user: its `roles` are UserRole rows, the form wants role names.
-    return UserEditForm(data={"display_name": user.display_name, "email": user.email, "roles": user.role_names})
+    return UserEditForm(
+        data={"display_name": user.display_name, "email": user.email, "roles": user.role_names}
+    )
 
 
 def _edit_page(user, form=None, password_form=None, token_form=None, new_token=None, status=200):

@@ -77,7 +77,9 @@ def test_edit_roles_is_audited_with_before_and_after(app, login_as, make_user):
 def test_edit_page_shows_the_current_roles_checked(login_as, make_user):
     bob = make_user("bob", roles=["finance", "risk"])
     page = login_as("admin").get(f"/admin/users/{bob}").get_data(as_text=True)
-    checked = set(re.findall(r'<input checked id="roles-\d+" name="roles" type="checkbox" value="(\w+)"', page))
+    checked = set(
+        re.findall(r'<input checked id="roles-\d+" name="roles" type="checkbox" value="(\w+)"', page)
+    )
     assert checked == {"finance", "risk"}
 
 
