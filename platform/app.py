@@ -65,10 +65,13 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.api.views import bp as api_bp
     from formflow.audit.views import bp as audit_bp
     from formflow.auth.views import bp as auth_bp
+    from formflow.cases.views import bp as cases_bp
     from formflow.customers.views import bp as customers_bp
     from formflow.home.views import bp as home_bp
+    from formflow.processes.views import bp as processes_bp
 
-    for blueprint in (home_bp, auth_bp, admin_bp, audit_bp, customers_bp, api_bp):
+    blueprints = (home_bp, auth_bp, admin_bp, audit_bp, customers_bp, processes_bp, cases_bp, api_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)

@@ -59,3 +59,7 @@ def customer_create():
     )
     db.session.commit()
     return jsonify(created.snapshot()), 201
+
+
+# Feature modules add their routes to `bp`; importing them here registers them.
+from formflow.api import cases, processes  # noqa: E402, F401

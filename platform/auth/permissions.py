@@ -29,6 +29,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"admin", "auditor"}),
     "audit.export": frozenset({"admin", "auditor"}),
     "api.use": EVERYONE,
+    "processes.read": frozenset({"admin", "auditor"}),
+    "processes.manage": frozenset({"admin"}),
+    "cases.read": EVERYONE,
+    "cases.create": frozenset({"admin", "staff"}),
+    "cases.edit": frozenset({"admin", "staff"}),
 }
 
 #: permission -> predicate(user, obj) for checks that depend on the object.

@@ -1,0 +1,61 @@
+"""A Case holds the submitted data (JSON) with the process version it runs on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from formflow.customers.models import Customer
+from formflow.extensions import db, utcnow
+from formflow.processes.models import Process, ProcessVersion
+
+
+class Case(db.Model):
+    __tablename__ = "case_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("process.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    #: "draft" and "submitted" until the workflow engine gives cases their states.
+    state: Mapped[str] = mapped_column(String(40), default="draft", index=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Lower-cased text of the data's string values, for the list's text filter.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    #: Optimistic locking: an UPDATE that finds another value raises StaleDataError.
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012
+
+    process: Mapped[Process] = relationship(lazy="joined")
+    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    customer: Mapped[Customer] = relationship(lazy="joined")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="case", order_by="Attachment.id", lazy="select"
+    )
+
+
+class Attachment(db.Model):
+    """An uploaded file. Stored under the instance upload folder by its sha256, never
+    served from static; the form field's value is `token`."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"), index=True)
+    field: Mapped[str] = mapped_column(String(500), default="")
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case | None] = relationship(back_populates="attachments")

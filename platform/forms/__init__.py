@@ -1,0 +1,17 @@
+"""JSON Schema (Draft 2020-12) + uiSchema forms: render to HTML, parse a post, validate.
+
+Public interface (other packages use only these):
+
+- `render(schema, ui_schema=None, data=None, errors=None, *, readonly=False) -> Markup`
+  the form's fields as HTML (inside an app/request context); each input is named by its
+  field's JSON Pointer (`/items/0/amount`). The caller wraps it in `<form>` with CSRF and
+  `enctype="multipart/form-data"`.
+- `parse(schema, ui_schema, formdata, files=None, *, store_upload=None) -> Parsed`
+  posted fields -> typed JSON (`Parsed.data`), coercion errors (`Parsed.errors`) and a
+  row command (`Parsed.command`: add/remove a row of an array; then re-render, do not save).
+- `validate(schema, data) -> list[{"pointer", "message"}]` the verdict of jsonschema
+  Draft 2020-12 with format checking, messages in the user's language.
+- `check_schema(schema)` / `check_ui_schema(schema, ui_schema)` -> `[{"pointer", "message"}]`
+  problems in a form definition (pointers relative to the schema / uiSchema root).
+- `display(schema, ui_schema, data) -> list[DisplayRow]` titled values for read-only pages.
+"""

@@ -1,0 +1,1 @@
+"""Processes described as data: versioned specs, templates, import/export/check/publish."""
