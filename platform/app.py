@@ -12,6 +12,7 @@ from flask_login import current_user
 import formflow.database  # noqa: F401  (engine events: SQLite pragmas and BEGIN IMMEDIATE)
 from formflow import config as settings
 from formflow.errorpages import register_error_handlers
+from formflow.exactjson import ExactJSONProvider
 from formflow.extensions import babel, csrf, db, login_manager, migrate
 from formflow.i18n import html_lang, select_locale
 
@@ -33,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=loaded["TEMPLATE_DIR"],
         static_folder=str(PACKAGE_DIR / "static"),
     )
+    app.json = ExactJSONProvider(app)
     app.config.update(settings.DEFAULTS)
     app.config.update(loaded)
     instance_path.mkdir(parents=True, exist_ok=True)

@@ -61,7 +61,7 @@ def upgrade():
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=40), nullable=False),
-    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('data', sa.Text(), nullable=False),
     sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from formflow.auth.models import User
 from formflow.customers.models import Customer
+from formflow.exactjson import ExactJSON
 from formflow.extensions import db, utcnow
 from formflow.processes.models import Process, ProcessVersion
 
@@ -21,7 +23,8 @@ class Case(db.Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     #: "draft" and "submitted" until the workflow engine gives cases their states.
     state: Mapped[str] = mapped_column(String(40), default="draft", index=True)
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Exact JSON: money stays Decimal through the database.
+    data: Mapped[dict] = mapped_column(ExactJSON, default=dict)
     #: Lower-cased text of the data's string values, for the list's text filter.
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -36,6 +39,7 @@ class Case(db.Model):
     process: Mapped[Process] = relationship(lazy="joined")
     version: Mapped[ProcessVersion] = relationship(lazy="joined")
     customer: Mapped[Customer] = relationship(lazy="joined")
+    created_by: Mapped[User | None] = relationship(lazy="joined")
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="case", order_by="Attachment.id", lazy="select"
     )
@@ -59,3 +63,4 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case | None] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User | None] = relationship()

@@ -15,3 +15,21 @@ Public interface (other packages use only these):
   problems in a form definition (pointers relative to the schema / uiSchema root).
 - `display(schema, ui_schema, data) -> list[DisplayRow]` titled values for read-only pages.
 """
+
+from formflow.forms.checks import check_schema, check_ui_schema
+from formflow.forms.display import DisplayRow, display
+from formflow.forms.parsing import Command, Parsed, parse
+from formflow.forms.rendering import render
+from formflow.forms.validation import validate
+
+__all__ = [
+    "Command",
+    "DisplayRow",
+    "Parsed",
+    "check_schema",
+    "check_ui_schema",
+    "display",
+    "parse",
+    "render",
+    "validate",
+]

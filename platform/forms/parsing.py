@@ -1,0 +1,222 @@
+"""`parse(...)`: a posted form back into typed JSON.
+
+Which fields exist depends on the answers (an if/then branch, the chosen alternative), so
+the tree is rebuilt from what was read until it stops changing (two passes, in practice)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from formflow.forms.binding import bind
+from formflow.forms.pointers import parent, resolve, split
+from formflow.forms.schema_tree import MISSING, Node, Tree
+from formflow.forms.values import Unreadable, read
+
+MAX_ROWS = 500  # a posted row count is input like any other
+MAX_PASSES = 5
+
+
+@dataclass
+class Command:
+    """A button that changes the form rather than submitting it."""
+
+    action: str  # "add" (a row), "remove" (a row), "refresh" (re-show after an answer changed)
+    pointer: str = ""
+
+
+@dataclass
+class Parsed:
+    data: Any
+    errors: list[dict] = field(default_factory=list)
+    command: Command | None = None
+
+
+def parse(schema: dict, ui_schema: dict | None, formdata, files=None, *, store_upload=None) -> Parsed:
+    """Typed JSON from the posted fields; see forms/__init__.py for the contract."""
+    formdata = formdata if formdata is not None else MultiDict()
+    files = files if files is not None else MultiDict()
+    rows = _numbers(formdata, "__rows:", MAX_ROWS)
+    selections = _numbers(formdata, "__alt:", 1000)
+    data: Any = {}
+    shape = None
+    for _pass in range(MAX_PASSES):
+        root = Tree(schema, ui_schema, rows=rows, selections=selections).build(data)
+        new_shape = [(node.pointer, node.kind, node.widget) for node in root.walk()]
+        if new_shape == shape:
+            break
+        shape = new_shape
+        reader = _Reader(bind(root, formdata), files)
+        data = reader.value(root)
+        data = {} if data is MISSING else data
+    errors = reader.errors
+    for pointer, (node, upload) in reader.uploads.items():
+        token = _store(node, upload, store_upload, errors)
+        if token is not None:
+            _put(data, pointer, token)
+    command = _command(formdata)
+    if command is not None:
+        _apply(command, data, root)
+    return Parsed(data=data, errors=errors, command=command)
+
+
+def _numbers(formdata, prefix: str, limit: int) -> dict[str, int]:
+    found = {}
+    for key in formdata:
+        if key.startswith(prefix):
+            text = formdata.get(key, "")
+            if text.isdigit():
+                found[key[len(prefix) :]] = min(int(text), limit)
+    return found
+
+
+class _Reader:
+    def __init__(self, form, files):
+        self.form = form
+        self.files = files
+        self.errors: list[dict] = []
+        self.uploads: dict[str, tuple[Node, FileStorage]] = {}
+
+    def value(self, node: Node) -> Any:
+        if node.kind == "object":
+            found = {}
+            for child in node.children:
+                value = self.value(child)
+                if value is not MISSING:
+                    found[split(child.pointer)[-1]] = value
+            return found if found or node.required or not node.pointer else MISSING
+        if node.kind == "array":
+            items = [self.value(child) for child in node.children]
+            items = [
+                ({} if item is MISSING and child.kind == "object" else item)
+                for item, child in zip(items, node.children, strict=True)
+            ]
+            items = [item for item in items if item is not MISSING]
+            return items if items or node.required else MISSING
+        if node.kind == "choice":
+            return self.value(node.children[0])
+        return self._field(node)
+
+    def _field(self, node: Node) -> Any:
+        if node.widget == "file":
+            upload = self.files.get(node.pointer)
+            if isinstance(upload, FileStorage) and upload.filename:
+                self.uploads[node.pointer] = (node, upload)
+                return ""  # replaced by the stored attachment's token
+        raw = self.form[node.pointer].data
+        try:
+            return read(node, raw)
+        except Unreadable as error:
+            text = raw if isinstance(raw, str) else ""
+            self.errors.append({"pointer": node.pointer, "message": str(error), "input": text})
+            return MISSING
+
+
+def _store(node: Node, upload: FileStorage, store_upload, errors: list[dict]) -> str | None:
+    problem = upload_problem(node, upload)
+    if problem is None and store_upload is None:
+        problem = _("Files cannot be uploaded here.")
+    if problem is not None:
+        errors.append({"pointer": node.pointer, "message": problem})
+        return None
+    options = node.ui.get("ui:options") if isinstance(node.ui.get("ui:options"), dict) else {}
+    return store_upload(node.pointer, upload, options)
+
+
+def upload_problem(node: Node, upload: FileStorage) -> str | None:
+    """Why this file may not go into this field (size, type), or None."""
+    limit = node.ui_option("maxSize") or current_app.config.get("MAX_CONTENT_LENGTH")
+    size = _size(upload)
+    if limit and size > int(limit):
+        return _("The file is too large (at most %(size)s).", size=human_size(int(limit)))
+    accept = node.ui_option("accept")
+    if accept:
+        patterns = accept if isinstance(accept, list) else str(accept).split(",")
+        if not any(_accepts(pattern.strip().lower(), upload) for pattern in patterns):
+            return _(
+                "This type of file is not accepted here (allowed: %(types)s).", types=", ".join(patterns)
+            )
+    return None
+
+
+def _size(upload: FileStorage) -> int:
+    stream = upload.stream
+    position = stream.tell()
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(position)
+    return size
+
+
+def _accepts(pattern: str, upload: FileStorage) -> bool:
+    name = (upload.filename or "").lower()
+    mimetype = (upload.mimetype or "").lower()
+    if pattern.startswith("."):
+        return name.endswith(pattern)
+    if pattern.endswith("/*"):
+        return mimetype.startswith(pattern[:-1])
+    return mimetype == pattern
+
+
+def human_size(size: int) -> str:
+    """5242880 -> '5 MB' (1024-based, one decimal when needed)."""
+    amount = Decimal(size)
+    for unit in ("B", "KB", "MB"):
+        if amount < 1024:
+            return f"{amount.quantize(Decimal('0.1')).normalize():f} {unit}"
+        amount /= 1024
+    return f"{amount.quantize(Decimal('0.1')).normalize():f} GB"
+
+
+def _command(formdata) -> Command | None:
+    for name, action in (("__add", "add"), ("__remove", "remove"), ("__refresh", "refresh")):
+        if name in formdata:
+            return Command(action, formdata.get(name, "") if action != "refresh" else "")
+    return None
+
+
+def _apply(command: Command, data: dict, root: Node) -> None:
+    nodes = {node.pointer: node for node in root.walk()}
+    if command.action == "add":
+        array = nodes.get(command.pointer)
+        if array is None or array.kind != "array" or not array.can_add:
+            return
+        rows = resolve(data, command.pointer)
+        if not isinstance(rows, list):
+            rows = []
+            _put(data, command.pointer, rows)
+        while len(rows) < len(array.children):  # empty rows that were read as nothing
+            rows.append(None)
+        rows.append(_new_row(array))
+    elif command.action == "remove":
+        array = nodes.get(parent(command.pointer))
+        rows = resolve(data, parent(command.pointer))
+        index = split(command.pointer)[-1] if command.pointer else ""
+        removable = array is not None and array.can_remove and isinstance(rows, list)
+        if removable and index.isdigit() and int(index) < len(rows):
+            rows.pop(int(index))
+
+
+def _new_row(array: Node) -> Any:
+    """A new row's starting value: the item schema's default, {} for objects, else empty."""
+    items = array.schema.get("items")
+    schema = items if isinstance(items, dict) else {}
+    if "default" in schema:
+        return schema["default"]
+    return {} if "properties" in schema or schema.get("type") == "object" or "$ref" in schema else None
+
+
+def _put(data: dict, pointer: str, value: Any) -> None:
+    tokens = split(pointer)
+    current: Any = data
+    for token in tokens[:-1]:
+        current = current[int(token)] if isinstance(current, list) else current.setdefault(token, {})
+    if isinstance(current, list):
+        current[int(tokens[-1])] = value
+    else:
+        current[tokens[-1]] = value

@@ -1,0 +1,60 @@
+"""JSON Pointers (RFC 6901): the names of form inputs and the addresses of errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def escape(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def join(pointer: str, *tokens: str | int) -> str:
+    return pointer + "".join("/" + escape(token) for token in tokens)
+
+
+def split(pointer: str) -> list[str]:
+    if not pointer:
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"not a JSON Pointer: {pointer!r}")
+    return [unescape(token) for token in pointer[1:].split("/")]
+
+
+def from_path(path: Iterable[str | int]) -> str:
+    """A jsonschema error path (deque of keys and indexes) as a pointer."""
+    return join("", *path)
+
+
+def parent(pointer: str) -> str:
+    return pointer.rsplit("/", 1)[0] if pointer else ""
+
+
+def html_id(pointer: str) -> str:
+    """An element id for a pointer: letters, digits, '-' and '_' only, never colliding."""
+    out = ["ff"]
+    for char in pointer:
+        if char.isascii() and char.isalnum():
+            out.append(char)
+        elif char == "/":
+            out.append("-")
+        else:
+            out.append(f"_{ord(char):x}_")
+    return "".join(out)
+
+
+def resolve(document, pointer: str, default=None):
+    """The value at `pointer`, or `default` when any step is missing."""
+    current = document
+    for token in split(pointer):
+        if isinstance(current, dict) and token in current:
+            current = current[token]
+        elif isinstance(current, list) and token.isdigit() and int(token) < len(current):
+            current = current[int(token)]
+        else:
+            return default
+    return current

@@ -1,0 +1,130 @@
+"""`render(...)`: the tree as accessible HTML, errors next to their fields."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from flask import render_template
+from markupsafe import Markup
+
+from formflow.forms.binding import bind
+from formflow.forms.pointers import html_id, parent
+from formflow.forms.schema_tree import MISSING, Node, Tree
+
+#: Inputs that `readonly` does not stop; they are disabled and their value is posted hidden.
+LOCKED_BY_DISABLING = frozenset({"select", "radio", "checkbox", "checkboxes", "range", "color", "file"})
+
+
+def render(
+    schema: dict,
+    ui_schema: dict | None = None,
+    data: Any = None,
+    errors: list[dict] | None = None,
+    *,
+    readonly: bool = False,
+) -> Markup:
+    """The form's fields as HTML. `data=None` is a new form (defaults filled in)."""
+    if readonly:
+        from formflow.forms.display import display
+
+        return Markup(render_template("forms/display.html", rows=display(schema, ui_schema, data)))
+    tree = Tree(schema, ui_schema, fill_defaults=data is None)
+    return render_tree(tree.build(MISSING if data is None else data), errors or [])
+
+
+def render_tree(root: Node, errors: list[dict]) -> Markup:
+    form = bind(root)
+    placed, kept_inputs = place_errors(root, errors)
+    for pointer, text in kept_inputs.items():
+        if pointer in form._fields:
+            form._fields[pointer].data = text  # show what the user typed, not an empty box
+    return Markup(
+        render_template(
+            "forms/fields.html",
+            root=root,
+            form=form,
+            errors=placed,
+            summary=_summary(root, placed),
+            ids=html_id,
+            attrs=lambda node: field_attributes(node, placed),
+            locked=LOCKED_BY_DISABLING,
+        )
+    )
+
+
+def place_errors(root: Node, errors: list[dict]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each message at the nearest node the form shows (a missing field's own input first)."""
+    shown = {node.pointer for node in root.walk()}
+    placed: dict[str, list[str]] = defaultdict(list)
+    kept: dict[str, str] = {}
+    for error in errors:
+        target = error.get("field") if error.get("field") in shown else error.get("pointer", "")
+        while target not in shown and target:
+            target = parent(target)
+        if error["message"] not in placed[target]:
+            placed[target].append(error["message"])
+        if "input" in error:
+            kept[error["pointer"]] = error["input"]
+    return dict(placed), kept
+
+
+def _summary(root: Node, placed: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(anchor id, field title, message) for the list of problems above the form."""
+    titles = {node.pointer: node.title for node in root.walk()}
+    return [
+        (html_id(pointer), titles.get(pointer, ""), message)
+        for pointer, messages in placed.items()
+        for message in messages
+    ]
+
+
+def _number_text(value: Any) -> str:
+    return format(Decimal(str(value)), "f")
+
+
+def field_attributes(node: Node, placed: dict[str, list[str]]) -> dict[str, Any]:
+    """HTML attributes of a field's input: accessibility, limits, hints."""
+    ident = html_id(node.pointer)
+    described = [f"{ident}-help"] if (node.help or node.description) else []
+    attributes: dict[str, Any] = {}
+    if node.pointer in placed:
+        described.append(f"{ident}-error")
+        attributes["aria-invalid"] = "true"
+    if described:
+        attributes["aria-describedby"] = " ".join(described)
+    if node.required and node.widget not in ("checkbox", "hidden"):
+        attributes["aria-required"] = "true"
+    placeholder = node.ui_option("placeholder")
+    if placeholder:
+        from formflow.forms.texts import localized
+
+        attributes["placeholder"] = localized(placeholder)
+    if node.readonly:
+        attributes["readonly"] = True
+    if node.disabled:
+        attributes["aria-disabled"] = "true"
+        attributes["readonly"] = True
+    if (node.readonly or node.disabled) and node.widget in LOCKED_BY_DISABLING:
+        attributes.pop("readonly", None)  # has no effect on these; the value posts via hidden inputs
+        attributes["disabled"] = True
+    if node.ui_option("autofocus"):
+        attributes["autofocus"] = True
+    if node.drives_layout:
+        attributes["data-ff-refresh"] = "1"
+    schema = node.schema
+    if node.widget in ("updown", "range"):
+        step = schema.get("multipleOf")
+        attributes["step"] = _number_text(step) if step else ("1" if node.type == "integer" else "any")
+        attributes["inputmode"] = "numeric" if node.type == "integer" else "decimal"
+        for keyword, attribute in (("minimum", "min"), ("maximum", "max")):
+            if keyword in schema:
+                attributes[attribute] = _number_text(schema[keyword])
+    if node.widget == "textarea":
+        attributes["rows"] = node.ui_option("rows", 4)
+    if node.widget == "file":
+        accept = node.ui_option("accept")
+        if accept:
+            attributes["accept"] = ",".join(accept) if isinstance(accept, list) else str(accept)
+    return attributes

@@ -1,0 +1,432 @@
+"""From JSON Schema + uiSchema + the current data to a tree of what the form shows.
+
+The tree is rebuilt for each request (cheap); it decides which fields exist right now:
+`$ref`s followed, `allOf` folded, the `if/then/else` branch and `dependentSchemas` that
+apply to the current data merged in, the chosen `anyOf`/`oneOf` alternative, one row per
+array item. Rendering, parsing and the read-only view all walk this one tree."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from formflow.forms.pointers import join
+from formflow.forms.texts import localized
+from formflow.forms.validation import ExactValidator, exact
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
+MAX_DEPTH = 24  # a recursive schema renders only as deep as its data goes, up to this
+ROOT_URI = "urn:formflow:form"
+_COMBINATORS = ("allOf", "if", "then", "else", "dependentSchemas", "$ref")
+
+
+@dataclass
+class Option:
+    token: str  # what the HTML <option value> / checkbox value carries
+    label: str
+    value: Any
+
+
+@dataclass
+class Node:
+    pointer: str
+    kind: str  # "object" | "array" | "field" | "choice"
+    schema: dict
+    ui: dict
+    value: Any = MISSING
+    title: str = ""
+    help: str = ""
+    description: str = ""
+    required: bool = False
+    children: list[Node] = field(default_factory=list)
+    # fields
+    type: str = "string"
+    nullable: bool = False
+    widget: str = "text"
+    options: list[Option] = field(default_factory=list)
+    multiple: bool = False  # an array of options edited as checkboxes / multi-select
+    readonly: bool = False
+    disabled: bool = False
+    constant: Any = MISSING
+    # arrays of rows
+    min_items: int = 0
+    max_items: int | None = None
+    fixed_rows: int = 0  # prefixItems: rows that cannot be removed
+    # choices between alternatives (anyOf / oneOf of objects)
+    alternatives: list[str] = field(default_factory=list)
+    selected: int = 0
+    #: the form must be rebuilt when this field changes (it drives if/then, a dependency…)
+    drives_layout: bool = False
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    @property
+    def can_add(self) -> bool:
+        return (
+            self.kind == "array"
+            and self.ui_option("addable", True)
+            and (self.max_items is None or len(self.children) < self.max_items)
+        )
+
+    @property
+    def can_remove(self) -> bool:
+        return (
+            self.kind == "array"
+            and self.ui_option("removable", True)
+            and len(self.children) > max(self.min_items, self.fixed_rows)
+        )
+
+    def ui_option(self, name: str, default: Any = None) -> Any:
+        options = self.ui.get("ui:options")
+        if isinstance(options, dict) and name in options:
+            return options[name]
+        return self.ui.get(f"ui:{name}", default)
+
+
+class Tree:
+    """Builds nodes for one schema; `rows` and `selections` come from a posted form."""
+
+    def __init__(
+        self,
+        schema: dict,
+        ui_schema: dict | None = None,
+        *,
+        rows: dict[str, int] | None = None,
+        selections: dict[str, int] | None = None,
+        fill_defaults: bool = False,
+    ):
+        self.schema = schema if isinstance(schema, dict) else {}
+        self.ui_schema = ui_schema if isinstance(ui_schema, dict) else {}
+        self.rows = rows or {}
+        self.selections = selections or {}
+        self.fill_defaults = fill_defaults
+        resource = DRAFT202012.create_resource(self.schema)
+        self.resolver = Registry().with_resource(ROOT_URI, resource).resolver(base_uri=ROOT_URI)
+        self.validator = ExactValidator(
+            exact(self.schema), registry=Registry().with_resource(ROOT_URI, resource)
+        )
+        self.layout_drivers: set[str] = set()
+
+    # --- schema resolution ------------------------------------------------------------
+
+    def deref(self, schema: Any, depth: int = 0) -> dict:
+        """Follow `$ref` (sibling keywords kept, as 2020-12 allows)."""
+        if schema is True or not isinstance(schema, dict):
+            return {}
+        while "$ref" in schema and depth < MAX_DEPTH:
+            target = self.resolver.lookup(schema["$ref"]).contents
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = merge(target if isinstance(target, dict) else {}, rest)
+            depth += 1
+        return schema
+
+    def effective(self, schema: Any, data: Any, pointer: str, depth: int = 0) -> dict:
+        """The schema that applies to `data` now: refs, allOf, if/then/else, dependencies."""
+        schema = self.deref(schema)
+        if depth > MAX_DEPTH:
+            return schema
+        result = {k: v for k, v in schema.items() if k not in _COMBINATORS}
+        for part in schema.get("allOf", []) or []:
+            result = merge(result, self.effective(part, data, pointer, depth + 1))
+        if "if" in schema and ("then" in schema or "else" in schema):
+            self._note_drivers(schema["if"], pointer)
+            branch = "then" if self.holds(schema["if"], data) else "else"
+            if branch in schema:
+                result = merge(result, self.effective(schema[branch], data, pointer, depth + 1))
+        for name, dependent in (schema.get("dependentSchemas") or {}).items():
+            self.layout_drivers.add(join(pointer, name))
+            if isinstance(data, dict) and name in data:
+                result = merge(result, self.effective(dependent, data, pointer, depth + 1))
+        return result
+
+    def holds(self, schema: Any, data: Any) -> bool:
+        instance = {} if data is MISSING else exact(data)
+        return self.validator.evolve(schema=exact(schema)).is_valid(instance)
+
+    def _note_drivers(self, condition: Any, pointer: str) -> None:
+        condition = self.deref(condition)
+        for name in list((condition.get("properties") or {}).keys()) + list(condition.get("required") or []):
+            self.layout_drivers.add(join(pointer, name))
+        for part in condition.get("allOf", []) or []:
+            self._note_drivers(part, pointer)
+
+    # --- nodes ----------------------------------------------------------------------
+
+    def build(self, data: Any = MISSING) -> Node:
+        node = self.node(self.schema, self.ui_schema, "", data, required=True, depth=0)
+        for each in node.walk():
+            if each.pointer in self.layout_drivers:
+                each.drives_layout = True
+        return node
+
+    def node(self, schema: Any, ui: Any, pointer: str, data: Any, *, required: bool, depth: int) -> Node:
+        ui = ui if isinstance(ui, dict) else {}
+        if data is MISSING and self.fill_defaults:
+            raw_default = self.deref(schema).get("default", MISSING)
+            data = raw_default
+        schema = self.effective(schema, data, pointer)
+        node = Node(pointer=pointer, kind="field", schema=schema, ui=ui, value=data, required=required)
+        node.title = localized(ui.get("ui:title")) or localized(schema.get("title"))
+        node.help = localized(ui.get("ui:help"))
+        node.description = localized(ui.get("ui:description")) or localized(schema.get("description"))
+        node.readonly = bool(schema.get("readOnly")) or bool(ui.get("ui:readonly"))
+        node.disabled = bool(ui.get("ui:disabled"))
+
+        alternatives = schema.get("oneOf") or schema.get("anyOf")
+        if alternatives and not const_options(alternatives):
+            plain = nullable_alternative(alternatives, self)
+            if plain is not None:
+                merged = merge({k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}, plain)
+                schema = node.schema = merge(merged, {"type": [*types_of(plain), "null"]})
+            elif depth < MAX_DEPTH:
+                return self._choice(node, alternatives, data, depth)
+        kind = primary_type(schema)
+        if kind == "object" and depth < MAX_DEPTH:
+            return self._object(node, data, depth)
+        if kind == "array" and not is_multi_choice(schema, ui, self) and depth < MAX_DEPTH:
+            return self._array(node, data, depth)
+        return self._field(node, kind)
+
+    def _object(self, node: Node, data: Any, depth: int) -> Node:
+        node.kind = "object"
+        properties = node.schema.get("properties") or {}
+        required = set(node.schema.get("required") or [])
+        values = data if isinstance(data, dict) else {}
+        for name in ordered(list(properties), node.ui.get("ui:order")):
+            child_ui = node.ui.get(name)
+            child = self.node(
+                properties[name],
+                child_ui,
+                join(node.pointer, name),
+                values.get(name, MISSING),
+                required=name in required,
+                depth=depth + 1,
+            )
+            if not child.title:
+                child.title = name
+            node.children.append(child)
+        return node
+
+    def _array(self, node: Node, data: Any, depth: int) -> Node:
+        node.kind = "array"
+        schema = node.schema
+        prefix = schema.get("prefixItems") or []
+        node.min_items = int(schema.get("minItems", 0) or 0)
+        node.max_items = schema.get("maxItems")
+        node.fixed_rows = len(prefix)
+        values = data if isinstance(data, list) else []
+        count = self.rows.get(node.pointer)
+        if count is None:
+            count = len(values)
+            if data is MISSING and self.fill_defaults:
+                count = max(node.min_items, len(prefix))
+        if node.max_items is None and schema.get("items") is False:
+            node.max_items = len(prefix)
+        item_ui = node.ui.get("items")
+        for index in range(count):
+            item_schema = prefix[index] if index < len(prefix) else schema.get("items", {})
+            ui = item_ui[index] if isinstance(item_ui, list) and index < len(item_ui) else item_ui
+            if isinstance(item_ui, list) and index >= len(item_ui):
+                ui = node.ui.get("additionalItems")
+            value = values[index] if index < len(values) else MISSING
+            child = self.node(
+                item_schema, ui, join(node.pointer, index), value, required=False, depth=depth + 1
+            )
+            node.children.append(child)
+        return node
+
+    def _choice(self, node: Node, alternatives: list, data: Any, depth: int) -> Node:
+        node.kind = "choice"
+        base = {k: v for k, v in node.schema.items() if k not in ("oneOf", "anyOf")}
+        options = [
+            self.effective(merge(base, alternative), data, node.pointer) for alternative in alternatives
+        ]
+        node.alternatives = [
+            localized(self.deref(alternative).get("title")) or f"#{index + 1}"
+            for index, alternative in enumerate(alternatives)
+        ]
+        posted = self.selections.get(node.pointer)
+        if posted is not None and 0 <= posted < len(options):
+            node.selected = posted
+        else:
+            node.selected = next(
+                (i for i, option in enumerate(options) if data is not MISSING and self.holds(option, data)), 0
+            )
+        chosen = self.node(
+            merge(base, alternatives[node.selected]),
+            node.ui,
+            node.pointer,
+            data,
+            required=node.required,
+            depth=depth + 1,
+        )
+        node.children = [chosen]
+        return node
+
+    def _field(self, node: Node, kind: str) -> Node:
+        schema = node.schema
+        types = types_of(schema)
+        node.type = kind
+        node.nullable = "null" in types
+        if "const" in schema:
+            node.constant = schema["const"]
+            node.readonly = True
+        node.options = choice_options(schema, node.ui, self)
+        node.multiple = kind == "array"
+        from formflow.forms.widgets import ALIASES, boolean_options, default_widget, lookup
+
+        requested = widget_name(node.ui.get("ui:widget"))
+        widget = lookup(requested)
+        usable = widget is not None and (kind in widget.types) and (bool(node.options) or not widget.choices)
+        if widget is not None and kind == "boolean" and widget.choices and not node.options:
+            node.options, usable = boolean_options(node), True
+        node.widget = ALIASES.get(requested, requested) if usable else default_widget(node)
+        return node
+
+
+# --- small schema helpers ----------------------------------------------------------
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """Two schemas that both apply, as one (for showing fields; jsonschema does the validating)."""
+    if not extra:
+        return dict(base)
+    result = dict(base)
+    for key, value in extra.items():
+        if key == "properties" and isinstance(result.get(key), dict):
+            merged = dict(result[key])
+            for name, sub in value.items():
+                merged[name] = merge_property(merged[name], sub) if name in merged else sub
+            result[key] = merged
+        elif key == "required" and isinstance(result.get(key), list):
+            result[key] = list(dict.fromkeys([*result[key], *value]))
+        elif key == "type" and key in result:
+            both = [t for t in types_of({"type": value}) if t in types_of(result)]
+            result[key] = both or value
+        elif key not in result:
+            result[key] = value
+    return result
+
+
+def merge_property(first: Any, second: Any) -> Any:
+    if isinstance(first, dict) and isinstance(second, dict):
+        return {"allOf": [first, second]}
+    return second
+
+
+def types_of(schema: dict) -> list[str]:
+    declared = schema.get("type")
+    if isinstance(declared, list):
+        return [t for t in declared if isinstance(t, str)]
+    if isinstance(declared, str):
+        return [declared]
+    return []
+
+
+def primary_type(schema: dict) -> str:
+    """The type the input edits: the declared one (null aside), else what the keywords imply."""
+    declared = [t for t in types_of(schema) if t != "null"]
+    if declared:
+        return "number" if set(declared) == {"integer", "number"} else declared[0]
+    if "properties" in schema or "additionalProperties" in schema:
+        return "object"
+    if "items" in schema or "prefixItems" in schema:
+        return "array"
+    values = schema.get("enum") or ([schema["const"]] if "const" in schema else [])
+    if values:
+        return json_type(values[0])
+    if "multipleOf" in schema or "minimum" in schema or "maximum" in schema:
+        return "number"
+    return "string"
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float | Decimal):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if value is None:
+        return "null"
+    return "string"
+
+
+def const_options(alternatives: list) -> bool:
+    return bool(alternatives) and all(isinstance(a, dict) and "const" in a for a in alternatives)
+
+
+def nullable_alternative(alternatives: list, tree: Tree) -> dict | None:
+    """anyOf [X, {type: null}] is just "X or empty"."""
+    resolved = [tree.deref(a) for a in alternatives]
+    nulls = [a for a in resolved if types_of(a) == ["null"]]
+    others = [a for a in resolved if types_of(a) != ["null"]]
+    if len(nulls) == 1 and len(others) == 1 and primary_type(others[0]) not in ("object", "array"):
+        return others[0]
+    return None
+
+
+def token_of(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def choice_options(schema: dict, ui: dict, tree: Tree) -> list[Option]:
+    """The options of an enum, a oneOf/anyOf of consts, a boolean, or an array of those."""
+    source = schema
+    if primary_type(schema) == "array":
+        source = tree.deref(schema.get("items") or {})
+    names = ui.get("ui:enumNames")
+    alternatives = source.get("oneOf") or source.get("anyOf")
+    if alternatives and const_options(alternatives):
+        resolved = [tree.deref(a) for a in alternatives]
+        return [
+            Option(token_of(a["const"]), localized(a.get("title")) or token_of(a["const"]), a["const"])
+            for a in resolved
+        ]
+    if "enum" in source:
+        labels = names if isinstance(names, list) else []
+        return [
+            Option(token_of(value), localized(labels[i]) if i < len(labels) else token_of(value), value)
+            for i, value in enumerate(source["enum"])
+        ]
+    return []
+
+
+def is_multi_choice(schema: dict, ui: dict, tree: Tree) -> bool:
+    """An array of enum values: one input (checkboxes or a multi-select), not rows."""
+    items = tree.deref(schema.get("items") or {})
+    return "enum" in items or const_options(items.get("oneOf") or items.get("anyOf") or [])
+
+
+def widget_name(widget: Any) -> str:
+    return widget if isinstance(widget, str) else ""
+
+
+def ordered(names: list[str], order: Any) -> list[str]:
+    """Apply ui:order ('*' stands for every property not named)."""
+    if not isinstance(order, list) or not order:
+        return names
+    order = [name for name in order if isinstance(name, str)]
+    named = [name for name in order if name != "*" and name in names]
+    rest = [name for name in names if name not in named]
+    if "*" not in order:
+        return named + rest
+    result: list[str] = []
+    for name in order:
+        if name == "*":
+            result.extend(rest)
+        elif name in names:
+            result.append(name)
+    return result

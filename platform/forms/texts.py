@@ -1,0 +1,42 @@
+"""Texts written by admins: a plain string, or one per language {"zh-CN": …, "en": …}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from formflow.i18n import select_locale
+
+SPEC_LANGUAGES = ("zh-CN", "en")
+
+
+def spec_language() -> str:
+    """The spec's language code for the current request ("zh-CN" or "en")."""
+    try:
+        return "en" if select_locale() == "en" else "zh-CN"
+    except RuntimeError:  # outside a request
+        return "zh-CN"
+
+
+def localized(text: Any, language: str | None = None) -> str:
+    """The text in `language` (default: the user's), falling back to zh-CN, then any."""
+    if text is None:
+        return ""
+    if isinstance(text, dict):
+        language = language or spec_language()
+        for candidate in (language, "zh-CN", *text):
+            value = text.get(candidate)
+            if isinstance(value, str) and value:
+                return value
+        return ""
+    return str(text)
+
+
+def is_text(value: Any) -> bool:
+    """A string or a {language: string} map: what ui:title, ui:help … accept."""
+    if isinstance(value, str):
+        return True
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    )

@@ -1,0 +1,244 @@
+"""`validate(schema, data)`: jsonschema Draft 2020-12 with format checking, errors as
+JSON Pointers with messages in the user's language.
+
+Numbers are compared exactly: floats in the schema or the data are read as the decimal
+they were written as (0.29 is a multiple of 0.01 here, as a person means it; plain floats
+would say 0.29 / 0.01 = 28.999999999999996)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from flask_babel import gettext as _
+from jsonschema import Draft202012Validator, ValidationError, validators
+
+from formflow.forms.pointers import from_path, join
+
+
+def exact(value: Any) -> Any:
+    """The document with every float replaced by the Decimal of its shortest repr."""
+    if isinstance(value, float):
+        return (
+            Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else value
+        )
+    if isinstance(value, dict):
+        return {key: exact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [exact(item) for item in value]
+    return value
+
+
+def _is_integer(checker, instance: Any) -> bool:
+    # JSON has one number type: 5.0 (or Decimal("5.00")) is an integer, as in 2020-12.
+    if isinstance(instance, Decimal):
+        return instance.is_finite() and instance == instance.to_integral_value()
+    return Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
+
+
+def _multiple_of(validator, divisor, instance, schema):
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        quotient = Fraction(Decimal(str(instance))) / Fraction(Decimal(str(divisor)))
+    except (ArithmeticError, ValueError):
+        failed = True
+    else:
+        failed = quotient.denominator != 1
+    if failed:
+        yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
+
+
+def _required(validator, required, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for name in required:
+        if name not in instance:
+            error = ValidationError(f"{name!r} is a required property")
+            error.missing = name  # which one: the message is for people, this for placing it
+            yield error
+
+
+def _dependent_required(validator, dependent, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for trigger, needed in dependent.items():
+        if trigger not in instance:
+            continue
+        for name in needed:
+            if name not in instance:
+                error = ValidationError(f"{name!r} is a dependency of {trigger!r}")
+                error.missing = name
+                yield error
+
+
+ExactValidator = validators.extend(
+    Draft202012Validator,
+    validators={
+        "multipleOf": _multiple_of,
+        "required": _required,
+        "dependentRequired": _dependent_required,
+    },
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
+@lru_cache(maxsize=256)
+def _validator_for(schema_json: str) -> Draft202012Validator:
+    schema = exact(json.loads(schema_json))
+    return ExactValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def validator(schema: dict) -> Draft202012Validator:
+    """A compiled validator, cached per schema (a process version's schema never changes)."""
+    return _validator_for(json.dumps(schema, sort_keys=True, default=str))
+
+
+def validate(schema: dict, data: Any) -> list[dict]:
+    """Every error of `data` against `schema`; [] when valid."""
+    errors = []
+    for error in sorted(validator(schema).iter_errors(exact(data)), key=_order):
+        errors.extend(_describe(error))
+    return errors
+
+
+def is_valid(schema: dict, data: Any) -> bool:
+    return validator(schema).is_valid(exact(data))
+
+
+def _order(error: ValidationError) -> tuple:
+    return (list(map(str, error.absolute_path)), error.validator or "")
+
+
+def _describe(error: ValidationError) -> list[dict]:
+    """One error as {"pointer", "message"} (+ "field" for a missing property).
+
+    An anyOf/oneOf failure reports what the closest alternative says, at its pointer,
+    so the user sees "amount: must be at least 1" rather than "matches no alternative"."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
+        closest = best_match(error.context)
+        if closest is not None and closest.validator not in ("anyOf", "oneOf", "const", "type"):
+            return _describe(closest)
+    pointer = from_path(error.absolute_path)
+    if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(
+        error.instance, dict
+    ):
+        declared = error.schema.get("properties", {})
+        extra = [name for name in error.instance if name not in declared]
+        if extra:
+            return [
+                {"pointer": join(pointer, name), "message": _("Unknown field: %(names)s.", names=name)}
+                for name in extra
+            ]
+    described = {"pointer": pointer, "message": message(error)}
+    missing = getattr(error, "missing", None)
+    if missing is not None:
+        described["field"] = join(pointer, missing)
+    return [described]
+
+
+_TYPE_NAMES = {
+    "string": lambda: _("text"),
+    "number": lambda: _("a number"),
+    "integer": lambda: _("a whole number"),
+    "boolean": lambda: _("yes or no"),
+    "object": lambda: _("a group of fields"),
+    "array": lambda: _("a list"),
+    "null": lambda: _("empty"),
+}
+
+_FORMAT_NAMES = {
+    "date": lambda: _("a date (YYYY-MM-DD)"),
+    "date-time": lambda: _("a date and time"),
+    "time": lambda: _("a time"),
+    "email": lambda: _("an e-mail address"),
+    "idn-email": lambda: _("an e-mail address"),
+    "uri": lambda: _("a full web address (URI)"),
+    "uri-reference": lambda: _("a web address"),
+    "uuid": lambda: _("a UUID"),
+    "ipv4": lambda: _("an IPv4 address"),
+    "ipv6": lambda: _("an IPv6 address"),
+    "hostname": lambda: _("a host name"),
+    "duration": lambda: _("a duration (ISO 8601)"),
+}
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _property_title(schema: Any, name: str) -> str:
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    title = properties.get(name, {}).get("title") if isinstance(properties.get(name), dict) else None
+    return title if isinstance(title, str) and title else name
+
+
+def message(error: ValidationError) -> str:
+    """The user-facing message for one jsonschema error, in the current language."""
+    keyword, value = error.validator, error.validator_value
+    if keyword == "required":
+        missing = getattr(error, "missing", "")
+        return _("“%(name)s” is required.", name=_property_title(error.schema, missing))
+    if keyword == "dependentRequired":
+        missing = getattr(error, "missing", "")
+        return _("“%(name)s” is required here.", name=_property_title(error.schema, missing))
+    if keyword == "type":
+        kinds = value if isinstance(value, list) else [value]
+        names = [(_TYPE_NAMES.get(kind) or (lambda k=kind: k))() for kind in kinds]
+        return _("Must be %(kind)s.", kind=_(" or ").join(names))
+    if keyword == "minimum":
+        return _("Must be at least %(limit)s.", limit=value)
+    if keyword == "maximum":
+        return _("Must be at most %(limit)s.", limit=value)
+    if keyword == "exclusiveMinimum":
+        return _("Must be greater than %(limit)s.", limit=value)
+    if keyword == "exclusiveMaximum":
+        return _("Must be less than %(limit)s.", limit=value)
+    if keyword == "minLength":
+        return _("Enter at least %(n)s characters.", n=value)
+    if keyword == "maxLength":
+        return _("Enter at most %(n)s characters.", n=value)
+    if keyword == "pattern":
+        return _("Does not have the expected form (pattern %(pattern)s).", pattern=value)
+    if keyword == "format":
+        name = _FORMAT_NAMES.get(value)
+        return _("Must be %(what)s.", what=name()) if name else _("Not a valid %(format)s.", format=value)
+    if keyword == "enum":
+        return _("Choose one of: %(options)s.", options=", ".join(_value_text(v) for v in value))
+    if keyword == "const":
+        return _("Must be %(value)s.", value=_value_text(value))
+    if keyword == "multipleOf":
+        if Decimal(str(value)) == Decimal("0.01"):
+            return _("Use at most two decimal places.")
+        return _("Must be a multiple of %(n)s.", n=value)
+    if keyword == "minItems":
+        return _("Add at least %(n)s items.", n=value)
+    if keyword == "maxItems":
+        return _("Add at most %(n)s items.", n=value)
+    if keyword == "uniqueItems":
+        return _("Each item must be different.")
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return _("Unknown field: %(names)s.", names=", ".join(extra) or "?")
+    if keyword == "minProperties":
+        return _("Fill in at least %(n)s fields.", n=value)
+    if keyword == "maxProperties":
+        return _("Fill in at most %(n)s fields.", n=value)
+    if keyword in ("anyOf", "oneOf"):
+        if keyword == "oneOf" and not error.context:
+            return _("Matches more than one of the alternatives; it must match exactly one.")
+        return _("Does not match any of the allowed alternatives.")
+    if keyword == "not":
+        return _("This value is not allowed.")
+    if keyword == "contains" or keyword in ("minContains", "maxContains"):
+        return _("The list does not contain the expected items.")
+    if keyword == "false" or value is False:
+        return _("This value is not allowed.")
+    return _("Not valid: %(detail)s", detail=error.message)
