@@ -64,5 +64,9 @@ browser-deps:
 	    { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }; \
 	  else sudo apt-get install -y --no-install-recommends chromium >/dev/null; fi; }
 
+# Speed targets live here, not in timed tests: each run compares against its own baseline.
+bench: $(STAMP) $(COMPILED)
+	$(PY) scripts/bench_forms.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(COMPILED)

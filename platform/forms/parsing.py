@@ -46,7 +46,8 @@ def parse(schema: dict, ui_schema: dict | None, formdata, files=None, *, store_u
     data: Any = {}
     shape = None
     for _pass in range(MAX_PASSES):
-        root = Tree(schema, ui_schema, rows=rows, selections=selections).build(data)
+        tree = Tree(schema, ui_schema, rows=rows, selections=selections)
+        root = tree.build(data)
         new_shape = [(node.pointer, node.kind, node.widget) for node in root.walk()]
         if new_shape == shape:
             break
@@ -54,6 +55,8 @@ def parse(schema: dict, ui_schema: dict | None, formdata, files=None, *, store_u
         reader = _Reader(bind(root, formdata), files)
         data = reader.value(root)
         data = {} if data is MISSING else data
+        if not tree.data_dependent:
+            break  # the fields do not depend on the answers: one reading is the answer
     errors = reader.errors
     for pointer, (node, upload) in reader.uploads.items():
         token = _store(node, upload, store_upload, errors)

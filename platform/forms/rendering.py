@@ -9,9 +9,10 @@ from typing import Any
 from flask import render_template
 from markupsafe import Markup
 
-from formflow.forms.binding import bind
+from formflow.forms.html import Writer
 from formflow.forms.pointers import html_id, parent
 from formflow.forms.schema_tree import MISSING, Node, Tree
+from formflow.forms.values import input_value
 
 #: Inputs that `readonly` does not stop; they are disabled and their value is posted hidden.
 LOCKED_BY_DISABLING = frozenset({"select", "radio", "checkbox", "checkboxes", "range", "color", "file"})
@@ -35,23 +36,11 @@ def render(
 
 
 def render_tree(root: Node, errors: list[dict]) -> Markup:
-    form = bind(root)
     placed, kept_inputs = place_errors(root, errors)
-    for pointer, text in kept_inputs.items():
-        if pointer in form._fields:
-            form._fields[pointer].data = text  # show what the user typed, not an empty box
-    return Markup(
-        render_template(
-            "forms/fields.html",
-            root=root,
-            form=form,
-            errors=placed,
-            summary=_summary(root, placed),
-            ids=html_id,
-            attrs=lambda node: field_attributes(node, placed),
-            locked=LOCKED_BY_DISABLING,
-        )
-    )
+    values = {node.pointer: input_value(node) for node in root.walk() if node.kind == "field"}
+    values.update(kept_inputs)  # show what the user typed, not an empty box
+    writer = Writer(values, placed, lambda node: field_attributes(node, placed), LOCKED_BY_DISABLING)
+    return writer.html(root, _summary(root, placed))
 
 
 def place_errors(root: Node, errors: list[dict]) -> tuple[dict[str, list[str]], dict[str, str]]:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from formflow.forms.pointers import join
-from formflow.forms.texts import localized
-from formflow.forms.validation import ExactValidator, exact
+from formflow.forms.texts import localized, spec_language
+from formflow.forms.validation import exact
+from formflow.forms.validation import validator as validator_for
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
 MAX_DEPTH = 24  # a recursive schema renders only as deep as its data goes, up to this
@@ -108,12 +110,20 @@ class Tree:
         self.rows = rows or {}
         self.selections = selections or {}
         self.fill_defaults = fill_defaults
-        resource = DRAFT202012.create_resource(self.schema)
-        self.resolver = Registry().with_resource(ROOT_URI, resource).resolver(base_uri=ROOT_URI)
-        self.validator = ExactValidator(
-            exact(self.schema), registry=Registry().with_resource(ROOT_URI, resource)
-        )
         self.layout_drivers: set[str] = set()
+        self.language = spec_language()  # looked up once, not per field
+        #: True once the tree depended on the data (a condition, a dependency, a choice):
+        #: then a parse must rebuild it from what it read.
+        self.data_dependent = False
+
+    @cached_property
+    def resolver(self):
+        resource = DRAFT202012.create_resource(self.schema)
+        return Registry().with_resource(ROOT_URI, resource).resolver(base_uri=ROOT_URI)
+
+    @cached_property
+    def validator(self):
+        return validator_for(self.schema)
 
     # --- schema resolution ------------------------------------------------------------
 
@@ -137,11 +147,13 @@ class Tree:
         for part in schema.get("allOf", []) or []:
             result = merge(result, self.effective(part, data, pointer, depth + 1))
         if "if" in schema and ("then" in schema or "else" in schema):
+            self.data_dependent = True
             self._note_drivers(schema["if"], pointer)
             branch = "then" if self.holds(schema["if"], data) else "else"
             if branch in schema:
                 result = merge(result, self.effective(schema[branch], data, pointer, depth + 1))
         for name, dependent in (schema.get("dependentSchemas") or {}).items():
+            self.data_dependent = True
             self.layout_drivers.add(join(pointer, name))
             if isinstance(data, dict) and name in data:
                 result = merge(result, self.effective(dependent, data, pointer, depth + 1))
@@ -174,9 +186,12 @@ class Tree:
             data = raw_default
         schema = self.effective(schema, data, pointer)
         node = Node(pointer=pointer, kind="field", schema=schema, ui=ui, value=data, required=required)
-        node.title = localized(ui.get("ui:title")) or localized(schema.get("title"))
-        node.help = localized(ui.get("ui:help"))
-        node.description = localized(ui.get("ui:description")) or localized(schema.get("description"))
+        language = self.language
+        node.title = localized(ui.get("ui:title"), language) or localized(schema.get("title"), language)
+        node.help = localized(ui.get("ui:help"), language)
+        node.description = localized(ui.get("ui:description"), language) or localized(
+            schema.get("description"), language
+        )
         node.readonly = bool(schema.get("readOnly")) or bool(ui.get("ui:readonly"))
         node.disabled = bool(ui.get("ui:disabled"))
 
@@ -245,12 +260,13 @@ class Tree:
 
     def _choice(self, node: Node, alternatives: list, data: Any, depth: int) -> Node:
         node.kind = "choice"
+        self.data_dependent = True
         base = {k: v for k, v in node.schema.items() if k not in ("oneOf", "anyOf")}
         options = [
             self.effective(merge(base, alternative), data, node.pointer) for alternative in alternatives
         ]
         node.alternatives = [
-            localized(self.deref(alternative).get("title")) or f"#{index + 1}"
+            localized(self.deref(alternative).get("title"), self.language) or f"#{index + 1}"
             for index, alternative in enumerate(alternatives)
         ]
         posted = self.selections.get(node.pointer)
@@ -392,13 +408,21 @@ def choice_options(schema: dict, ui: dict, tree: Tree) -> list[Option]:
     if alternatives and const_options(alternatives):
         resolved = [tree.deref(a) for a in alternatives]
         return [
-            Option(token_of(a["const"]), localized(a.get("title")) or token_of(a["const"]), a["const"])
+            Option(
+                token_of(a["const"]),
+                localized(a.get("title"), tree.language) or token_of(a["const"]),
+                a["const"],
+            )
             for a in resolved
         ]
     if "enum" in source:
         labels = names if isinstance(names, list) else []
         return [
-            Option(token_of(value), localized(labels[i]) if i < len(labels) else token_of(value), value)
+            Option(
+                token_of(value),
+                localized(labels[i], tree.language) if i < len(labels) else token_of(value),
+                value,
+            )
             for i, value in enumerate(source["enum"])
         ]
     return []
