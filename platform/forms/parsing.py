@@ -37,8 +37,13 @@ class Parsed:
     command: Command | None = None
 
 
-def parse(schema: dict, ui_schema: dict | None, formdata, files=None, *, store_upload=None) -> Parsed:
-    """Typed JSON from the posted fields; see forms/__init__.py for the contract."""
+def parse(
+    schema: dict, ui_schema: dict | None, formdata, files=None, *, store_upload=None, previous=None
+) -> Parsed:
+    """Typed JSON from the posted fields; see forms/__init__.py for the contract.
+
+    `previous` (the stored data, or {} for a new record) makes read-only and disabled fields
+    server-controlled: their value comes from it (or the schema default), whatever is posted."""
     formdata = formdata if formdata is not None else MultiDict()
     files = files if files is not None else MultiDict()
     rows = _numbers(formdata, "__rows:", MAX_ROWS)
@@ -52,7 +57,7 @@ def parse(schema: dict, ui_schema: dict | None, formdata, files=None, *, store_u
         if new_shape == shape:
             break
         shape = new_shape
-        reader = _Reader(bind(root, formdata), files)
+        reader = _Reader(bind(root, formdata), files, previous)
         data = reader.value(root)
         data = {} if data is MISSING else data
         if not tree.data_dependent:
@@ -79,9 +84,10 @@ def _numbers(formdata, prefix: str, limit: int) -> dict[str, int]:
 
 
 class _Reader:
-    def __init__(self, form, files):
+    def __init__(self, form, files, previous):
         self.form = form
         self.files = files
+        self.previous = previous
         self.errors: list[dict] = []
         self.uploads: dict[str, tuple[Node, FileStorage]] = {}
 
@@ -106,6 +112,10 @@ class _Reader:
         return self._field(node)
 
     def _field(self, node: Node) -> Any:
+        if node.constant is not MISSING:
+            return node.constant
+        if self.previous is not None and (node.readonly or node.disabled):
+            return resolve(self.previous, node.pointer, node.schema.get("default", MISSING))
         if node.widget == "file":
             upload = self.files.get(node.pointer)
             if isinstance(upload, FileStorage) and upload.filename:

@@ -395,7 +395,14 @@ def nullable_alternative(alternatives: list, tree: Tree) -> dict | None:
 
 
 def token_of(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        # one token per number, whether the schema holds 0.06 and the data Decimal("0.060")
+        number = exact(value)
+        if isinstance(number, Decimal | int):
+            return format(Decimal(number).normalize(), "f")
+    return json.dumps(exact(value), ensure_ascii=False, default=str)
 
 
 def choice_options(schema: dict, ui: dict, tree: Tree) -> list[Option]:

@@ -16,6 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, ValidationError, validators
 
+from formflow import exactjson
 from formflow.forms.pointers import from_path, join
 
 
@@ -88,13 +89,14 @@ ExactValidator = validators.extend(
 
 @lru_cache(maxsize=256)
 def _validator_for(schema_json: str) -> Draft202012Validator:
-    schema = exact(json.loads(schema_json))
+    schema = exact(json.loads(schema_json, parse_float=Decimal))
     return ExactValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def validator(schema: dict) -> Draft202012Validator:
     """A compiled validator, cached per schema (a process version's schema never changes)."""
-    return _validator_for(json.dumps(schema, sort_keys=True, default=str))
+    # exactjson writes a Decimal as the number it is (json's default=str made it a string)
+    return _validator_for(exactjson.dumps(schema, sort_keys=True))
 
 
 def validate(schema: dict, data: Any) -> list[dict]:
