@@ -96,3 +96,109 @@ def audit_verify() -> None:
     where = f"seq {result.bad_seq}" + (f" (id {result.bad_id})" if result.bad_id is not None else "")
     click.echo(f"FAIL at {where}: {result.reason}", err=True)
     raise SystemExit(1)
+
+
+# --- process templates: check, import, export, publish -------------------------------------
+
+
+def _echo_problems(filename: str, errors: list[dict]) -> None:
+    for error in errors:
+        click.echo(f"{filename}:{error['pointer']}: {error['message']}")
+
+
+def _read_spec(path: str) -> dict:
+    """The spec in the file at `path`; Invalid (pointer "") when it is not a JSON object."""
+    from formflow.processes.services import parse_spec_text
+
+    with open(path, "rb") as handle:
+        return parse_spec_text(handle.read(), filename=path)
+
+
+@formflow_group.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def check(files: tuple[str, ...]) -> None:
+    """Check process spec files; print FILE:POINTER: message per problem, exit 1 on any."""
+    from formflow.errors import Invalid
+    from formflow.processes.services import check_spec
+
+    problems = 0
+    for path in files:
+        try:
+            errors = check_spec(_read_spec(path))
+        except Invalid as invalid:
+            errors = invalid.errors
+        _echo_problems(path, errors)
+        problems += len(errors)
+    if problems:
+        click.echo(f"{problems} problem(s) in {len(files)} file(s).", err=True)
+        raise SystemExit(1)
+    click.echo(f"OK: {len(files)} file(s), no problems.")
+
+
+@formflow_group.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def import_files(files: tuple[str, ...]) -> None:
+    """Import process spec files, each in its own transaction; exit 1 if any is invalid."""
+    from formflow.errors import DomainError
+    from formflow.processes.services import import_spec
+
+    failed = 0
+    for path in files:
+        try:
+            result = import_spec(_read_spec(path))
+        except DomainError as error:
+            db.session.rollback()
+            _echo_problems(path, error.errors)
+            failed += 1
+            continue
+        db.session.commit()
+        key, number = result.process.key, result.version.number
+        outcome = {
+            "create": f"created process {key}, version {number} (draft)",
+            "update_draft": f"updated {key} draft version {number}",
+            "new_version": f"updated {key}: new draft version {number}",
+            "unchanged": f"unchanged {key} (version {number}, {result.version.status})",
+        }[result.action]
+        click.echo(f"{path}: {outcome}")
+    if failed:
+        click.echo(f"{failed} of {len(files)} file(s) not imported.", err=True)
+        raise SystemExit(1)
+
+
+@formflow_group.command("export")
+@click.argument("key")
+@click.option("--version", "number", type=int, default=None, help="Default: the published, else the latest.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None)
+def export(key: str, number: int | None, output: str | None) -> None:
+    """Write a process's spec as UTF-8 JSON (to stdout or FILE)."""
+    from formflow.errors import DomainError
+    from formflow.processes.services import export_spec, spec_text
+
+    try:
+        text = spec_text(export_spec(key, number))
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    click.echo(f"Wrote {key} to {output}.", err=True)
+
+
+@formflow_group.command("publish")
+@click.argument("key")
+@click.option("--version", "number", type=int, default=None, help="Default: the latest draft.")
+def publish(key: str, number: int | None) -> None:
+    """Publish a process's draft (checked first); the version published so far is retired."""
+    from formflow.errors import DomainError
+    from formflow.processes import services
+
+    try:
+        published = services.publish(key, number=number)
+    except DomainError as error:
+        db.session.rollback()
+        _echo_problems(key, error.errors)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(f"Published {key} version {published.number}.")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+
+from flask import current_app
 
 from formflow.auth import services as auth
 from formflow.auth.permissions import ROLES
 from formflow.customers import services as customers
 from formflow.errors import NotFound
 from formflow.extensions import db
+from formflow.processes import services as processes
 
 DEMO_PASSWORD = "demo"
 
@@ -52,5 +56,25 @@ def load_demo(echo: Callable[[str], None] = print) -> int:
             customers.create(code, name, tier)
             echo(f"  customer {code} {name} (tier {tier})")
             created += 1
+    created += load_templates(Path(current_app.config["CONFIGS_DIR"]), echo)
     db.session.flush()
+    return created
+
+
+def load_templates(configs_dir: Path, echo: Callable[[str], None] = print) -> int:
+    """Import every configs/*.json and publish the result when it is a draft.
+
+    Idempotent: an unchanged template whose version is published (or was retired by an
+    admin rolling back) is left alone. A template failing its checks raises Invalid:
+    shipped templates must be sound.
+    """
+    created = 0
+    for path in sorted(configs_dir.glob("*.json")):
+        result = processes.import_spec(processes.parse_spec_text(path.read_bytes(), filename=path.name))
+        if result.changed:
+            echo(f"  process {result.process.key} version {result.version.number} ({path.name})")
+            created += 1
+        if result.version.status == "draft":
+            processes.publish(result.process.key, number=result.version.number)
+            echo(f"  published {result.process.key} version {result.version.number}")
     return created

@@ -19,7 +19,9 @@ class NavItem:
 
 NAV = (
     NavItem("home.index", _l("Home"), "home.view"),
+    NavItem("cases.index", _l("Cases"), "cases.read"),
     NavItem("customers.index", _l("Customers"), "customers.read"),
+    NavItem("processes.index", _l("Processes"), "processes.read"),
     NavItem("audit.index", _l("Audit log"), "audit.read"),
     NavItem("admin.users", _l("Users"), "users.manage"),
 )

@@ -42,7 +42,67 @@ ROUTES = {
     "api.me": ("GET", "/api/v1/me", ALL),
     "api.customer": ("GET", "/api/v1/customers/{customer}", ALL),
     "api.customer_create": ("POST", "/api/v1/customers", frozenset({"admin", "staff"})),
+    "processes.index": ("GET", "/admin/processes/", AUDIT),
+    "processes.import_start": ("GET", "/admin/processes/import", ADMIN),
+    "processes.import_confirm": ("POST", "/admin/processes/import/confirm", ADMIN),
+    "processes.show": ("GET", "/admin/processes/{process}", AUDIT),
+    "processes.version": ("GET", "/admin/processes/{process}/versions/1", AUDIT),
+    "processes.export": ("GET", "/admin/processes/{process}/export", AUDIT),
+    "processes.edit": ("GET", "/admin/processes/{process}/edit", ADMIN),
+    "processes.publish": ("POST", "/admin/processes/{process}/publish", ADMIN),
+    "api.processes": ("GET", "/api/v1/processes", ALL),
+    "api.process": ("GET", "/api/v1/processes/{process}", AUDIT),
+    "api.process_import": ("POST", "/api/v1/processes", ADMIN),
+    "api.process_publish": ("POST", "/api/v1/processes/{process}/publish", ADMIN),
+    "cases.index": ("GET", "/cases/", ALL),
+    "cases.new": ("GET", "/cases/new", frozenset({"admin", "staff"})),
+    "cases.show": ("GET", "/cases/{case}", ALL),
+    # The target case is another staff member's draft: only an admin may edit it
+    # (its creator may too: tests/cases/test_views.py).
+    "cases.edit": ("GET", "/cases/{case}/edit", ADMIN),
+    "cases.attachment": ("GET", "/cases/attachments/{attachment}", ALL),
+    "api.case_create": ("POST", "/api/v1/cases", frozenset({"admin", "staff"})),
+    "api.case": ("GET", "/api/v1/cases/{case}", ALL),
 }
+
+
+MATRIX_PROCESS = {
+    "formflow": 1,
+    "key": "matrix_process",
+    "category": "other",
+    "name": {"zh-CN": "矩阵流程", "en": "Matrix process"},
+    "form": {"schema": {"type": "object", "properties": {"note": {"type": "string"}}}},
+}
+
+
+MATRIX_CASE_PROCESS = {
+    "formflow": 1,
+    "key": "matrix_case",
+    "category": "other",
+    "name": {"zh-CN": "矩阵案件", "en": "Matrix case"},
+    "form": {
+        "schema": {"type": "object", "properties": {"file": {"type": "string", "maxLength": 64}}},
+        "uiSchema": {"file": {"ui:widget": "file"}},
+    },
+}
+
+
+def _case_targets(owner) -> dict:
+    """A draft case of `owner` (staff) with an attachment on it."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from formflow.cases import services as cases
+    from formflow.cases import uploads
+    from formflow.processes import services as processes
+
+    processes.import_spec(MATRIX_CASE_PROCESS)
+    processes.publish(MATRIX_CASE_PROCESS["key"])
+    upload = FileStorage(io.BytesIO(b"matrix"), "matrix.txt", content_type="text/plain")
+    token = uploads.store_upload("/file", upload, {}, actor=owner)
+    case = cases.start(MATRIX_CASE_PROCESS["key"], "M001", {"file": token}, submit=False, actor=owner)
+    return {"case": case.id, "attachment": token}
 
 
 @pytest.fixture
@@ -53,8 +113,18 @@ def targets(app, make_user):
     with app.app_context():
         customers.create("M001", "Matrix Ltd", "B")
         _plain, token = services.create_token(services.get_user(target), "matrix")
+        from formflow.processes import services as processes
+
+        processes.import_spec(MATRIX_PROCESS)
+        case_targets = _case_targets(services.get_user(target))
         db.session.commit()
-        return {"target": target, "token": token.id, "customer": "M001"}
+        return {
+            "target": target,
+            "token": token.id,
+            "customer": "M001",
+            "process": MATRIX_PROCESS["key"],
+            **case_targets,
+        }
 
 
 def test_every_route_is_in_the_matrix(app):

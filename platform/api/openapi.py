@@ -25,6 +25,296 @@ def _error(description: str) -> dict:
     }
 
 
+def _path_key() -> dict:
+    return {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+#: A process spec as the API accepts it; the full rules are in processes/spec.schema.json.
+PROCESS_SPEC = {
+    "type": "object",
+    "description": "A process spec (formflow 1): key, category, name {zh-CN, en}, form {schema, uiSchema}, "
+    "and optional description, rules, tables, workflow, tests.",
+    "required": ["formflow", "key", "category", "name", "form"],
+    "properties": {
+        "formflow": {"const": 1},
+        "key": {"type": "string", "pattern": "^[a-z][a-z0-9_]{1,79}$"},
+        "category": {"enum": ["deduction", "prepaid", "management_fee", "payment", "offboarding", "other"]},
+        "name": {"$ref": "#/components/schemas/Text"},
+        "description": {"$ref": "#/components/schemas/Text"},
+        "form": {
+            "type": "object",
+            "required": ["schema"],
+            "properties": {"schema": {"type": "object"}, "uiSchema": {"type": "object"}},
+        },
+        "rules": {"type": "array", "items": {"type": "object"}},
+        "tables": {"type": "array", "items": {"type": "object"}},
+        "workflow": {"type": "object"},
+        "tests": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+PROCESS_SCHEMAS = {
+    "Text": {
+        "type": "object",
+        "required": ["zh-CN", "en"],
+        "properties": {"zh-CN": {"type": "string"}, "en": {"type": "string"}},
+    },
+    "ProcessSpec": PROCESS_SPEC,
+    "ProcessImported": {
+        "type": "object",
+        "properties": {
+            "key": {"type": "string"},
+            "version": {"type": "integer"},
+            "status": {"enum": ["draft", "published", "retired"]},
+            "created": {"type": "boolean", "description": "a new process or a new version was created"},
+            "changed": {"type": "boolean"},
+            "changes": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "ProcessVersion": {
+        "type": "object",
+        "properties": {
+            "number": {"type": "integer"},
+            "status": {"enum": ["draft", "published", "retired"]},
+            "sha256": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "published_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+}
+
+
+def _json(description: str, ref: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+PROCESS_PATHS = {
+    "/processes": {
+        "get": {
+            "summary": "Published processes (for pickers)",
+            "responses": {
+                "200": {
+                    "description": "Each published process with its version",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "processes": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "key": {"type": "string"},
+                                                "category": {"type": "string"},
+                                                "name": {"$ref": "#/components/schemas/Text"},
+                                                "version": {"type": "integer"},
+                                            },
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "401": _error("Missing or invalid token"),
+            },
+        },
+        "post": {
+            "summary": "Import a process spec as a draft",
+            "description": "A new key creates the process (version 1); otherwise the latest draft is "
+            "replaced, or a new draft follows a published version. Identical specs change nothing.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProcessSpec"}}},
+            },
+            "responses": {
+                "201": _json("A process or version was created", "#/components/schemas/ProcessImported"),
+                "200": _json(
+                    "A draft was updated, or nothing changed", "#/components/schemas/ProcessImported"
+                ),
+                "400": _error("Body is not JSON"),
+                "401": _error("Missing or invalid token"),
+                "403": _error("Not allowed"),
+                "409": _error("Changed concurrently; retry"),
+                "422": _error("Invalid spec, with JSON Pointers into it; nothing stored"),
+            },
+        },
+    },
+    "/processes/{key}": {
+        "get": {
+            "summary": "A process and its versions",
+            "parameters": [_path_key()],
+            "responses": {
+                "200": {
+                    "description": "The process",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "key": {"type": "string"},
+                                    "category": {"type": "string"},
+                                    "name": {"$ref": "#/components/schemas/Text"},
+                                    "published": {"type": ["integer", "null"]},
+                                    "versions": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/ProcessVersion"},
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "401": _error("Missing or invalid token"),
+                "403": _error("Not allowed"),
+                "404": _error("No such process"),
+            },
+        }
+    },
+    "/processes/{key}/publish": {
+        "post": {
+            "summary": "Publish the latest draft (or a given version); the published one is retired",
+            "parameters": [_path_key()],
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"version": {"type": "integer"}}}
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Published",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "key": {"type": "string"},
+                                    "version": {"type": "integer"},
+                                    "status": {"const": "published"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "401": _error("Missing or invalid token"),
+                "403": _error("Not allowed"),
+                "404": _error("No such process or version"),
+                "409": _error("Nothing to publish, or already published"),
+                "422": _error("The spec fails its checks or tests"),
+            },
+        }
+    },
+}
+
+
+#: Cases. Error pointers point into the request body: /process, /customer, /data/…, /submit.
+CASE_SCHEMAS = {
+    "CaseCreate": {
+        "type": "object",
+        "required": ["process", "customer"],
+        "properties": {
+            "process": {
+                "type": "string",
+                "description": "process key; the case runs on its published version",
+            },
+            "customer": {"type": "string", "description": "customer code"},
+            "data": {
+                "type": "object",
+                "description": "the form's data, checked against the version's JSON Schema",
+            },
+            "submit": {
+                "type": "boolean",
+                "default": False,
+                "description": "true: submit at once (the data must be complete); false: a draft, "
+                "where required fields may be missing but every value given must be valid",
+            },
+        },
+    },
+    "CaseCreated": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "state": {"type": "string"},
+            "version": {"type": "integer", "description": "the process version the case runs on"},
+        },
+    },
+    "Attachment": {
+        "type": "object",
+        "properties": {
+            "token": {"type": "string", "description": "the value of the file field in the data"},
+            "field": {"type": "string", "description": "JSON Pointer of the field it was uploaded to"},
+            "filename": {"type": "string"},
+            "content_type": {"type": "string"},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string"},
+        },
+    },
+    "Case": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "process": {"type": "string"},
+            "version": {"type": "integer"},
+            "customer": {"type": "string"},
+            "state": {"type": "string", "enum": ["draft", "submitted"]},
+            "data": {"type": "object"},
+            "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}},
+            "created_at": {"type": "string", "format": "date-time"},
+            "created_by": {"type": ["string", "null"]},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "submitted_at": {"type": ["string", "null"], "format": "date-time"},
+            "submitted_by": {"type": ["string", "null"]},
+        },
+    },
+}
+
+CASE_PATHS = {
+    "/cases": {
+        "post": {
+            "summary": "Start a case for a customer on a process's published version",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseCreate"}}},
+            },
+            "responses": {
+                "201": {
+                    "description": "Created",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseCreated"}}},
+                },
+                "400": _error("Body is not JSON"),
+                "401": _error("Missing or invalid token"),
+                "403": _error("Not allowed"),
+                "422": _error(
+                    "Unknown process (/process) or customer (/customer), or invalid data with pointers "
+                    "into the body (/data/amount); nothing stored"
+                ),
+            },
+        }
+    },
+    "/cases/{case_id}": {
+        "get": {
+            "summary": "A case: its process version, customer, state, data and attachments",
+            "parameters": [
+                {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "The case",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Case"}}},
+                },
+                "401": _error("Missing or invalid token"),
+                "403": _error("Not allowed"),
+                "404": _error("No such case"),
+            },
+        }
+    },
+}
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -35,6 +325,8 @@ def document() -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Errors": ERRORS,
+                **PROCESS_SCHEMAS,
+                **CASE_SCHEMAS,
                 "Me": {
                     "type": "object",
                     "properties": {
@@ -56,6 +348,8 @@ def document() -> dict:
             },
         },
         "paths": {
+            **PROCESS_PATHS,
+            **CASE_PATHS,
             "/me": {
                 "get": {
                     "summary": "The user the token belongs to",

@@ -67,3 +67,19 @@ def require(user, permission: str, obj=None) -> None:
         raise Unauthorized()
     if not can(user, permission, obj):
         raise Forbidden()
+
+
+@object_rule("cases.edit")
+def _case_editor(user, case) -> bool:
+    """A draft is edited by whoever started it, or by an administrator."""
+    return case.created_by_id == user.id or "admin" in user.role_names
+
+
+@object_rule("cases.read")
+def _case_reader(user, obj) -> bool:
+    """Every reader sees every case; an upload not yet on a case only its uploader."""
+    from formflow.cases.models import Attachment
+
+    if isinstance(obj, Attachment) and obj.case_id is None:
+        return obj.uploaded_by_id == user.id
+    return True

@@ -2,6 +2,223 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from formflow import forms
+from formflow.auth.current import acting_user
+from formflow.auth.decorators import permission_required
+from formflow.auth.permissions import require
+from formflow.cases import services, uploads
+from formflow.errors import Invalid
+from formflow.extensions import db
+from formflow.i18n import select_locale
+from formflow.pagination import next_page_url
+from formflow.processes import services as processes
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+#: The name of the form's "Save draft" / "Submit" buttons (field inputs are named by
+#: JSON Pointer, so they all start with "/" and cannot collide with it).
+ACTION = "case_action"
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        message = _("Not a date (YYYY-MM-DD): %(v)s", v=raw)
+        raise Invalid([{"pointer": f"/{name}", "message": message}]) from None
+
+
+def _filters() -> services.CaseFilter:
+    return services.CaseFilter(
+        process=request.args.get("process", "").strip() or None,
+        state=request.args.get("state", "").strip() or None,
+        customer=request.args.get("customer", "").strip() or None,
+        created_from=_date_arg("created_from"),
+        created_to=_date_arg("created_to"),
+        text=request.args.get("q", "").strip() or None,
+    )
+
+
+@bp.route("/")
+@permission_required("cases.read")
+def index():
+    size = current_app.config["PAGE_SIZE"]
+    rows, next_cursor = services.page(_filters(), after=request.args.get("after") or None, size=size)
+    return render_template(
+        "cases/index.html",
+        rows=rows,
+        next_url=next_page_url("cases.index", "after", next_cursor),
+        args=request.args,
+        processes=services.process_choices(),
+        states=services.STATES,
+        locale=select_locale(),
+    )
+
+
+def _choose_page(errors=None, status=200):
+    published = [process for process, _version in processes.published_processes()]
+    page = render_template(
+        "cases/choose.html",
+        processes=published,
+        args=request.args,
+        errors=errors or [],
+        locale=select_locale(),
+    )
+    return page, status
+
+
+def _form_page(version, customer, case=None, data=None, errors=None, status=200, selections=None):
+    schema, ui_schema = services.form_of(version)
+    errors = errors or []
+    in_data = [_relative_to_data(e) for e in errors if _in_data(e)]
+    page = render_template(
+        "cases/form.html",
+        version=version,
+        customer=customer,
+        case=case,
+        fields=forms.render(schema, ui_schema, data, in_data, selections=selections),
+        general_errors=[e["message"] for e in errors if not _in_data(e)],
+        locale=select_locale(),
+    )
+    return page, status
+
+
+def _in_data(error: dict) -> bool:
+    return (error.get("field") or error["pointer"]).startswith("/data/")
+
+
+def _relative_to_data(error: dict) -> dict:
+    """A service error (`/data/amount`) as the forms engine points (`/amount`)."""
+    moved = {**error, "pointer": error["pointer"].removeprefix("/data")}
+    if "field" in error:
+        moved["field"] = error["field"].removeprefix("/data")
+    return moved
+
+
+def _read_form(version, stored: dict) -> forms.Parsed:
+    """The posted form as data; read-only fields keep their `stored` (or default) value."""
+    schema, ui_schema = services.form_of(version)
+    parsed = forms.parse(
+        schema, ui_schema, request.form, request.files, store_upload=uploads.store_upload, previous=stored
+    )
+    # Uploads are committed on their own, before the case is checked: an invalid case
+    # rolls the request back, yet the form shown again refers to the files it already
+    # received (by token, in a hidden input) and must not ask for them a second time.
+    db.session.commit()
+    return parsed
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("cases.create")
+def new():
+    process_key, customer_code = request.args.get("process", ""), request.args.get("customer", "")
+    if not (process_key and customer_code):
+        return _choose_page()
+    try:
+        version, customer = services.resolve(process_key, customer_code)
+    except Invalid as invalid:
+        return _choose_page(invalid.errors, 422)
+    if request.method == "GET":
+        return _form_page(version, customer)
+    parsed = _read_form(version, {})
+    if parsed.command is not None:
+        return _form_page(version, customer, data=parsed.data, selections=parsed.selections)
+    try:
+        case = services.start(
+            process_key,
+            customer_code,
+            parsed.data,
+            submit=_submitting(),
+            actor=acting_user(),
+            input_errors=parsed.errors,
+        )
+    except Invalid as invalid:
+        db.session.rollback()
+        return _form_page(
+            version,
+            customer,
+            data=parsed.data,
+            errors=invalid.errors,
+            status=422,
+            selections=parsed.selections,
+        )
+    return _saved(case)
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@permission_required("cases.edit")
+def edit(case_id: int):
+    case = services.get(case_id)
+    services.ensure_editable(case, acting_user())
+    if request.method == "GET":
+        return _form_page(case.version, case.customer, case, case.data)
+    parsed = _read_form(case.version, case.data)
+    if parsed.command is not None:
+        return _form_page(case.version, case.customer, case, parsed.data, selections=parsed.selections)
+    lock_version = request.form.get("lock_version", type=int)
+    try:
+        services.save(
+            case,
+            parsed.data,
+            submit=_submitting(),
+            actor=acting_user(),
+            input_errors=parsed.errors,
+            lock_version=lock_version,
+        )
+    except Invalid as invalid:
+        db.session.rollback()
+        return _form_page(
+            case.version, case.customer, case, parsed.data, invalid.errors, 422, selections=parsed.selections
+        )
+    return _saved(case)
+
+
+def _submitting() -> bool:
+    return request.form.get(ACTION) == "submit"
+
+
+def _saved(case):
+    db.session.commit()
+    flash(_("Case submitted.") if case.state == "submitted" else _("Draft saved."), "success")
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.route("/<int:case_id>")
+@permission_required("cases.read")
+def show(case_id: int):
+    case = services.get(case_id)
+    require(acting_user(), "cases.read", case)
+    return render_template(
+        "cases/show.html",
+        case=case,
+        rows=services.display_rows(case),
+        attachments={a.token: a for a in case.attachments},
+        submitted_by=services.submitter(case),
+        locale=select_locale(),
+    )
+
+
+@bp.route("/attachments/<token>")
+@permission_required("cases.read")
+def attachment(token: str):
+    found = uploads.for_download(token, acting_user())
+    response = send_file(
+        uploads.blob_path(found.sha256),
+        mimetype=uploads.served_type(found.content_type),
+        as_attachment=True,
+        download_name=found.filename,
+        etag=found.sha256,
+        conditional=True,
+    )
+    # Never rendered by the browser, whatever the bytes say.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    return response

@@ -2,7 +2,7 @@
 
 Public interface (other packages use only these):
 
-- `render(schema, ui_schema=None, data=None, errors=None, *, readonly=False) -> Markup`
+- `render(schema, ui_schema=None, data=None, errors=None, *, readonly=False, selections=None)`
   the form's fields as HTML (inside an app/request context); each input is named by its
   field's JSON Pointer (`/items/0/amount`). The caller wraps it in `<form>` with CSRF and
   `enctype="multipart/form-data"`.
@@ -10,8 +10,9 @@ Public interface (other packages use only these):
   posted fields -> typed JSON (`Parsed.data`), coercion errors (`Parsed.errors`, each with
   the raw `input` so a re-render shows what was typed) and a command (`Parsed.command`:
   add/remove a row, or refresh after an answer that changes the fields; then re-render,
-  do not save). Pass `previous` (stored data, or {} when new) so read-only fields keep
-  their stored or default value whatever the browser posts.
+  do not save; re-render with `selections=Parsed.selections`). Pass `previous` (stored
+  data, or {} when new) so read-only fields keep their stored or default value whatever
+  the browser posts.
 - `validate(schema, data) -> list[{"pointer", "message"}]` the verdict of jsonschema
   Draft 2020-12 with format checking, messages in the user's language.
 - `check_schema(schema)` / `check_ui_schema(schema, ui_schema)` -> `[{"pointer", "message"}]`

@@ -10,7 +10,7 @@ from functools import lru_cache
 from wtforms import Form
 
 from formflow.forms.pointers import html_id
-from formflow.forms.schema_tree import Node
+from formflow.forms.schema_tree import MISSING, Node
 from formflow.forms.values import input_value
 from formflow.forms.widgets import FieldSpec, lookup
 
@@ -25,7 +25,7 @@ def spec_of(node: Node) -> FieldSpec:
         widget=node.widget,
         multiple=node.multiple,
         choices=tuple((option.token, option.label) for option in node.options),
-        blank=not (node.required and node.widget == "select" and node.value is not None),
+        blank=not (node.required and node.value is not MISSING and node.value is not None),
     )
 
 

@@ -24,6 +24,7 @@ INPUT_TYPES = {
     "datetime": "datetime-local",
     "time": "time",
     "updown": "number",
+    "money": "text",
     "range": "range",
     "password": "password",
     "hidden": "hidden",

@@ -16,6 +16,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from formflow.forms.binding import bind
 from formflow.forms.pointers import parent, resolve, split
 from formflow.forms.schema_tree import MISSING, Node, Tree
+from formflow.forms.validation import exact
 from formflow.forms.values import Unreadable, read
 
 MAX_ROWS = 500  # a posted row count is input like any other
@@ -35,6 +36,10 @@ class Parsed:
     data: Any
     errors: list[dict] = field(default_factory=list)
     command: Command | None = None
+    #: the alternative picked for each anyOf/oneOf choice (pointer -> index): pass it to
+    #: `render(selections=...)` so a re-shown form keeps the user's pick even before the
+    #: data matches that alternative
+    selections: dict[str, int] = field(default_factory=dict)
 
 
 def parse(
@@ -63,14 +68,19 @@ def parse(
         if not tree.data_dependent:
             break  # the fields do not depend on the answers: one reading is the answer
     errors = reader.errors
-    for pointer, (node, upload) in reader.uploads.items():
+    # last first, so that dropping a refused file from a list does not move the ones before it
+    for pointer, (node, upload, kept) in reversed(list(reader.uploads.items())):
         token = _store(node, upload, store_upload, errors)
-        if token is not None:
+        if token is None:
+            token = kept  # a refused file leaves the field as it was (the attached file, or none)
+        if token is MISSING:
+            _drop(data, pointer)
+        else:
             _put(data, pointer, token)
     command = _command(formdata)
     if command is not None:
         _apply(command, data, root)
-    return Parsed(data=data, errors=errors, command=command)
+    return Parsed(data=data, errors=errors, command=command, selections=selections)
 
 
 def _numbers(formdata, prefix: str, limit: int) -> dict[str, int]:
@@ -78,7 +88,7 @@ def _numbers(formdata, prefix: str, limit: int) -> dict[str, int]:
     for key in formdata:
         if key.startswith(prefix):
             text = formdata.get(key, "")
-            if text.isdigit():
+            if text.isascii() and text.isdigit():  # "²".isdigit() is True; int("²") fails
                 found[key[len(prefix) :]] = min(int(text), limit)
     return found
 
@@ -89,7 +99,7 @@ class _Reader:
         self.files = files
         self.previous = previous
         self.errors: list[dict] = []
-        self.uploads: dict[str, tuple[Node, FileStorage]] = {}
+        self.uploads: dict[str, tuple[Node, FileStorage, Any]] = {}
 
     def value(self, node: Node) -> Any:
         if node.kind == "object":
@@ -113,13 +123,15 @@ class _Reader:
 
     def _field(self, node: Node) -> Any:
         if node.constant is not MISSING:
-            return node.constant
+            return exact(node.constant)
         if self.previous is not None and (node.readonly or node.disabled):
-            return resolve(self.previous, node.pointer, node.schema.get("default", MISSING))
+            return exact(resolve(self.previous, node.pointer, node.schema.get("default", MISSING)))
         if node.widget == "file":
             upload = self.files.get(node.pointer)
             if isinstance(upload, FileStorage) and upload.filename:
-                self.uploads[node.pointer] = (node, upload)
+                kept = self.form[node.pointer].data  # the token of the file attached before
+                kept = kept.strip() if isinstance(kept, str) and kept.strip() else MISSING
+                self.uploads[node.pointer] = (node, upload, kept)
                 return ""  # replaced by the stored attachment's token
         raw = self.form[node.pointer].data
         try:
@@ -211,7 +223,7 @@ def _apply(command: Command, data: dict, root: Node) -> None:
         rows = resolve(data, parent(command.pointer))
         index = split(command.pointer)[-1] if command.pointer else ""
         removable = array is not None and array.can_remove and isinstance(rows, list)
-        if removable and index.isdigit() and int(index) < len(rows):
+        if removable and index.isascii() and index.isdigit() and int(index) < len(rows):
             rows.pop(int(index))
 
 
@@ -233,3 +245,17 @@ def _put(data: dict, pointer: str, value: Any) -> None:
         current[int(tokens[-1])] = value
     else:
         current[tokens[-1]] = value
+
+
+def _drop(data: dict, pointer: str) -> None:
+    tokens = split(pointer)
+    holder = resolve(data, parent(pointer))
+    if isinstance(holder, dict):
+        holder.pop(tokens[-1], None)
+    elif (
+        isinstance(holder, list)
+        and tokens[-1].isascii()
+        and tokens[-1].isdigit()
+        and int(tokens[-1]) < len(holder)
+    ):
+        holder.pop(int(tokens[-1]))

@@ -25,13 +25,15 @@ def render(
     errors: list[dict] | None = None,
     *,
     readonly: bool = False,
+    selections: dict[str, int] | None = None,
 ) -> Markup:
-    """The form's fields as HTML. `data=None` is a new form (defaults filled in)."""
+    """The form's fields as HTML. `data=None` is a new form (defaults filled in);
+    `selections` are the alternatives a posted form had picked (`Parsed.selections`)."""
     if readonly:
         from formflow.forms.display import display
 
         return Markup(render_template("forms/display.html", rows=display(schema, ui_schema, data)))
-    tree = Tree(schema, ui_schema, fill_defaults=data is None)
+    tree = Tree(schema, ui_schema, fill_defaults=data is None, selections=selections)
     return render_tree(tree.build(MISSING if data is None else data), errors or [])
 
 
@@ -103,6 +105,9 @@ def field_attributes(node: Node, placed: dict[str, list[str]]) -> dict[str, Any]
     if node.drives_layout:
         attributes["data-ff-refresh"] = "1"
     schema = node.schema
+    if node.widget == "money":
+        attributes["inputmode"] = "decimal"
+        attributes["autocomplete"] = "off"
     if node.widget in ("updown", "range"):
         step = schema.get("multipleOf")
         attributes["step"] = _number_text(step) if step else ("1" if node.type == "integer" else "any")

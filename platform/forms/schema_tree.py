@@ -119,7 +119,10 @@ class Tree:
     @cached_property
     def resolver(self):
         resource = DRAFT202012.create_resource(self.schema)
-        return Registry().with_resource(ROOT_URI, resource).resolver(base_uri=ROOT_URI)
+        # relative $refs resolve against the schema's own $id, and resources bundled in it
+        # by $id (2020-12 compound documents) are found by crawling
+        registry = Registry().with_resource(ROOT_URI, resource).crawl()
+        return registry.resolver(base_uri=resource.id() or ROOT_URI)
 
     @cached_property
     def validator(self):
@@ -204,9 +207,16 @@ class Tree:
             elif depth < MAX_DEPTH:
                 return self._choice(node, alternatives, data, depth)
         kind = primary_type(schema)
-        if kind == "object" and depth < MAX_DEPTH:
+        # an enum (or const) of objects or lists is one choice of whole values, not a group
+        whole_value = "enum" in schema or "const" in schema
+        if kind == "object" and not whole_value and depth < MAX_DEPTH:
             return self._object(node, data, depth)
-        if kind == "array" and not is_multi_choice(schema, ui, self) and depth < MAX_DEPTH:
+        if (
+            kind == "array"
+            and not whole_value
+            and not is_multi_choice(schema, ui, self)
+            and depth < MAX_DEPTH
+        ):
             return self._array(node, data, depth)
         return self._field(node, kind)
 
@@ -274,7 +284,10 @@ class Tree:
             node.selected = posted
         else:
             node.selected = next(
-                (i for i, option in enumerate(options) if data is not MISSING and self.holds(option, data)), 0
+                (i for i, option in enumerate(options) if data is not MISSING and self.holds(option, data)),
+                # none holds yet (just switched: only its "kind" const was posted back): the
+                # alternative whose constants the data carries
+                next((i for i, option in enumerate(options) if self._carries_constants(option, data)), 0),
             )
         chosen = self.node(
             merge(base, alternatives[node.selected]),
@@ -286,6 +299,20 @@ class Tree:
         )
         node.children = [chosen]
         return node
+
+    def _carries_constants(self, schema: dict, data: Any) -> bool:
+        """The data has every const-valued property of this alternative (a discriminator)."""
+        properties = schema.get("properties") or {}
+        constants = {
+            name: sub
+            for name, sub in properties.items()
+            if isinstance(sub, dict) and "const" in self.deref(sub)
+        }
+        return (
+            bool(constants)
+            and isinstance(data, dict)
+            and all(name in data and self.holds(sub, data[name]) for name, sub in constants.items())
+        )
 
     def _field(self, node: Node, kind: str) -> Node:
         schema = node.schema
@@ -406,33 +433,31 @@ def token_of(value: Any) -> str:
 
 
 def choice_options(schema: dict, ui: dict, tree: Tree) -> list[Option]:
-    """The options of an enum, a oneOf/anyOf of consts, a boolean, or an array of those."""
+    """The options of an enum, a oneOf/anyOf of consts, a boolean, or an array of those.
+
+    Labels: ui:enumNames (texts per language) first, then each const's title, then the value."""
     source = schema
     if primary_type(schema) == "array":
         source = tree.deref(schema.get("items") or {})
     names = ui.get("ui:enumNames")
+    labels = names if isinstance(names, list) else []
     alternatives = source.get("oneOf") or source.get("anyOf")
     if alternatives and const_options(alternatives):
-        resolved = [tree.deref(a) for a in alternatives]
-        return [
-            Option(
-                token_of(a["const"]),
-                localized(a.get("title"), tree.language) or token_of(a["const"]),
-                a["const"],
-            )
-            for a in resolved
-        ]
-    if "enum" in source:
-        labels = names if isinstance(names, list) else []
-        return [
-            Option(
-                token_of(value),
-                localized(labels[i], tree.language) if i < len(labels) else token_of(value),
-                value,
-            )
-            for i, value in enumerate(source["enum"])
-        ]
-    return []
+        pairs = [(a["const"], a.get("title")) for a in (tree.deref(a) for a in alternatives)]
+    elif "enum" in source:
+        pairs = [(value, None) for value in source["enum"]]
+    else:
+        return []
+    return [
+        Option(
+            token_of(value),
+            (localized(labels[i], tree.language) if i < len(labels) else "")
+            or localized(title, tree.language)
+            or token_of(value),
+            value,
+        )
+        for i, (value, title) in enumerate(pairs)
+    ]
 
 
 def is_multi_choice(schema: dict, ui: dict, tree: Tree) -> bool:

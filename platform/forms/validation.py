@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from formflow import exactjson
@@ -123,7 +124,7 @@ def _describe(error: ValidationError) -> list[dict]:
     if error.validator in ("anyOf", "oneOf") and error.context:
         from jsonschema.exceptions import best_match
 
-        closest = best_match(error.context)
+        closest = best_match(_closest_alternative(error))
         if closest is not None and closest.validator not in ("anyOf", "oneOf", "const", "type"):
             return _describe(closest)
     pointer = from_path(error.absolute_path)
@@ -142,6 +143,29 @@ def _describe(error: ValidationError) -> list[dict]:
     if missing is not None:
         described["field"] = join(pointer, missing)
     return [described]
+
+
+def _closest_alternative(error: ValidationError) -> list[ValidationError]:
+    """The errors of the alternative the data is closest to: not refused by a const, enum or
+    type (a discriminator such as "kind"), then not by its closed set of properties, then the
+    one declaring most of the data's keys, then the one with fewest errors. best_match over all branches
+    would prefer the shallowest error, often "required" from a branch the user did not pick."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        index = sub.relative_schema_path[0] if sub.relative_schema_path else None  # a `false` branch
+        branches.setdefault(index, []).append(sub)
+    alternatives = error.validator_value if isinstance(error.validator_value, list) else []
+
+    def distance(item: tuple[Any, list[ValidationError]]) -> tuple:
+        index, errors = item
+        discriminated = sum(e.validator in ("const", "enum", "type") for e in errors)
+        closed = sum(e.validator == "additionalProperties" for e in errors)
+        branch = alternatives[index] if isinstance(index, int) and index < len(alternatives) else {}
+        declared = branch.get("properties", {}) if isinstance(branch, dict) else {}
+        known = len(set(error.instance) & set(declared)) if isinstance(error.instance, dict) else 0
+        return (discriminated, closed, -known, len(errors), str(index))
+
+    return min(branches.items(), key=distance)[1]
 
 
 _TYPE_NAMES = {
@@ -173,7 +197,7 @@ _FORMAT_NAMES = {
 def _value_text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return exactjson.dumps(value)  # a Decimal as the number it is, not a quoted string
 
 
 def _property_title(schema: Any, name: str) -> str:
@@ -204,9 +228,9 @@ def message(error: ValidationError) -> str:
     if keyword == "exclusiveMaximum":
         return _("Must be less than %(limit)s.", limit=value)
     if keyword == "minLength":
-        return _("Enter at least %(n)s characters.", n=value)
+        return ngettext("Enter at least %(num)d character.", "Enter at least %(num)d characters.", int(value))
     if keyword == "maxLength":
-        return _("Enter at most %(n)s characters.", n=value)
+        return ngettext("Enter at most %(num)d character.", "Enter at most %(num)d characters.", int(value))
     if keyword == "pattern":
         return _("Does not have the expected form (pattern %(pattern)s).", pattern=value)
     if keyword == "format":
@@ -221,18 +245,18 @@ def message(error: ValidationError) -> str:
             return _("Use at most two decimal places.")
         return _("Must be a multiple of %(n)s.", n=value)
     if keyword == "minItems":
-        return _("Add at least %(n)s items.", n=value)
+        return ngettext("Add at least %(num)d item.", "Add at least %(num)d items.", int(value))
     if keyword == "maxItems":
-        return _("Add at most %(n)s items.", n=value)
+        return ngettext("Add at most %(num)d item.", "Add at most %(num)d items.", int(value))
     if keyword == "uniqueItems":
         return _("Each item must be different.")
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return _("Unknown field: %(names)s.", names=", ".join(extra) or "?")
     if keyword == "minProperties":
-        return _("Fill in at least %(n)s fields.", n=value)
+        return ngettext("Fill in at least %(num)d field.", "Fill in at least %(num)d fields.", int(value))
     if keyword == "maxProperties":
-        return _("Fill in at most %(n)s fields.", n=value)
+        return ngettext("Fill in at most %(num)d field.", "Fill in at most %(num)d fields.", int(value))
     if keyword in ("anyOf", "oneOf"):
         if keyword == "oneOf" and not error.context:
             return _("Matches more than one of the alternatives; it must match exactly one.")

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from formflow.forms.schema_tree import MISSING, Node, token_of
+from formflow.forms.validation import exact
 
 
 class Unreadable(ValueError):
@@ -78,14 +79,18 @@ def _local_time(text: str) -> str:
 def read(node: Node, raw: Any) -> Any:
     """The JSON value of one posted input (MISSING when empty). Raises Unreadable."""
     if node.constant is not MISSING:
-        return node.constant
+        return exact(node.constant)
     if node.multiple:
         tokens = raw if isinstance(raw, list) else []
-        return [_option_value(node, token) for token in tokens]
+        # nothing ticked in an optional list is an absent list, like an empty text box
+        # (an optional field with minItems must not fail for being left alone)
+        return [_option_value(node, token) for token in tokens] if tokens or node.required else MISSING
     if node.widget == "checkbox":
         return bool(raw)
     text = raw if isinstance(raw, str) else ""
-    if node.widget not in ("password", "textarea"):
+    if node.widget == "textarea":
+        text = text.replace("\r\n", "\n")  # browsers post a textarea's line breaks as CR LF
+    elif node.widget != "password":
         text = text.strip()
     if text == "":
         return None if node.nullable and node.required else MISSING
@@ -109,7 +114,7 @@ def read(node: Node, raw: Any) -> Any:
 def _option_value(node: Node, token: str) -> Any:
     for option in node.options:
         if option.token == token:
-            return option.value
+            return exact(option.value)  # a schema's 0.06 is read as Decimal, never float
     raise Unreadable(_("Choose one of the options."))
 
 

@@ -36,6 +36,11 @@ from wtforms.widgets import (
 
 from formflow.forms.schema_tree import Node, Option
 
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms < 3.3 takes (value, label) tuples
+    SelectChoice = None
+
 SCALARS = frozenset({"string", "number", "integer", "boolean"})
 NUMBERS = frozenset({"number", "integer"})
 
@@ -89,6 +94,8 @@ register("date", frozenset({"string"}))(_text(DateInput()))
 register("datetime", frozenset({"string"}))(_text(DateTimeLocalInput()))
 register("time", frozenset({"string"}))(_text(TimeInput()))
 register("updown", NUMBERS)(_text(NumberInput()))
+#: Money: a text box with a decimal keypad, so "1,234.50" can be typed and nothing rounds.
+register("money", frozenset({"number"}))(_text(TextInput()))
 register("range", NUMBERS)(_text(RangeInput()))
 
 
@@ -112,23 +119,30 @@ def _checkbox(spec: FieldSpec) -> UnboundField:
     return BooleanField()
 
 
+def _choices(pairs) -> list:
+    """WTForms 3.3 deprecates (value, label) tuples (a DeprecationWarning, an error in the tests)."""
+    if SelectChoice is None:
+        return list(pairs)
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
+
+
 @register("select", SCALARS | {"array"}, choices=True)
 def _select(spec: FieldSpec) -> UnboundField:
     if spec.multiple:
-        return SelectMultipleField(choices=list(spec.choices), validate_choice=False)
+        return SelectMultipleField(choices=_choices(spec.choices), validate_choice=False)
     blank = [("", "—")] if spec.blank else []
-    return SelectField(choices=blank + list(spec.choices), validate_choice=False)
+    return SelectField(choices=_choices(blank + list(spec.choices)), validate_choice=False)
 
 
 @register("radio", SCALARS, choices=True)
 def _radio(spec: FieldSpec) -> UnboundField:
-    return RadioField(choices=list(spec.choices), validate_choice=False)
+    return RadioField(choices=_choices(spec.choices), validate_choice=False)
 
 
 @register("checkboxes", frozenset({"array"}), choices=True)
 def _checkboxes(spec: FieldSpec) -> UnboundField:
     return SelectMultipleField(
-        choices=list(spec.choices),
+        choices=_choices(spec.choices),
         validate_choice=False,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
@@ -160,7 +174,8 @@ def default_widget(node: Node) -> str:
     if node.type == "boolean":
         return "checkbox"
     if node.type in NUMBERS:
-        return "updown"
+        step = node.schema.get("multipleOf")
+        return "money" if node.type == "number" and step is not None and str(step) == "0.01" else "updown"
     return _FORMAT_WIDGETS.get(node.schema.get("format", ""), "text")
 
 

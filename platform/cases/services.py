@@ -1,0 +1,406 @@
+"""Cases: start one for a customer on a process's published version, edit a draft,
+submit it, find cases.
+
+Error pointers are relative to the call's inputs as one document
+`{"process", "customer", "data"}`: `/process`, `/customer`, `/data/amount`. The API
+passes them through unchanged (they point into its request body); the UI strips `/data`
+to put each message next to its field.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+
+from formflow import audit, forms
+from formflow.audit.models import AuditEntry
+from formflow.auth.models import User
+from formflow.auth.permissions import require
+from formflow.cases import uploads
+from formflow.cases.models import Attachment, Case
+from formflow.customers import services as customers
+from formflow.customers.models import Customer
+from formflow.errors import Conflict, Invalid, NotFound
+from formflow.extensions import db, utcnow
+from formflow.processes import services as processes
+from formflow.processes.models import Process, ProcessVersion
+
+STATES = ("draft", "submitted")
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def get(case_id: int) -> Case:
+    # A number no database integer can hold is no case (rather than a driver overflow).
+    case = db.session.get(Case, case_id) if 0 < case_id < 2**63 else None
+    if case is None:
+        raise NotFound(_("No case number %(id)s.", id=case_id))
+    return case
+
+
+def form_of(version: ProcessVersion) -> tuple[dict, dict]:
+    """The (schema, uiSchema) of a version's form."""
+    form = version.spec.get("form") or {}
+    return form.get("schema") or {}, form.get("uiSchema") or {}
+
+
+def display_rows(case: Case) -> list:
+    """The case's data as titled rows, for read-only pages."""
+    schema, ui_schema = form_of(case.version)
+    return forms.display(schema, ui_schema, case.data)
+
+
+def submitter(case: Case) -> User | None:
+    """Who submitted the case: the audit log's `case.submit` entry says."""
+    entry = db.session.execute(
+        sa.select(AuditEntry)
+        .where(
+            AuditEntry.object_type == "case",
+            AuditEntry.object_id == str(case.id),
+            AuditEntry.action == "case.submit",
+        )
+        .order_by(AuditEntry.seq)
+        .limit(1)
+    ).scalar_one_or_none()
+    return db.session.get(User, entry.actor_id) if entry is not None and entry.actor_id else None
+
+
+def resolve(process_key: str, customer_code: str) -> tuple[ProcessVersion, Customer]:
+    """The published version of the process and the customer a new case is for."""
+    errors, version, customer = [], None, None
+    process_key, customer_code = (process_key or "").strip(), (customer_code or "").strip()
+    if not process_key:
+        errors.append({"pointer": "/process", "message": _("Choose a process.")})
+    else:
+        try:
+            version = processes.published_version(process_key)
+        except NotFound:
+            message = _("No published process with key %(key)s.", key=process_key)
+            errors.append({"pointer": "/process", "message": message})
+    if not customer_code:
+        errors.append({"pointer": "/customer", "message": _("Enter a customer code.")})
+    else:
+        try:
+            customer = customers.get_by_code(customer_code)
+        except NotFound:
+            message = _("No customer with code %(code)s.", code=customer_code)
+            errors.append({"pointer": "/customer", "message": message})
+    if errors:
+        raise Invalid(errors)
+    return version, customer
+
+
+def process_choices() -> list[Process]:
+    """Every process, for the list's filter (cases outlive their process's publication)."""
+    return list(db.session.execute(sa.select(Process).order_by(Process.key)).scalars())
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def start(
+    process_key: str,
+    customer_code: str,
+    data,
+    *,
+    submit: bool,
+    actor,
+    input_errors: Iterable[dict] = (),
+) -> Case:
+    """A new case on the process's published version: a draft, or submitted at once.
+
+    Invalid (nothing stored) when the process or customer is unknown, or the data does
+    not satisfy the form: a submission must be complete; a draft may leave required
+    fields empty but every value it has must be right. `input_errors` are problems found
+    while reading the input (e.g. "not a number" from the form), pointers relative to data.
+    """
+    require(actor, "cases.create")
+    version, customer = resolve(process_key, customer_code)
+    attachments = _checked(version, data, submit=submit, case=None, actor=actor, input_errors=input_errors)
+    now = utcnow()
+    case = Case(
+        process=version.process,
+        version=version,
+        customer=customer,
+        state="draft",
+        data=copy.deepcopy(data),
+        search_text=search_text(data),
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    if submit:
+        case.state, case.submitted_at = "submitted", now
+    db.session.add(case)
+    db.session.flush()
+    _link_attachments(case, attachments)
+    audit.record("case.create", "case", case.id, after=snapshot(case), actor=actor)
+    if submit:
+        _record_submit(case, actor)
+    return case
+
+
+def ensure_editable(case: Case, actor) -> None:
+    """Only drafts change, and only by whoever started them or an administrator."""
+    require(actor, "cases.edit", case)
+    if case.state != "draft":
+        raise Conflict(_("Only drafts can be changed; this case has been submitted."))
+
+
+def save(
+    case: Case,
+    data,
+    *,
+    submit: bool,
+    actor,
+    input_errors: Iterable[dict] = (),
+    lock_version: int | None = None,
+) -> Case:
+    """Replace a draft's data, and submit it when `submit`. `lock_version` is the version
+    the editor saw: another save since then is a Conflict, not a silent overwrite."""
+    ensure_editable(case, actor)
+    if lock_version is not None and lock_version != case.lock_version:
+        raise Conflict()
+    attachments = _checked(
+        case.version, data, submit=submit, case=case, actor=actor, input_errors=input_errors
+    )
+    before = snapshot(case)
+    case.data = copy.deepcopy(data)
+    case.search_text = search_text(data)
+    if submit:
+        case.state, case.submitted_at = "submitted", utcnow()
+    _link_attachments(case, attachments)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict() from None
+    audit.record("case.update", "case", case.id, before=before, after=snapshot(case), actor=actor)
+    if submit:
+        _record_submit(case, actor)
+    return case
+
+
+def snapshot(case: Case) -> dict:
+    return {
+        "process": case.process.key,
+        "version": case.version.number,
+        "customer": case.customer.code,
+        "state": case.state,
+        "data": case.data,
+        "attachments": sorted(a.token for a in _linked(case)),
+    }
+
+
+def _record_submit(case: Case, actor) -> None:
+    after = {"state": case.state, "submitted_at": case.submitted_at}
+    audit.record("case.submit", "case", case.id, before={"state": "draft"}, after=after, actor=actor)
+
+
+def _checked(version, data, *, submit, case, actor, input_errors) -> list[Attachment]:
+    """Every problem with `data` at once, or the attachments it refers to."""
+    if not isinstance(data, dict):
+        raise Invalid([{"pointer": "/data", "message": _("The data must be a JSON object.")}])
+    schema, _ui_schema = form_of(version)
+    errors = [_in_data(error) for error in input_errors]
+    # A value the form could not read is reported once, not again as missing or wrong.
+    reported = {_target(error) for error in errors}
+    verdict = forms.validate(schema if submit else without_required(schema), data)
+    errors += [error for error in map(_in_data, verdict) if _target(error) not in reported]
+    attachments, attachment_errors = _referenced_attachments(data, case, actor)
+    errors += attachment_errors
+    if errors:
+        raise Invalid(errors)
+    return attachments
+
+
+def _in_data(error: dict) -> dict:
+    """A forms error (pointers relative to the data) relative to the inputs; other members
+    (`field`: the missing property; `input`: the text that could not be read) are kept."""
+    moved = {**error, "pointer": "/data" + error.get("pointer", "")}
+    if "field" in error:
+        moved["field"] = "/data" + error["field"]
+    return moved
+
+
+def _target(error: dict) -> str:
+    return error.get("field") or error["pointer"]
+
+
+def _referenced_attachments(data: dict, case: Case | None, actor) -> tuple[list[Attachment], list[dict]]:
+    """The attachments the data names by token. A case may only take files its actor
+    uploaded (not yet on any case) or files already on this very case: knowing another
+    user's token must not be a way to read their file."""
+    references = list(_token_values(data, "/data"))
+    found = uploads.by_tokens(token for _pointer, token in references)
+    attachments, errors = {}, []
+    for pointer, token in references:
+        attachment = found.get(token)
+        if attachment is None:
+            message = _("No such uploaded file; upload it again.")
+        elif attachment.case_id is not None and (case is None or attachment.case_id != case.id):
+            message = _("This file belongs to another case; upload it again.")
+        elif attachment.case_id is None and attachment.uploaded_by_id != actor.id:
+            message = _("This file was uploaded by someone else; upload it again.")
+        else:
+            attachments[attachment.id] = attachment
+            continue
+        errors.append({"pointer": pointer, "message": message})
+    return list(attachments.values()), errors
+
+
+def _linked(case: Case) -> list[Attachment]:
+    if case.id is None:
+        return []
+    return list(db.session.execute(sa.select(Attachment).where(Attachment.case_id == case.id)).scalars())
+
+
+def _link_attachments(case: Case, attachments: list[Attachment]) -> None:
+    """Put the referenced files on the case; files a draft no longer refers to go back
+    to their uploader (visible to them alone), so a case shows only its evidence."""
+    keep = {a.id for a in attachments}
+    for attachment in _linked(case):
+        if attachment.id not in keep:
+            attachment.case_id = None
+    for attachment in attachments:
+        attachment.case_id = case.id
+    db.session.flush()
+    db.session.expire(case, ["attachments"])
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _token_values(value, pointer: str) -> Iterator[tuple[str, str]]:
+    """(pointer, token) for every string in the data shaped like an attachment token."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _token_values(item, f"{pointer}/{_escape(str(key))}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _token_values(item, f"{pointer}/{index}")
+    elif isinstance(value, str) and uploads.TOKEN.match(value):
+        yield pointer, value
+
+
+def search_text(data) -> str:
+    """The lower-cased string values of the data, one a line (tokens left out)."""
+
+    def strings(value) -> Iterator[str]:
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str) and value.strip() and not uploads.TOKEN.match(value):
+            yield value.strip().lower()
+
+    return "\n".join(strings(data))
+
+
+#: Keywords whose value is one subschema / a list of subschemas / a map of subschemas.
+_SUBSCHEMA = ("additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+_SUBSCHEMA += ("items", "unevaluatedItems", "unevaluatedProperties", "additionalItems")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def without_required(schema):
+    """The schema with `required` and `dependentRequired` removed everywhere: what a
+    draft must satisfy (every value it has is right; it need not be complete)."""
+    if not isinstance(schema, dict):
+        return schema
+    result = {}
+    for keyword, value in schema.items():
+        if keyword in ("required", "dependentRequired"):
+            continue
+        if keyword in _SUBSCHEMA_MAPS and isinstance(value, dict):
+            value = {name: without_required(sub) for name, sub in value.items()}
+        elif keyword in _SUBSCHEMA_LISTS and isinstance(value, list):
+            value = [without_required(sub) for sub in value]
+        elif keyword in _SUBSCHEMA:
+            value = without_required(value)
+        result[keyword] = value
+    return result
+
+
+# --- finding ------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseFilter:
+    """What the case list shows; dates are days in the app's time zone, both inclusive."""
+
+    process: str | None = None
+    state: str | None = None
+    customer: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    text: str | None = None
+
+    def apply(self, query: sa.Select) -> sa.Select:
+        if self.process:
+            query = query.where(Case.process_id.in_(sa.select(Process.id).where(Process.key == self.process)))
+        if self.state:
+            query = query.where(Case.state == self.state)
+        if self.customer:
+            query = query.where(Customer.code == self.customer.strip())
+        if self.created_from:
+            query = query.where(Case.created_at >= _utc_midnight(self.created_from))
+        if self.created_to:
+            query = query.where(Case.created_at < _utc_midnight(self.created_to + timedelta(days=1)))
+        if self.text and self.text.strip():
+            text = self.text.strip()
+            query = query.where(
+                sa.or_(
+                    Case.search_text.contains(text.lower(), autoescape=True),
+                    Customer.code.icontains(text, autoescape=True),
+                    Customer.name.icontains(text, autoescape=True),
+                )
+            )
+        return query
+
+
+def _utc_midnight(day: date) -> datetime:
+    """The start of `day` in the app's time zone, as the naive UTC the columns hold."""
+    # ZoneInfo by name: flask-babel may hand out a pytz zone, which `tzinfo=` gets wrong.
+    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(str(get_timezone())))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def page(filters: CaseFilter, *, after: str | None, size: int) -> tuple[list[Case], str | None]:
+    """Newest first, keyset-paginated on (created_at, id); returns the rows and the cursor
+    of the next page (None on the last)."""
+    query = filters.apply(sa.select(Case).join(Case.customer))
+    if after:
+        created_at, case_id = _parse_cursor(after)
+        query = query.where(sa.tuple_(Case.created_at, Case.id) < sa.tuple_(created_at, case_id))
+    query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(size + 1)
+    rows = list(db.session.execute(query).unique().scalars())
+    next_cursor = _cursor(rows[size - 1]) if len(rows) > size else None
+    return rows[:size], next_cursor
+
+
+def _cursor(case: Case) -> str:
+    return f"{case.created_at.isoformat(timespec='microseconds')}_{case.id}"
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, int]:
+    stamp, _sep, case_id = cursor.rpartition("_")
+    try:
+        created_at, number = datetime.fromisoformat(stamp), int(case_id)
+    except ValueError:
+        number = -1
+    if not 0 < number < 2**63:
+        raise Invalid([{"pointer": "/after", "message": _("Not a page cursor.")}])
+    return created_at, number

@@ -1,0 +1,37 @@
+"""Forms of the process admin pages (all post with CSRF)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import HiddenField, IntegerField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
+
+
+class ImportForm(FlaskForm):
+    """A spec to import: an uploaded .json file, or its text pasted."""
+
+    file = FileField(_l("Template file (.json)"), render_kw={"accept": ".json,application/json"})
+    text = TextAreaField(_l("…or paste the JSON"), validators=[Optional()], render_kw={"rows": 12})
+
+
+class ConfirmImportForm(FlaskForm):
+    """Carries the checked spec to the confirming post, plus the version it was compared with."""
+
+    spec = HiddenField(validators=[DataRequired()])
+    base = HiddenField()
+
+
+class PublishForm(FlaskForm):
+    """Which version to publish and the sha256 the admin looked at (a changed draft is refused)."""
+
+    number = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
+    sha256 = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])
+
+
+class EditForm(FlaskForm):
+    text = TextAreaField(
+        _l("Spec (JSON)"), validators=[DataRequired()], render_kw={"rows": 30, "spellcheck": "false"}
+    )

@@ -1,0 +1,481 @@
+"""Processes and their versions: import, check, publish, export. The only door to the data.
+
+A process is identified by its spec's `key`. Its versions are numbered 1, 2, ...; at most
+one is published (the database enforces it), only the latest can be a draft. Importing a
+spec that differs from the latest version updates that version when it is a draft and
+adds a new draft otherwise, so a published spec is never changed under running cases.
+Services flush; the caller (request, CLI command, job) commits.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import flag_modified
+
+from formflow import audit
+from formflow.auth.current import acting_user
+from formflow.auth.models import User
+from formflow.errors import Conflict, Invalid, NotFound
+from formflow.extensions import db, utcnow
+from formflow.processes.changes import describe_changes
+from formflow.processes.models import Process, ProcessVersion
+from formflow.processes.spec import (
+    check_spec,
+    ensure_valid,
+    parse_spec_text,
+    plain_spec,
+    spec_sha256,
+    spec_text,
+)
+
+__all__ = [
+    "ImportResult",
+    "ImportSummary",
+    "ProcessRow",
+    "check_spec",
+    "export_spec",
+    "get_process",
+    "history",
+    "import_spec",
+    "latest_version",
+    "new_draft_from_edit",
+    "page",
+    "parse_spec_text",
+    "preview_import",
+    "publish",
+    "published_processes",
+    "published_version",
+    "run_spec_tests",
+    "spec_sha256",
+    "spec_text",
+    "version",
+]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What importing a spec would do, worked out without writing anything.
+
+    `action` is "create" (a new process, version 1), "update_draft" (the latest version is a
+    draft and is replaced), "new_version" (a new draft after a published or retired one) or
+    "unchanged". `base_number` is the version compared against (None for a new process).
+    """
+
+    key: str
+    name: dict
+    action: str
+    version_number: int
+    base_number: int | None = None
+    base_status: str | None = None
+    changes: list[str] = field(default_factory=list)
+    base_sha256: str | None = None
+
+    @property
+    def base(self) -> str:
+        """Identifies what the summary was computed against, to notice a change before confirming."""
+        return f"{self.base_number}:{self.base_sha256}" if self.base_number else ""
+
+    @property
+    def created_process(self) -> bool:
+        return self.action == "create"
+
+    @property
+    def changed(self) -> bool:
+        return self.action != "unchanged"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    process: Process
+    version: ProcessVersion
+    created_process: bool
+    changed: bool
+    changes: list[str]
+    action: str = "unchanged"
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    """A line of the process list: the process and the numbers of its notable versions."""
+
+    process: Process
+    published_number: int | None
+    draft_number: int | None
+    latest_number: int
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _find_process(key: str, *, lock: bool = False) -> Process | None:
+    query = sa.select(Process).where(Process.key == key)
+    if lock:
+        # Imports and publishes of one process take turns (PostgreSQL row lock; SQLite's
+        # BEGIN IMMEDIATE already serialises writers).
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def get_process(key: str) -> Process:
+    process = _find_process(key)
+    if process is None:
+        raise NotFound(_("No process with key %(key)s.", key=key))
+    return process
+
+
+def _latest(process: Process) -> ProcessVersion:
+    return db.session.execute(
+        sa.select(ProcessVersion)
+        .where(ProcessVersion.process_id == process.id)
+        .order_by(ProcessVersion.number.desc())
+        .limit(1)
+    ).scalar_one()
+
+
+def _published(process: Process) -> ProcessVersion | None:
+    return db.session.execute(
+        sa.select(ProcessVersion).where(
+            ProcessVersion.process_id == process.id, ProcessVersion.status == "published"
+        )
+    ).scalar_one_or_none()
+
+
+def latest_version(key: str) -> ProcessVersion:
+    return _latest(get_process(key))
+
+
+def published_version(key: str) -> ProcessVersion:
+    """The version new cases of `key` start on; NotFound when none is published."""
+    found = _published(get_process(key))
+    if found is None:
+        raise NotFound(_("Process %(key)s has no published version.", key=key))
+    return found
+
+
+def version(key: str, number: int) -> ProcessVersion:
+    found = db.session.execute(
+        sa.select(ProcessVersion)
+        .join(Process, ProcessVersion.process_id == Process.id)
+        .where(Process.key == key, ProcessVersion.number == number)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(_("Process %(key)s has no version %(number)d.", key=key, number=number))
+    return found
+
+
+def published_processes() -> list[tuple[Process, ProcessVersion]]:
+    """Every process that has a published version, with that version, by key."""
+    rows = db.session.execute(
+        sa.select(Process, ProcessVersion)
+        .join(ProcessVersion, ProcessVersion.process_id == Process.id)
+        .where(ProcessVersion.status == "published")
+        .order_by(Process.key)
+    )
+    return [(process, published) for process, published in rows]
+
+
+def page(*, after_key: str | None = None, size: int = 50) -> tuple[list[ProcessRow], str | None]:
+    """Processes by key, keyset-paginated, with their published / draft / latest version numbers."""
+    query = sa.select(Process).order_by(Process.key).limit(size + 1)
+    if after_key:
+        query = query.where(Process.key > after_key)
+    processes = list(db.session.execute(query).scalars())
+    next_key = processes[size - 1].key if len(processes) > size else None
+    processes = processes[:size]
+    numbers: dict[int, dict] = {process.id: {} for process in processes}
+    if processes:
+        rows = db.session.execute(
+            sa.select(ProcessVersion.process_id, ProcessVersion.number, ProcessVersion.status).where(
+                ProcessVersion.process_id.in_(numbers)
+            )
+        )
+        for process_id, number, status in rows:
+            found = numbers[process_id]
+            found[status] = max(found.get(status, 0), number)
+            found["latest"] = max(found.get("latest", 0), number)
+    rows = [
+        ProcessRow(
+            process,
+            numbers[process.id].get("published"),
+            numbers[process.id].get("draft"),
+            numbers[process.id].get("latest", 0),
+        )
+        for process in processes
+    ]
+    return rows, next_key
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: ProcessVersion
+    created_by: str | None
+    published_by: str | None
+
+
+def history(key: str) -> list[VersionRow]:
+    """A process's versions, newest first, with who created and published each (specs not loaded)."""
+    process = get_process(key)
+    versions = list(
+        db.session.execute(
+            sa.select(ProcessVersion)
+            .options(defer(ProcessVersion.spec))
+            .where(ProcessVersion.process_id == process.id)
+            .order_by(ProcessVersion.number.desc())
+        ).scalars()
+    )
+    user_ids = {v.created_by_id for v in versions} | {v.published_by_id for v in versions}
+    user_ids.discard(None)
+    labels = {}
+    if user_ids:
+        for user in db.session.execute(sa.select(User).where(User.id.in_(user_ids))).scalars():
+            labels[user.id] = user.label
+    return [VersionRow(v, labels.get(v.created_by_id), labels.get(v.published_by_id)) for v in versions]
+
+
+def export_spec(key: str, number: int | None = None) -> dict:
+    """A version's spec (the published one by default, else the latest); re-importing it
+    yields the same sha256."""
+    if number is not None:
+        chosen = version(key, number)
+    else:
+        process = get_process(key)
+        chosen = _published(process) or _latest(process)
+    return copy.deepcopy(chosen.spec)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _actor(actor):
+    return actor if actor is not None else acting_user()
+
+
+def _snapshot(found: ProcessVersion) -> dict:
+    return {
+        "key": found.process.key,
+        "number": found.number,
+        "status": found.status,
+        "sha256": found.sha256,
+    }
+
+
+def _same_text(spec: dict, other: dict) -> bool:
+    """Equal including key order: property order is the order of the form's fields."""
+    return json.dumps(spec, ensure_ascii=False) == json.dumps(other, ensure_ascii=False)
+
+
+def _is_unchanged(latest: ProcessVersion, spec: dict, sha256: str) -> bool:
+    return latest.sha256 == sha256 and _same_text(latest.spec, spec)
+
+
+def _mirror_names(process: Process, spec: dict) -> None:
+    """The process row shows the names and category of the version people use."""
+    process.category = spec["category"]
+    process.name_zh = spec["name"]["zh-CN"]
+    process.name_en = spec["name"]["en"]
+
+
+def _flush_or_conflict() -> None:
+    """Flush in a savepoint: losing a race to a unique constraint is a Conflict, not a crash."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict() from None
+
+
+def preview_import(spec: dict) -> ImportSummary:
+    """What `import_spec(spec)` would do; Invalid (with pointers) when the spec is bad."""
+    spec = ensure_valid(spec)
+    process = _find_process(spec["key"])
+    if process is None:
+        return ImportSummary(spec["key"], spec["name"], "create", 1)
+    latest = _latest(process)
+    if _is_unchanged(latest, spec, spec_sha256(spec)):
+        return ImportSummary(
+            spec["key"],
+            spec["name"],
+            "unchanged",
+            latest.number,
+            latest.number,
+            latest.status,
+            [],
+            latest.sha256,
+        )
+    action, number = (
+        ("update_draft", latest.number) if latest.status == "draft" else ("new_version", latest.number + 1)
+    )
+    changes = describe_changes(latest.spec, spec)
+    return ImportSummary(
+        spec["key"], spec["name"], action, number, latest.number, latest.status, changes, latest.sha256
+    )
+
+
+def _create_process(spec: dict, sha256: str, actor) -> ImportResult:
+    process = Process(key=spec["key"], created_by_id=getattr(actor, "id", None))
+    _mirror_names(process, spec)
+    created = ProcessVersion(
+        process=process,
+        number=1,
+        spec=copy.deepcopy(spec),
+        sha256=sha256,
+        status="draft",
+        created_by_id=getattr(actor, "id", None),
+    )
+    db.session.add_all([process, created])
+    _flush_or_conflict()
+    after = {
+        "key": process.key,
+        "category": process.category,
+        "name_zh": process.name_zh,
+        "name_en": process.name_en,
+    }
+    audit.record("process.create", "process", process.id, after=after, actor=actor)
+    audit.record(
+        "process_version.create", "process_version", created.id, after=_snapshot(created), actor=actor
+    )
+    return ImportResult(process, created, True, True, [], "create")
+
+
+def import_spec(spec: dict, *, actor=None) -> ImportResult:
+    """Store `spec` as the latest draft of its process (creating the process when new).
+
+    Checked first: Invalid with pointers and nothing written when bad. Idempotent: a spec
+    identical to the latest version changes nothing (`changed` False).
+    """
+    spec = ensure_valid(spec)
+    actor = _actor(actor)
+    sha256 = spec_sha256(spec)
+    process = _find_process(spec["key"], lock=True)
+    if process is None:
+        return _create_process(spec, sha256, actor)
+    latest = _latest(process)
+    if _is_unchanged(latest, spec, sha256):
+        return ImportResult(process, latest, False, False, [], "unchanged")
+    changes = describe_changes(latest.spec, spec)
+    if latest.status == "draft":
+        before = _snapshot(latest)
+        latest.spec = copy.deepcopy(spec)
+        flag_modified(latest, "spec")  # equal dicts in another key order are a change too
+        latest.sha256 = sha256
+        target, action = latest, "update_draft"
+        _flush_or_conflict()
+        audit.record(
+            "process_version.update",
+            "process_version",
+            latest.id,
+            before=before,
+            after=_snapshot(latest) | {"changes": changes},
+            actor=actor,
+        )
+    else:
+        target = ProcessVersion(
+            process=process,
+            number=latest.number + 1,
+            spec=copy.deepcopy(spec),
+            sha256=sha256,
+            status="draft",
+            created_by_id=getattr(actor, "id", None),
+        )
+        action = "new_version"
+        db.session.add(target)
+        _flush_or_conflict()
+        audit.record(
+            "process_version.create",
+            "process_version",
+            target.id,
+            after=_snapshot(target) | {"changes": changes},
+            actor=actor,
+        )
+    if _published(process) is None:
+        _mirror_names(process, spec)
+        _flush_or_conflict()
+    return ImportResult(process, target, False, True, changes, action)
+
+
+def new_draft_from_edit(key: str, spec: dict, actor=None) -> ImportResult:
+    """Save an edited spec of process `key`: the latest draft is replaced, a published
+    version stays as it is and the edit becomes a new draft. The key cannot change."""
+    get_process(key)
+    spec = plain_spec(spec)
+    errors = check_spec(spec)
+    if isinstance(spec, dict) and spec.get("key") != key and not any(e["pointer"] == "/key" for e in errors):
+        message = _(
+            "The key cannot change (it is %(key)s); import the spec as a new process instead.", key=key
+        )
+        errors.insert(0, {"pointer": "/key", "message": message})
+    if errors:
+        raise Invalid(errors)
+    return import_spec(spec, actor=actor)
+
+
+def run_spec_tests(spec: dict) -> list[dict]:
+    """Hook: run the spec's own `tests` before publishing; problems as pointer/message.
+
+    The rules and workflow engines are not there yet, so there is nothing to run; when they
+    are, each failing test reports `/tests/<index>` with what was expected and what came out.
+    """
+    return []
+
+
+def publish(
+    key: str, *, actor=None, number: int | None = None, expected_sha256: str | None = None
+) -> ProcessVersion:
+    """Publish the latest draft (or version `number`, e.g. to roll back to a retired one).
+
+    The spec is checked again and its tests run; the version published so far becomes
+    retired in the same transaction. Conflict when there is nothing to publish, when the
+    version is already published, or when `expected_sha256` (what the publisher looked at)
+    no longer matches.
+    """
+    actor = _actor(actor)
+    process = _find_process(key, lock=True)
+    if process is None:
+        raise NotFound(_("No process with key %(key)s.", key=key))
+    target = version(key, number) if number is not None else _latest(process)
+    if target.status == "published":
+        raise Conflict(_("Version %(number)d is already published.", number=target.number))
+    if number is None and target.status != "draft":
+        raise Conflict(_("Process %(key)s has no draft to publish.", key=key))
+    if expected_sha256 is not None and target.sha256 != expected_sha256:
+        raise Conflict(_("Version %(number)d was changed meanwhile; review it again.", number=target.number))
+    ensure_valid(target.spec)  # the checks may have grown stricter since the draft was saved
+    failures = run_spec_tests(target.spec)
+    if failures:
+        raise Invalid(failures)
+    previous = _published(process)
+    if previous is not None:
+        before = _snapshot(previous)
+        previous.status = "retired"
+        # Retire first: the one-published-version index must never see two.
+        _flush_or_conflict()
+        audit.record(
+            "process_version.retire",
+            "process_version",
+            previous.id,
+            before=before,
+            after=_snapshot(previous),
+            actor=actor,
+        )
+    before = _snapshot(target)
+    target.status = "published"
+    target.published_at = utcnow()
+    target.published_by_id = getattr(actor, "id", None)
+    _mirror_names(process, target.spec)
+    _flush_or_conflict()
+    audit.record(
+        "process_version.publish",
+        "process_version",
+        target.id,
+        before=before,
+        after=_snapshot(target),
+        actor=actor,
+    )
+    return target

@@ -1,0 +1,231 @@
+"""A process spec as data: parsing its text, checking it, hashing it.
+
+`check_spec` answers "what is wrong with this spec, and where?" as a list of
+`{"pointer", "message"}` with JSON Pointers into the spec, so the CLI, the admin page
+and the API all point at the same place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from flask_babel import gettext as _
+from jsonschema import Draft202012Validator, ValidationError
+
+from formflow.errors import Invalid
+
+KEY_PATTERN = "^[a-z][a-z0-9_]{1,79}$"
+NOT_BLANK_PATTERN = "\\S"
+
+_TYPE_NAMES = {
+    "object": lambda: _("an object"),
+    "array": lambda: _("an array"),
+    "string": lambda: _("a string"),
+    "integer": lambda: _("an integer"),
+    "number": lambda: _("a number"),
+    "boolean": lambda: _("true or false"),
+    "null": lambda: _("null"),
+}
+
+
+@cache
+def meta_schema() -> dict:
+    """The JSON Schema every spec must satisfy (packaged as spec.schema.json)."""
+    text = resources.files("formflow.processes").joinpath("spec.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def _meta_validator() -> Draft202012Validator:
+    return Draft202012Validator(meta_schema())
+
+
+# --- pointers and hashing ------------------------------------------------------------------
+
+
+def pointer(parts) -> str:
+    """A JSON Pointer (RFC 6901) for a path of keys and indexes; "" is the whole document."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def prefixed(prefix: str, errors: list[dict]) -> list[dict]:
+    return [{"pointer": prefix + error.get("pointer", ""), "message": error["message"]} for error in errors]
+
+
+def canonical_json(spec: Any) -> str:
+    """Key order and whitespace do not matter to the hash; content does."""
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def spec_sha256(spec: Any) -> str:
+    return hashlib.sha256(canonical_json(spec).encode("utf-8")).hexdigest()
+
+
+def spec_text(spec: dict) -> str:
+    """The spec as people read and edit it: UTF-8 JSON, indent 2, key order kept."""
+    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
+
+
+def plain_spec(value: Any) -> Any:
+    """The spec with the numbers stdlib `json` would give: the API parses bodies with exact
+    Decimals, while specs are stored as plain JSON (and hashed in one canonical form)."""
+    if isinstance(value, dict):
+        return {name: plain_spec(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [plain_spec(item) for item in value]
+    if isinstance(value, Decimal | float):
+        number = float(value)
+        if not math.isfinite(number):
+            raise Invalid([{"pointer": "", "message": _("Numbers must be finite (no NaN or Infinity).")}])
+        return number
+    return value
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+class _DuplicateMember(ValueError):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    seen: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in seen:
+            # json.loads would silently keep the last one and lose the first.
+            raise _DuplicateMember(name)
+        seen[name] = value
+    return seen
+
+
+def _reject_constant(name: str):
+    raise ValueError(name)
+
+
+def parse_spec_text(text: str | bytes, filename: str = "") -> dict:
+    """Parse a spec file's text; Invalid (pointer "") names line and column of a syntax error."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            where = filename or _("The file")
+            raise Invalid(
+                [{"pointer": "", "message": _("%(file)s is not UTF-8 text.", file=where)}]
+            ) from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise Invalid([{"pointer": "", "message": _("The file is empty.")}])
+    try:
+        spec = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        message = _(
+            "Invalid JSON at line %(line)d, column %(column)d: %(problem)s",
+            line=error.lineno,
+            column=error.colno,
+            problem=error.msg,
+        )
+        raise Invalid([{"pointer": "", "message": message}]) from None
+    except _DuplicateMember as duplicate:
+        message = _("Invalid JSON: the member %(name)s appears twice in one object.", name=duplicate.name)
+        raise Invalid([{"pointer": "", "message": message}]) from None
+    except ValueError as constant:
+        message = _("Invalid JSON: %(value)s is not a JSON number.", value=str(constant))
+        raise Invalid([{"pointer": "", "message": message}]) from None
+    if not isinstance(spec, dict):
+        raise Invalid([{"pointer": "", "message": _("A spec must be a JSON object.")}])
+    return spec
+
+
+# --- checking ------------------------------------------------------------------------------
+
+
+def _meta_errors(error: ValidationError) -> list[dict]:
+    """One validation error of the meta-schema as pointer/message pairs people can act on."""
+    here = pointer(error.absolute_path)
+    kind, expected, instance = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = [name for name in expected if isinstance(instance, dict) and name not in instance]
+        return [{"pointer": here, "message": _("%(name)s is required.", name=name)} for name in missing]
+    if kind == "additionalProperties":
+        known = error.schema.get("properties", {})
+        unknown = [name for name in instance if name not in known]
+        return [
+            {
+                "pointer": pointer([*error.absolute_path, name]),
+                "message": _(
+                    "Unknown member %(name)s; allowed: %(allowed)s.", name=name, allowed=", ".join(known)
+                ),
+            }
+            for name in unknown
+        ]
+    if kind == "const":
+        message = _("Must be %(value)s.", value=json.dumps(expected, ensure_ascii=False))
+    elif kind == "enum":
+        message = _("Must be one of: %(values)s.", values=", ".join(str(value) for value in expected))
+    elif kind == "type":
+        names = expected if isinstance(expected, list) else [expected]
+        message = _("Must be %(type)s.", type=" / ".join(_TYPE_NAMES[name]() for name in names))
+    elif kind == "pattern" and expected == KEY_PATTERN:
+        message = _("Use 2 to 80 characters: a lowercase letter first, then lowercase letters, digits or _.")
+    elif (kind == "pattern" and expected == NOT_BLANK_PATTERN) or (kind == "minLength" and expected == 1):
+        message = _("Must not be empty.")
+    elif kind == "minLength":
+        message = _("At least %(n)d characters.", n=expected)
+    elif kind == "maxLength":
+        message = _("At most %(n)d characters.", n=expected)
+    else:
+        message = error.message
+    return [{"pointer": here, "message": message}]
+
+
+def _form_errors(form: dict) -> list[dict]:
+    """The form's JSON Schema and uiSchema, checked by the forms engine."""
+    from formflow import forms
+
+    schema = form["schema"]
+    schema_errors = forms.check_schema(schema)
+    errors = prefixed("/form/schema", schema_errors)
+    if schema.get("type") != "object" and not any(error["pointer"] == "/type" for error in schema_errors):
+        where = "/form/schema/type" if "type" in schema else "/form/schema"
+        errors.append({"pointer": where, "message": _('The form schema\'s root must be "type": "object".')})
+    if errors:
+        return errors  # a uiSchema cannot be checked against a broken schema
+    ui_schema = form.get("uiSchema") or {}
+    return prefixed("/form/uiSchema", forms.check_ui_schema(schema, ui_schema))
+
+
+def check_spec(spec: Any) -> list[dict]:
+    """Everything wrong with `spec`: meta-schema, then the form's schema and uiSchema.
+
+    Returns `[{"pointer", "message"}]`, empty when the spec is fine. A missing required
+    member points at the object that lacks it and names the member.
+    """
+    spec = plain_spec(spec)
+    errors: list[dict] = []
+    for error in sorted(_meta_validator().iter_errors(spec), key=lambda e: list(map(str, e.absolute_path))):
+        for found in _meta_errors(error):
+            if found not in errors:
+                errors.append(found)
+    form = spec.get("form") if isinstance(spec, dict) else None
+    form_is_sound = not any(error["pointer"].startswith("/form") for error in errors)
+    if form_is_sound and isinstance(form, dict) and isinstance(form.get("schema"), dict):
+        errors.extend(_form_errors(form))
+    # Later: check() on every rule, and references to fields, tables, states and roles.
+    return errors
+
+
+def ensure_valid(spec: Any) -> dict:
+    """`spec` in plain form when it passes `check_spec`; Invalid with every problem otherwise."""
+    spec = plain_spec(spec)
+    errors = check_spec(spec)
+    if errors:
+        raise Invalid(errors)
+    return spec

@@ -1,0 +1,132 @@
+"""`formflow check|import|export|publish`: output per file and exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from formflow.extensions import db
+from formflow.processes import services
+from formflow.processes.models import Process
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _write(tmp_path, name: str, content) -> str:
+    path = tmp_path / name
+    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False, indent=2)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _process_keys(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.execute(sa.select(Process.key).order_by(Process.key)).scalars())
+
+
+def test_check_clean_files(cli, tmp_path, make_spec):
+    good = _write(tmp_path, "deduction.json", make_spec())
+    result = cli("check", good, *map(str, sorted(CONFIGS.glob("*.json"))))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK")
+
+
+def test_check_prints_file_pointer_message_per_problem(cli, tmp_path, make_spec):
+    syntax = _write(tmp_path, "syntax.json", '{\n  "formflow": 1,\n  "key" "x"\n}')
+    bad_schema = make_spec()
+    bad_schema["form"]["schema"]["type"] = 5
+    schema = _write(tmp_path, "schema.json", bad_schema)
+    widget_spec = make_spec()
+    widget_spec["form"]["uiSchema"] = {"amount": {"ui:widget": "nope"}}
+    widget = _write(tmp_path, "widget.json", widget_spec)
+    missing = make_spec()
+    del missing["name"], missing["category"]
+    required = _write(tmp_path, "required.json", missing)
+    good = _write(tmp_path, "good.json", make_spec())
+
+    result = cli("check", syntax, schema, widget, required, good)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    [syntax_line] = [line for line in lines if line.startswith(f"{syntax}:")]
+    assert syntax_line.startswith(f"{syntax}:: ")
+    assert re.search(r"(?<!\d)3(?!\d).*(?<!\d)9(?!\d)", syntax_line), "line 3, column 9"
+    assert any(line.startswith(f"{schema}:/form/schema/type: ") for line in lines)
+    assert any(line.startswith(f"{widget}:/form/uiSchema/amount/ui:widget: ") for line in lines)
+    required_lines = [line for line in lines if line.startswith(f"{required}:: ")]
+    assert len(required_lines) == 2
+    both = " ".join(required_lines)
+    assert "name" in both and "category" in both
+    assert not any(line.startswith(good) for line in lines)
+
+
+def test_check_needs_existing_files(cli):
+    assert cli("check", "/no/such/file.json").exit_code == 2
+
+
+def test_import_reports_created_unchanged_updated(app, cli, tmp_path, make_spec):
+    path = _write(tmp_path, "deduction.json", make_spec())
+    first = cli("import", path)
+    assert first.exit_code == 0 and f"{path}: created process deduction, version 1" in first.output
+    again = cli("import", path)
+    assert again.exit_code == 0 and "unchanged deduction (version 1, draft)" in again.output
+    _write(tmp_path, "deduction.json", make_spec(category="other"))
+    changed = cli("import", path)
+    assert changed.exit_code == 0 and "updated deduction draft version 1" in changed.output
+    assert cli("publish", "deduction").exit_code == 0
+    _write(tmp_path, "deduction.json", make_spec(category="payment"))
+    newer = cli("import", path)
+    assert newer.exit_code == 0 and "new draft version 2" in newer.output
+
+
+def test_import_commits_good_files_and_fails_on_bad_ones(app, cli, tmp_path, make_spec):
+    good = _write(tmp_path, "a.json", make_spec(key="alpha"))
+    bad = _write(tmp_path, "b.json", make_spec(key="Beta"))
+    also_good = _write(tmp_path, "c.json", make_spec(key="gamma"))
+    result = cli("import", good, bad, also_good)
+    assert result.exit_code == 1
+    assert f"{bad}:/key: " in result.output
+    assert _process_keys(app) == ["alpha", "gamma"]
+
+
+def test_export_round_trip(app, cli, tmp_path, make_spec):
+    spec = make_spec(description={"zh-CN": "中文说明", "en": "English"})
+    cli("import", _write(tmp_path, "in.json", spec))
+    printed = cli("export", "deduction")
+    assert printed.exit_code == 0
+    assert "中文说明" in printed.output and '\n  "key": "deduction",' in printed.output
+    out = tmp_path / "out.json"
+    written = cli("export", "deduction", "--version", "1", "-o", str(out))
+    assert written.exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert text == printed.output
+    with app.app_context():
+        assert services.spec_sha256(json.loads(text)) == services.latest_version("deduction").sha256
+    reimported = cli("import", str(out))
+    assert "unchanged" in reimported.output
+
+
+def test_export_of_unknown_key_or_version_fails(cli, tmp_path, make_spec):
+    assert cli("export", "missing").exit_code == 1
+    cli("import", _write(tmp_path, "in.json", make_spec()))
+    assert cli("export", "deduction", "--version", "9").exit_code == 1
+
+
+def test_publish_command(app, cli, tmp_path, make_spec):
+    cli("import", _write(tmp_path, "in.json", make_spec()))
+    result = cli("publish", "deduction")
+    assert result.exit_code == 0 and "deduction" in result.output and "1" in result.output
+    with app.app_context():
+        assert services.published_version("deduction").number == 1
+    again = cli("publish", "deduction")
+    assert again.exit_code == 1 and again.output.startswith("deduction:: ")
+    assert cli("publish", "missing").exit_code == 1
+
+
+@pytest.mark.parametrize("command", ["check", "import"])
+def test_commands_need_a_file(cli, command, app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["formflow", command]).exit_code == 2
