@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
 
 from formflow.forms.schema_tree import MISSING, Node, Tree
 from formflow.forms.values import input_value
+
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -65,4 +68,8 @@ def _text(node: Node, value: Any) -> str:
         return labels.get(shown, shown)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if node.widget == "money" and isinstance(value, int | Decimal):
+        amount = Decimal(value)
+        if amount == amount.quantize(CENT):  # padded to two places, never rounded
+            return f"{amount.quantize(CENT):,}"
     return str(input_value(node))

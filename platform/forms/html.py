@@ -64,9 +64,11 @@ class Writer:
                 write(f'<li><a href="#{anchor}">{label}{escape(message)}</a></li>')
             write("</ul></div>")
         self.node(root)
+        # Translatable texts stay outside f-strings: Babel's extractor cannot see into them.
+        update = escape(_("Update the form"))
         write(
             '<button type="submit" name="__refresh" value="1" class="secondary outline ff-refresh" '
-            f"formnovalidate>{escape(_('Update the form'))}</button></div>"
+            f"formnovalidate>{update}</button></div>"
         )
         return Markup("".join(self.out))
 
@@ -127,7 +129,8 @@ class Writer:
         for index, row in enumerate(node.children):
             write(f'<div class="ff-row" id="{html_id(row.pointer)}-row">')
             if row.kind == "object" and not row.title:
-                write(f'<p class="ff-row-title">{escape(_("Row %(n)d", n=index + 1))}</p>')
+                row_title = escape(_("Row %(n)d", n=index + 1))
+                write(f'<p class="ff-row-title">{row_title}</p>')
             self.node(row)
             if can_remove and index >= node.fixed_rows:
                 label = escape(_("Remove row %(n)d", n=index + 1))
@@ -137,9 +140,10 @@ class Writer:
                 )
             write("</div>")
         if node.can_add:
+            add = escape(_("Add row"))
             write(
                 f'<button type="submit" name="__add" value="{escape(node.pointer)}" '
-                f'class="secondary ff-add" formnovalidate>{escape(_("Add row"))}</button>'
+                f'class="secondary ff-add" formnovalidate>{add}</button>'
             )
         write("</fieldset>")
 
@@ -151,7 +155,8 @@ class Writer:
             write(f"<legend>{escape(node.title)}{self.required_mark(node)}</legend>")
         self.hint(node)
         self.messages(node)
-        write(f'<label for="{ident}-alt">{escape(_("Kind"))}</label>')
+        kind = escape(_("Kind"))
+        write(f'<label for="{ident}-alt">{kind}</label>')
         write(f'<select name="__alt:{escape(node.pointer)}" id="{ident}-alt" data-ff-refresh="1">')
         for index, title in enumerate(node.alternatives):
             selected = " selected" if index == node.selected else ""

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import render_template
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from formflow.forms.html import Writer
@@ -54,8 +55,12 @@ def place_errors(root: Node, errors: list[dict]) -> tuple[dict[str, list[str]], 
         target = error.get("field") if error.get("field") in shown else error.get("pointer", "")
         while target not in shown and target:
             target = parent(target)
-        if error["message"] not in placed[target]:
-            placed[target].append(error["message"])
+        message = error["message"]
+        if target and target == error.get("field"):
+            # next to its own input the field needs no naming (its title is the label)
+            message = _("This field is required.")
+        if message not in placed[target]:
+            placed[target].append(message)
         if "input" in error:
             kept[error["pointer"]] = error["input"]
     return dict(placed), kept

@@ -4,6 +4,7 @@ rows, and escaping of every text a spec author writes."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from forms.browser_post import browser_post, field_names
@@ -498,3 +499,20 @@ def test_a_compound_schema_resolves_refs_against_its_own_id(en):
     assert forms.check_schema(schema) == []
     html = str(forms.render(schema, {}, {"limit": 5}))
     assert element(html, "input", name="/limit", type="number")["value"] == "5"
+
+
+def test_money_is_shown_with_two_places_and_grouping_but_never_rounded(zh):
+    schema = {
+        "type": "object",
+        "properties": {
+            "fee": {"type": "number", "multipleOf": 0.01},
+            "deposit": {"type": "number", "multipleOf": 0.01},
+            "rate": {"type": "number"},
+        },
+    }
+    rows = forms.display(schema, {}, {"fee": 600, "deposit": Decimal("1234567.5"), "rate": Decimal("0.125")})
+    assert [(row.pointer, row.value) for row in rows] == [
+        ("/fee", "600.00"),
+        ("/deposit", "1,234,567.50"),
+        ("/rate", "0.125"),
+    ]
