@@ -32,6 +32,7 @@ from formflow.errors import Conflict, Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.processes import services as processes
 from formflow.processes.models import Process, ProcessVersion
+from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
 
 STATES = ("draft", "submitted")
 
@@ -125,7 +126,10 @@ def start(
     """
     require(actor, "cases.create")
     version, customer = resolve(process_key, customer_code)
-    attachments = _checked(version, data, submit=submit, case=None, actor=actor, input_errors=input_errors)
+    data, outcome = apply_case_rules(version, customer, None, actor, data, {}, submit=submit)
+    attachments = _checked(
+        version, data, submit=submit, case=None, actor=actor, input_errors=input_errors, outcome=outcome
+    )
     now = utcnow()
     case = Case(
         process=version.process,
@@ -170,8 +174,9 @@ def save(
     ensure_editable(case, actor)
     if lock_version is not None and lock_version != case.lock_version:
         raise Conflict()
+    data, outcome = apply_case_rules(case.version, case.customer, case, actor, data, case.data, submit=submit)
     attachments = _checked(
-        case.version, data, submit=submit, case=case, actor=actor, input_errors=input_errors
+        case.version, data, submit=submit, case=case, actor=actor, input_errors=input_errors, outcome=outcome
     )
     before = snapshot(case)
     case.data = copy.deepcopy(data)
@@ -205,15 +210,72 @@ def _record_submit(case: Case, actor) -> None:
     audit.record("case.submit", "case", case.id, before={"state": "draft"}, after=after, actor=actor)
 
 
-def _checked(version, data, *, submit, case, actor, input_errors) -> list[Attachment]:
+def apply_case_rules(version, customer, case, actor, data, previous, *, submit: bool):
+    """The version's rules over `data` (server-side, always): computed values stored, hidden
+    values dropped, read-only values kept. Drafts skip required-if and validate rules."""
+    if not isinstance(data, dict):
+        raise Invalid([{"pointer": "/data", "message": _("The data must be a JSON object.")}])
+    context = rule_context(
+        data,
+        customer=customer,
+        case=case_context(case, version),
+        user=actor,
+    )
+    return apply_rules(
+        version.spec,
+        data,
+        context,
+        tables=version_tables(version),
+        previous=previous,
+        check_required=submit,
+        check_validate=submit,
+    )
+
+
+def rules_preview(version, customer, case, actor, data) -> tuple[RuleOutcome | None, dict | None]:
+    """What the rules decide for the form as shown (hidden, required, read-only, computed),
+    and what the page embeds so the browser can run the same rules live. (None, None) when
+    the version has no rules."""
+    if not version.spec.get("rules"):
+        return None, None
+    data = data if isinstance(data, dict) else {}
+    context = rule_context(data, customer=customer, case=case_context(case, version), user=actor)
+    tables = version_tables(version)
+    _after, outcome = apply_rules(
+        version.spec, data, context, tables=tables, previous=case.data if case else {},
+        check_required=False, check_validate=False,
+    )  # fmt: skip
+    live = {
+        "rules": version.spec["rules"],
+        "tables": tables,
+        "context": {k: v for k, v in context.items() if k != "data"},
+    }
+    return outcome, live
+
+
+def case_context(case: Case | None, version: ProcessVersion) -> dict:
+    return {
+        "id": case.id if case is not None else None,
+        "state": case.state if case is not None else "draft",
+        "process": version.process.key,
+        "version": version.number,
+    }
+
+
+def _checked(version, data, *, submit, case, actor, input_errors, outcome=None) -> list[Attachment]:
     """Every problem with `data` at once, or the attachments it refers to."""
     if not isinstance(data, dict):
         raise Invalid([{"pointer": "/data", "message": _("The data must be a JSON object.")}])
     schema, _ui_schema = form_of(version)
+    outcome = outcome or RuleOutcome()
     errors = [_in_data(error) for error in input_errors]
     # A value the form could not read is reported once, not again as missing or wrong.
     reported = {_target(error) for error in errors}
+    errors += [_in_data(error) for error in outcome.errors if _in_data(error)["pointer"] not in reported]
+    reported |= {_target(error) for error in errors}
     verdict = forms.validate(schema if submit else without_required(schema), data)
+    # a field a rule hides is not required, whatever the schema says
+    verdict = [error for error in verdict if not outcome.is_hidden(error.get("field") or error["pointer"])]
     errors += [error for error in map(_in_data, verdict) if _target(error) not in reported]
     attachments, attachment_errors = _referenced_attachments(data, case, actor)
     errors += attachment_errors

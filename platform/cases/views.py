@@ -77,12 +77,14 @@ def _form_page(version, customer, case=None, data=None, errors=None, status=200,
     schema, ui_schema = services.form_of(version)
     errors = errors or []
     in_data = [_relative_to_data(e) for e in errors if _in_data(e)]
+    outcome, live_rules = services.rules_preview(version, customer, case, acting_user(), data)
     page = render_template(
         "cases/form.html",
         version=version,
         customer=customer,
         case=case,
-        fields=forms.render(schema, ui_schema, data, in_data, selections=selections),
+        live_rules=live_rules,
+        fields=forms.render(schema, ui_schema, data, in_data, selections=selections, rules=outcome),
         general_errors=[e["message"] for e in errors if not _in_data(e)],
         locale=select_locale(),
     )

@@ -42,6 +42,12 @@ def attributes(values: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def hidden(node: Node) -> str:
+    """A field a `visible` rule hides right now: not shown (the browser may show it again
+    as the answers change; the server drops its value if it stays hidden)."""
+    return ' hidden data-ff-hidden="1"' if node.hidden else ""
+
+
 class Writer:
     """Writes one form: `values` are the inputs' current strings (see values.input_value)."""
 
@@ -107,7 +113,7 @@ class Writer:
     def object(self, node: Node) -> None:
         write = self.out.append
         if node.pointer:
-            write(f'<fieldset class="ff-object" id="{html_id(node.pointer)}">')
+            write(f'<fieldset class="ff-object" id="{html_id(node.pointer)}"{hidden(node)}>')
             if node.title:
                 write(f"<legend>{escape(node.title)}{self.required_mark(node)}</legend>")
         self.hint(node)
@@ -120,7 +126,7 @@ class Writer:
 
     def array(self, node: Node) -> None:
         write = self.out.append
-        write(f'<fieldset class="ff-array" id="{html_id(node.pointer)}">')
+        write(f'<fieldset class="ff-array" id="{html_id(node.pointer)}"{hidden(node)}>')
         write(f"<legend>{escape(node.title)}{self.required_mark(node)}</legend>")
         write(f'<input type="hidden" name="__rows:{escape(node.pointer)}" value="{len(node.children)}">')
         self.hint(node)
@@ -150,7 +156,7 @@ class Writer:
     def choice(self, node: Node) -> None:
         write = self.out.append
         ident = html_id(node.pointer)
-        write(f'<fieldset class="ff-choice" id="{ident}">')
+        write(f'<fieldset class="ff-choice" id="{ident}"{hidden(node)}>')
         if node.title:
             write(f"<legend>{escape(node.title)}{self.required_mark(node)}</legend>")
         self.hint(node)
@@ -181,18 +187,19 @@ class Writer:
         title = escape(node.title)
         if node.widget == "checkbox":
             checked = " checked" if value else ""
-            write(f'<div class="ff-field ff-checkbox" id="{ident}-field"><label for="{ident}">')
+            write(f'<div class="ff-field ff-checkbox" id="{ident}-field"{hidden(node)}><label for="{ident}">')
             write(f'<input type="checkbox" id="{ident}" name="{name}" value="y"')
             write(f"{checked}{attributes(attrs)}> ")
             write(f"{title}</label>")
         elif node.widget in ("radio", "checkboxes"):
             inline = " ff-inline" if node.ui_option("inline") else ""
             invalid = ' aria-invalid="true"' if node.pointer in self.errors else ""
-            write(f'<fieldset class="ff-field ff-{node.widget}{inline}" id="{ident}-field"{invalid}>')
+            extra = f"{invalid}{hidden(node)}"
+            write(f'<fieldset class="ff-field ff-{node.widget}{inline}" id="{ident}-field"{extra}>')
             write(f'<legend id="{ident}">{title}{self.required_mark(node)}</legend>')
             self.options(node, ident, name, value, attrs)
         else:
-            write(f'<div class="ff-field ff-{node.widget}" id="{ident}-field">')
+            write(f'<div class="ff-field ff-{node.widget}" id="{ident}-field"{hidden(node)}>')
             write(f'<label for="{ident}">{title}{self.required_mark(node)}</label>')
             self.control(node, ident, name, value, attrs)
         self.locked_values(node, name, value)

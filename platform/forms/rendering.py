@@ -27,15 +27,35 @@ def render(
     *,
     readonly: bool = False,
     selections: dict[str, int] | None = None,
+    rules=None,
 ) -> Markup:
     """The form's fields as HTML. `data=None` is a new form (defaults filled in);
-    `selections` are the alternatives a posted form had picked (`Parsed.selections`)."""
+    `selections` are the alternatives a posted form had picked (`Parsed.selections`);
+    `rules` a rule outcome (formflow.rules.form_rules.RuleOutcome): hidden fields, fields
+    required or made read-only by rules, computed values shown as previews."""
     if readonly:
         from formflow.forms.display import display
 
         return Markup(render_template("forms/display.html", rows=display(schema, ui_schema, data)))
     tree = Tree(schema, ui_schema, fill_defaults=data is None, selections=selections)
-    return render_tree(tree.build(MISSING if data is None else data), errors or [])
+    root = tree.build(MISSING if data is None else data)
+    if rules is not None:
+        apply_outcome(root, rules)
+    return render_tree(root, errors or [])
+
+
+def apply_outcome(root: Node, outcome) -> None:
+    """Mark the tree with what the rules decided."""
+    for node in root.walk():
+        pointer = node.pointer
+        if outcome.is_hidden(pointer):
+            node.hidden = True
+        if pointer in outcome.required:
+            node.required = True
+        if pointer in outcome.disabled:
+            node.readonly = True
+        if pointer in outcome.computed and node.kind == "field":
+            node.value, node.computed, node.readonly = outcome.computed[pointer], True, True
 
 
 def render_tree(root: Node, errors: list[dict]) -> Markup:
@@ -109,6 +129,9 @@ def field_attributes(node: Node, placed: dict[str, list[str]]) -> dict[str, Any]
         attributes["autofocus"] = True
     if node.drives_layout:
         attributes["data-ff-refresh"] = "1"
+    attributes["data-ff-type"] = "array" if node.multiple else node.type  # for the live rules
+    if node.computed:
+        attributes["data-ff-computed"] = "1"
     schema = node.schema
     if node.widget == "money":
         attributes["inputmode"] = "decimal"

@@ -64,6 +64,9 @@ class Node:
     selected: int = 0
     #: the form must be rebuilt when this field changes (it drives if/then, a dependency…)
     drives_layout: bool = False
+    #: set from rule outcomes: hidden by a `visible` rule; its value computed by a rule
+    hidden: bool = False
+    computed: bool = False
 
     def walk(self):
         yield self

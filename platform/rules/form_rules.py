@@ -1,0 +1,382 @@
+"""Rule kinds on a form (docs/rules-spec.md): `visible`, `required`, `enable`, `compute`,
+`validate`, evaluated over a form's data in one context, per row inside repeating groups.
+
+The server always re-evaluates everything (on every save and submit); the browser runs
+the same rules only to preview."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import gettext as _
+
+from formflow.forms.pointers import join, resolve, split
+from formflow.forms.texts import localized
+from formflow.rules.engine import compile, prepare
+from formflow.rules.errors import RuleError
+from formflow.rules.operators import OperatorFailure, to_money
+
+KINDS = ("visible", "compute", "required", "enable", "validate")
+
+
+@dataclass
+class RuleOutcome:
+    hidden: set[str] = field(default_factory=set)
+    required: set[str] = field(default_factory=set)
+    disabled: set[str] = field(default_factory=set)
+    computed: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)
+
+    def is_hidden(self, pointer: str) -> bool:
+        """Hidden itself, or inside a hidden group."""
+        return any(pointer == hidden or pointer.startswith(hidden + "/") for hidden in self.hidden)
+
+
+def rule_context(data, *, customer=None, account=None, case=None, user=None, now=None) -> dict:
+    """The one context every rule sees (row and index are added per row)."""
+    moment = now or datetime.now(UTC)
+    return {
+        "data": data,
+        "customer": customer.snapshot() if hasattr(customer, "snapshot") else (customer or {}),
+        "account": account or {},
+        "case": case or {},
+        "user": _user(user),
+        "now": moment.isoformat(timespec="seconds") if isinstance(moment, datetime) else str(moment),
+    }
+
+
+def _user(user) -> dict:
+    if user is None or not getattr(user, "is_authenticated", True):
+        return {}
+    if isinstance(user, dict):
+        return user
+    return {"username": getattr(user, "username", ""), "roles": list(getattr(user, "role_names", []))}
+
+
+def spec_tables(spec: dict) -> dict[str, dict]:
+    """The tables a rule may `lookup`: the spec's own, plus global tables when available."""
+    try:
+        from formflow.rules.tables import tables_for
+    except ImportError:  # before parameter tables existed
+        return {
+            t["key"]: _normalized(t) for t in spec.get("tables") or [] if isinstance(t, dict) and "key" in t
+        }
+    return tables_for(spec)
+
+
+def version_tables(version) -> dict[str, dict]:
+    """The tables a process version's rules read (global tables as pinned at publish)."""
+    try:
+        from formflow.rules.tables import tables_for_version
+    except ImportError:
+        return spec_tables(version.spec)
+    return tables_for_version(version)
+
+
+def _normalized(table: dict) -> dict:
+    columns = [c["name"] if isinstance(c, dict) else c for c in table.get("columns") or []]
+    return {"keyColumn": table.get("keyColumn") or (columns[0] if columns else ""), "columns": columns,
+            "rows": table.get("rows") or []}  # fmt: skip
+
+
+def expand(template: str, data: Any) -> Iterator[tuple[str, Any, int | None]]:
+    """Concrete pointers for a field pointer with `*` rows: (pointer, row, index)."""
+    tokens = split(template)
+    if "*" not in tokens:
+        yield template, None, None
+        return
+    star = tokens.index("*")
+    prefix = join("", *tokens[:star])
+    rows = resolve(data, prefix)
+    if not isinstance(rows, list):
+        return
+    rest = tokens[star + 1 :]
+    for index, row in enumerate(rows):
+        concrete = join(prefix, index, *rest)
+        if "*" in rest:
+            inner_template = join(join(prefix, index), *rest)
+            yield from expand(inner_template, data)
+        else:
+            yield concrete, row, index
+
+
+def truthy(value: Any) -> bool:
+    """JSONLogic truthiness (as json-logic-js): [] is false, "0" and {} are true."""
+    if isinstance(value, list):
+        return len(value) > 0
+    return bool(value) if not isinstance(value, dict) else True
+
+
+class _Run:
+    """One evaluation of a spec's rules over one set of data."""
+
+    def __init__(self, spec: dict, data: dict, context: dict, today: date | None, tables: dict | None):
+        self.spec = spec
+        self.rules = [r for r in spec.get("rules") or [] if isinstance(r, dict) and r.get("kind") in KINDS]
+        self.schema = (spec.get("form") or {}).get("schema") or {}
+        self.data = data
+        self.context = context
+        self.today = today
+        self.tables = tables if tables is not None else spec_tables(spec)
+        self.outcome = RuleOutcome()
+        self._prepared = None
+
+    def prepared(self):
+        if self._prepared is None:
+            self._prepared = prepare({**self.context, "data": self.data})
+        return self._prepared
+
+    def changed(self) -> None:
+        self._prepared = None
+
+    def each(self, kind: str) -> Iterator[tuple[dict, str, Any]]:
+        """(rule, concrete pointer, result) for every rule of `kind`, every row it applies to."""
+        for rule in self.rules_of(kind):
+            expression = rule.get("value") if kind == "compute" else rule.get("when")
+            for pointer, row, index in expand(rule.get("field", ""), self.data):
+                if kind != "visible" and self.outcome.is_hidden(pointer):
+                    continue
+                context = self.prepared() if row is None else prepare(
+                    {**self.context, "data": self.data, "row": row, "index": index}
+                )  # fmt: skip
+                try:
+                    result = compile(expression).evaluate(
+                        context, tables=self.tables, today=self.today, rule_id=rule.get("id")
+                    )
+                except RuleError as failure:
+                    message = failure.errors[0]["message"]
+                    self.outcome.errors.append(
+                        {"pointer": pointer, "message": message, "rule": rule.get("id")}
+                    )
+                    continue
+                self.outcome.results.append(
+                    {"id": rule.get("id"), "kind": kind, "pointer": pointer, "value": result}
+                )
+                yield rule, pointer, result
+
+    def rules_of(self, kind: str) -> list[dict]:
+        chosen = [rule for rule in self.rules if rule.get("kind") == kind]
+        return compute_order(chosen) if kind == "compute" else chosen
+
+
+def compute_order(rules: list[dict]) -> list[dict]:
+    """Compute rules so that each runs after the computes whose fields it reads."""
+    by_field = [(_data_path(rule.get("field", "")), rule) for rule in rules]
+    ordered: list[dict] = []
+    done: set[int] = set()
+    visiting: set[int] = set()
+
+    def visit(rule: dict) -> None:
+        if id(rule) in done or id(rule) in visiting:
+            return  # a cycle is refused at check time; here it just stops
+        visiting.add(id(rule))
+        for path in reads(rule.get("value")):
+            for target, other in by_field:
+                if other is not rule and path[: len(target)] == target:
+                    visit(other)
+        visiting.discard(id(rule))
+        done.add(id(rule))
+        ordered.append(rule)
+
+    for rule in rules:
+        visit(rule)
+    return ordered
+
+
+def reads(expression: Any) -> list[list[str]]:
+    """The data paths an expression reads (`data.fee` -> ["fee"]; `row.x` is not data)."""
+    try:
+        facts = compile(expression).facts()
+    except RuleError:
+        return []
+    return [path[1:] for path in facts.get("reads", []) if path and path[0] == "data"]
+
+
+def _data_path(pointer: str) -> list[str]:
+    return [token for token in split(pointer) if token != "*" and not token.isdigit()] if pointer else []
+
+
+def evaluate_rules(spec, data, context, *, today=None, tables=None, previous=None) -> RuleOutcome:
+    """Every rule's outcome for `data` (not changed; see apply_rules)."""
+    return apply_rules(spec, data, context, today=today, tables=tables, previous=previous)[1]
+
+
+def apply_rules(
+    spec: dict,
+    data: dict,
+    context: dict,
+    *,
+    today: date | None = None,
+    tables: dict | None = None,
+    previous: dict | None = None,
+    check_required: bool = True,
+    check_validate: bool = True,
+) -> tuple[dict, RuleOutcome]:
+    """(data with computed values stored and hidden values dropped, outcome).
+
+    Order: computes (in dependency order), then visibility (a hidden field's value is
+    dropped), then enable (a read-only field keeps its `previous` value), then required-if
+    and validate. Drafts pass check_required/check_validate=False."""
+    data = copy.deepcopy(data) if isinstance(data, dict) else {}
+    run = _Run(spec, data, context, today, tables)
+    for rule, pointer, result in run.each("compute"):
+        _store(run, rule, pointer, result)
+        run.changed()
+    for _rule, pointer, result in run.each("visible"):
+        if not truthy(result):
+            run.outcome.hidden.add(pointer)
+    for pointer in sorted(run.outcome.hidden, key=len, reverse=True):
+        _drop(data, pointer)
+    run.changed()
+    for _rule, pointer, result in run.each("enable"):
+        if not truthy(result):
+            run.outcome.disabled.add(pointer)
+            kept = resolve(previous, pointer, _ABSENT) if previous is not None else _ABSENT
+            if kept is _ABSENT:
+                _drop(data, pointer)
+            else:
+                _put(data, pointer, kept)
+    if any(r.get("kind") == "enable" for r in run.rules):
+        run.changed()
+    for rule, pointer, result in run.each("required"):
+        if truthy(result):
+            run.outcome.required.add(pointer)
+            if check_required and _empty(resolve(data, pointer, None)):
+                run.outcome.errors.append(
+                    {"pointer": pointer, "message": _("This field is required."), "rule": rule.get("id")}
+                )
+    if check_validate:
+        for rule, pointer, result in run.each("validate"):
+            if not truthy(result):
+                message = localized(rule.get("message")) or _(
+                    "Rule “%(rule)s” is not met.", rule=rule.get("id")
+                )
+                run.outcome.errors.append({"pointer": pointer, "message": message, "rule": rule.get("id")})
+    return data, run.outcome
+
+
+_ABSENT = object()
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _store(run: _Run, rule: dict, pointer: str, result: Any) -> None:
+    """A computed value into the data, converted at the edge to the field's type."""
+    target = field_schema(run.schema, pointer)
+    try:
+        value = convert(result, target)
+    except (OperatorFailure, ValueError, InvalidOperation) as failure:
+        message = _("Rule “%(rule)s”: %(problem)s", rule=rule.get("id"), problem=str(failure))
+        run.outcome.errors.append({"pointer": pointer, "message": message, "rule": rule.get("id")})
+        return
+    run.outcome.computed[pointer] = value
+    if value is None:
+        _drop(run.data, pointer)
+    else:
+        _put(run.data, pointer, value)
+
+
+def convert(result: Any, schema: dict) -> Any:
+    """A rule's result as the field's type: money rounded half-up to 0.01, integers whole,
+    other numbers exact decimals (never a float)."""
+    if result is None:
+        return None
+    kinds = schema.get("type") if isinstance(schema.get("type"), list) else [schema.get("type")]
+    if "integer" in kinds:
+        number = Decimal(repr(result)) if isinstance(result, float) else Decimal(str(result))
+        if number != number.to_integral_value():
+            raise ValueError(_("the result %(value)s is not a whole number", value=result))
+        return int(number)
+    if "number" in kinds or (isinstance(result, int | float) and not isinstance(result, bool)):
+        if "multipleOf" in schema and Decimal(str(schema["multipleOf"])) == Decimal("0.01"):
+            return to_money(result)
+        if isinstance(result, bool):
+            raise ValueError(_("the result is not a number"))
+        return Decimal(repr(result)) if isinstance(result, float) else result
+    if "string" in kinds and not isinstance(result, str):
+        return str(result)
+    return result
+
+
+def field_schema(schema: dict, pointer: str) -> dict:
+    """The schema of the field at `pointer` (rows and branches looked through; {} if none)."""
+    from formflow.forms.schema_tree import Tree
+
+    tree = Tree(schema)
+    current = schema
+    for token in split(pointer):
+        current = tree.deref(current)
+        merged = _all_properties(tree, current)
+        if token in merged:
+            current = merged[token]
+        elif token.isdigit() or token == "*":
+            current = current.get("items") or {}
+        else:
+            return {}
+    return tree.deref(current)
+
+
+def _all_properties(tree, schema: dict) -> dict:
+    properties = dict(schema.get("properties") or {})
+    for key in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(key) or []:
+            properties.update(_all_properties(tree, tree.deref(part)))
+    for key in ("then", "else"):
+        if isinstance(schema.get(key), dict):
+            properties.update(_all_properties(tree, tree.deref(schema[key])))
+    for part in (schema.get("dependentSchemas") or {}).values():
+        properties.update(_all_properties(tree, tree.deref(part)))
+    return properties
+
+
+def known_vars(spec: dict) -> list[str]:
+    """Every dotted path a rule of this spec may read (for `check`)."""
+    from formflow.forms.schema_tree import Tree
+
+    schema = (spec.get("form") or {}).get("schema") or {}
+    tree = Tree(schema)
+    found = {"data", "customer.code", "customer.name", "customer.tier", "customer.status", "account",
+             "case.id", "case.state", "case.process", "case.version", "user.username", "user.roles", "now",
+             "index", "row"}  # fmt: skip
+
+    def walk(node: Any, path: list[str], row: list[str] | None, depth: int) -> None:
+        if depth > 12:
+            return
+        node = tree.deref(node)
+        for name, sub in _all_properties(tree, node).items():
+            found.add(".".join(["data", *path, name]))
+            if row is not None:
+                found.add(".".join(["row", *row, name]))
+            walk(sub, [*path, name], None if row is None else [*row, name], depth + 1)
+        items = node.get("items")
+        if isinstance(items, dict):
+            walk(items, path, [], depth + 1)
+
+    walk(schema, [], None, 0)
+    return sorted(found)
+
+
+def _put(data: dict, pointer: str, value: Any) -> None:
+    tokens = split(pointer)
+    current: Any = data
+    for token in tokens[:-1]:
+        current = current[int(token)] if isinstance(current, list) else current.setdefault(token, {})
+    if isinstance(current, list):
+        current[int(tokens[-1])] = value
+    elif isinstance(current, dict):
+        current[tokens[-1]] = value
+
+
+def _drop(data: dict, pointer: str) -> None:
+    tokens = split(pointer)
+    holder = resolve(data, join("", *tokens[:-1])) if tokens else None
+    if isinstance(holder, dict):
+        holder.pop(tokens[-1], None)
