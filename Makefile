@@ -67,6 +67,7 @@ browser-deps:
 # Speed targets live here, not in timed tests: each run compares against its own baseline.
 bench: $(STAMP) $(COMPILED)
 	$(PY) scripts/bench_forms.py $(BENCH_ARGS)
+	$(PY) scripts/bench_rules.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(COMPILED)

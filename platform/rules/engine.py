@@ -8,7 +8,6 @@ is refused cleanly. We also measure the depth ourselves, without recursion, firs
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -60,42 +59,100 @@ def rule_text(rule: Any) -> str:
             raise RuleError(_("The rule is nested more than %(n)d levels deep.", n=MAX_RULE_DEPTH)) from None
     if depth(rule, MAX_RULE_DEPTH) > MAX_RULE_DEPTH:
         raise RuleError(_("The rule is nested more than %(n)d levels deep.", n=MAX_RULE_DEPTH))
-    return exactjson.dumps(rule, separators=(",", ":"))
+    return exactjson.dumps(with_lookups_inlined(rule), separators=(",", ":"))
 
 
-class Prepared:
-    """A context parsed once (datalogic's DataHandle) and evaluated by many rules."""
-
-    __slots__ = ("handle",)
-
-    def __init__(self, data: Any):
-        if depth(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH:
-            raise RuleError(_("The data is nested more than %(n)d levels deep.", n=MAX_DATA_DEPTH))
-        self.handle = datalogic_py.DataHandle(exactjson.dumps(data, separators=(",", ":")))
+TABLES_KEY = "$tables"
 
 
-def prepare(data: Any) -> Prepared:
-    return data if isinstance(data, Prepared) else Prepared(data)
+def with_lookups_inlined(rule: Any) -> Any:
+    """`{"lookup": [table, key, column]}` as a path into the context's indexed tables,
+    `{"val": ["$tables", table, key, column]}`, evaluated inside the engine: a Python
+    callback per lookup costs ~3 µs, the path ~0.05 µs. A missing row gives null; a missing
+    table or column is refused by `check` when the spec is saved."""
+    if isinstance(rule, list):
+        return [with_lookups_inlined(item) for item in rule]
+    if not isinstance(rule, dict):
+        return rule
+    if len(rule) == 1 and "lookup" in rule and isinstance(rule["lookup"], list) and len(rule["lookup"]) == 3:
+        return {"val": [TABLES_KEY, *(with_lookups_inlined(argument) for argument in rule["lookup"])]}
+    return {key: with_lookups_inlined(value) for key, value in rule.items()}
 
 
-@dataclass(frozen=True)
+def indexed(tables: dict[str, dict] | None) -> dict:
+    """{table: {key: {column: value}}} for the inlined lookups (keys as text, as JSON
+    object keys are; a number key 3 and "3" are the same row)."""
+    index: dict = {}
+    for name, table in (tables or {}).items():
+        columns = list(table.get("columns") or [])
+        key_column = table.get("keyColumn") or (columns[0] if columns else None)
+        if key_column not in columns:
+            continue
+        key_index = columns.index(key_column)
+        rows = {}
+        for row in table.get("rows") or []:
+            if isinstance(row, list) and len(row) == len(columns):
+                rows.setdefault(_key_text(row[key_index]), dict(zip(columns, row, strict=True)))
+        index[name] = rows
+    return index
+
+
+def _key_text(value: Any) -> str:
+    if isinstance(value, float | int) and not isinstance(value, bool) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if not isinstance(value, str) else value
+
+
+#: A context parsed once and evaluated by many rules: datalogic-py's own DataHandle.
+Prepared = datalogic_py.DataHandle
+
+
+def prepare(data: Any, tables: dict[str, dict] | None = None) -> Prepared:
+    """The context as a DataHandle, with the parameter tables its `lookup`s read."""
+    if type(data) is Prepared:
+        return data
+    if depth(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH:
+        raise RuleError(_("The data is nested more than %(n)d levels deep.", n=MAX_DATA_DEPTH))
+    if tables:
+        data = {**data, TABLES_KEY: indexed(tables)} if isinstance(data, dict) else data
+    try:
+        text = exactjson.dumps(data, separators=(",", ":"))
+    except RecursionError:
+        raise RuleError(_("The data is nested more than %(n)d levels deep.", n=MAX_DATA_DEPTH)) from None
+    return datalogic_py.DataHandle(text)
+
+
 class CompiledRule:
-    text: str
-    compiled: Any  # datalogic_py.Rule
+    """A compiled rule: `.evaluate(data)`, `.facts()`. Cached and shared (thread-safe)."""
 
-    def evaluate(
-        self, data: Any, *, tables: dict | None = None, today: date | None = None, rule_id: str | None = None
+    __slots__ = ("_evaluate_data", "compiled", "text")
+
+    def __init__(self, text: str, compiled: Any):
+        self.text = text
+        self.compiled = compiled  # datalogic_py.Rule
+        self._evaluate_data = compiled.evaluate_data
+
+    def evaluate(  # positional-or-keyword, not keyword-only: CPython calls it on its fast path
+        self, data: Any, tables: dict | None = None, today: date | None = None, rule_id: str | None = None
     ) -> Any:
         """The result for `data` (a dict or a `prepare`d context), JSON values as the
-        reference json-logic-js gives them (numbers are floats or ints)."""
-        prepared = prepare(data)
-        with bound(tables, today):
-            try:
-                return self.compiled.evaluate_data(prepared.handle)
-            except OperatorFailure as failure:
-                raise RuleError(str(failure), rule_id=rule_id) from None
-            except datalogic_py.DataLogicError as error:
-                raise RuleError(explain(error), rule_id=rule_id) from None
+        reference json-logic-js gives them (numbers are floats or ints).
+
+        `tables` (with a plain dict `data`) for `lookup`; a caller running many rules
+        prepares the context once with them: `rules.prepare(context, tables)`. `today`
+        fixes the date operators' clock (or bind it once with `rules.bound(today=…)`)."""
+        try:
+            if today is None:  # the hot path: a prepared context, nothing to bind
+                return self._evaluate_data(data if type(data) is Prepared else prepare(data, tables))
+            handle = prepare(data, tables)
+            with bound(today=today):
+                return self._evaluate_data(handle)
+        except OperatorFailure as failure:
+            raise RuleError(str(failure), rule_id=rule_id) from None
+        except datalogic_py.DataLogicError as error:
+            raise RuleError(explain(error), rule_id=rule_id) from None
 
     def facts(self) -> dict:
         return self.compiled.facts()

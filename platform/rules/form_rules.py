@@ -129,7 +129,7 @@ class _Run:
 
     def prepared(self):
         if self._prepared is None:
-            self._prepared = prepare({**self.context, "data": self.data})
+            self._prepared = prepare({**self.context, "data": self.data}, self.tables)
         return self._prepared
 
     def changed(self) -> None:
@@ -143,12 +143,10 @@ class _Run:
                 if kind != "visible" and self.outcome.is_hidden(pointer):
                     continue
                 context = self.prepared() if row is None else prepare(
-                    {**self.context, "data": self.data, "row": row, "index": index}
+                    {**self.context, "data": self.data, "row": row, "index": index}, self.tables
                 )  # fmt: skip
                 try:
-                    result = compile(expression).evaluate(
-                        context, tables=self.tables, today=self.today, rule_id=rule.get("id")
-                    )
+                    result = compile(expression).evaluate(context, today=self.today, rule_id=rule.get("id"))
                 except RuleError as failure:
                     message = failure.errors[0]["message"]
                     self.outcome.errors.append(

@@ -53,7 +53,8 @@ def operator(name: str, *, min_args: int, max_args: int, arg_types: tuple[str, .
 
 @contextlib.contextmanager
 def bound(tables: dict[str, dict] | None = None, today: date | None = None) -> Iterator[None]:
-    """Tables and clock for the operators of the evaluations inside this block."""
+    """The clock (and tables, for direct calls of `lookup`) for the operators of the
+    evaluations inside this block."""
     tables_token = current_tables.set(tables or {})
     today_token = current_today.set(today)
     try:
