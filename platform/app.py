@@ -71,10 +71,14 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.customers.views import bp as customers_bp
     from formflow.home.views import bp as home_bp
     from formflow.processes.views import bp as processes_bp
+    from formflow.rules.builder_views import bp as rules_builder_bp
+    from formflow.rules.views import bp as tables_bp
 
     blueprints = (home_bp, auth_bp, admin_bp, audit_bp, customers_bp, processes_bp, cases_bp, api_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    app.register_blueprint(tables_bp)  # global parameter tables (formflow/rules/views.py)
+    app.register_blueprint(rules_builder_bp)  # a process's rules (formflow/rules/builder_views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
 

@@ -117,14 +117,18 @@ def _read_spec(path: str) -> dict:
 @formflow_group.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def check(files: tuple[str, ...]) -> None:
-    """Check process spec files; print FILE:POINTER: message per problem, exit 1 on any."""
+    """Check process spec files (meta-schema, form, rules, then the spec's tests); print
+    FILE:POINTER: message per problem, exit 1 on any."""
     from formflow.errors import Invalid
-    from formflow.processes.services import check_spec
+    from formflow.processes.services import check_spec, run_spec_tests
 
     problems = 0
     for path in files:
         try:
-            errors = check_spec(_read_spec(path))
+            spec = _read_spec(path)
+            errors = check_spec(spec)
+            if not errors:  # the tests of a spec with problems would only fail for those
+                errors = run_spec_tests(spec)
         except Invalid as invalid:
             errors = invalid.errors
         _echo_problems(path, errors)

@@ -5,6 +5,7 @@ from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole
 from formflow.cases.models import Attachment, Case
 from formflow.customers.models import Customer
 from formflow.processes.models import Process, ProcessVersion
+from formflow.rules.models import GlobalTable, GlobalTableVersion, ProcessTablePin
 
 __all__ = [
     "ApiToken",
@@ -13,8 +14,11 @@ __all__ = [
     "AuditHead",
     "Case",
     "Customer",
+    "GlobalTable",
+    "GlobalTableVersion",
     "LoginThrottle",
     "Process",
+    "ProcessTablePin",
     "ProcessVersion",
     "User",
     "UserRole",

@@ -22,6 +22,7 @@ NAV = (
     NavItem("cases.index", _l("Cases"), "cases.read"),
     NavItem("customers.index", _l("Customers"), "customers.read"),
     NavItem("processes.index", _l("Processes"), "processes.read"),
+    NavItem("tables.index", _l("Parameter tables"), "processes.read"),
     NavItem("audit.index", _l("Audit log"), "audit.read"),
     NavItem("admin.users", _l("Users"), "users.manage"),
 )

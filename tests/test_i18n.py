@@ -49,7 +49,7 @@ def test_every_message_in_the_code_is_translated_to_chinese(tmp_path):
         catalog = read_po(handle)
     translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
     assert len(wanted) > 50
-    assert sorted(wanted - translated) == [], "run `make messages` and translate the new strings"
+    assert sorted(map(str, wanted - translated)) == [], "run `make messages` and translate the new strings"
 
 
 def test_translations_are_compiled_not_committed():

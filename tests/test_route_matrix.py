@@ -47,9 +47,23 @@ ROUTES = {
     "processes.import_confirm": ("POST", "/admin/processes/import/confirm", ADMIN),
     "processes.show": ("GET", "/admin/processes/{process}", AUDIT),
     "processes.version": ("GET", "/admin/processes/{process}/versions/1", AUDIT),
+    "processes.try_rules": ("GET", "/admin/processes/{process}/versions/1/try", AUDIT),
     "processes.export": ("GET", "/admin/processes/{process}/export", AUDIT),
     "processes.edit": ("GET", "/admin/processes/{process}/edit", ADMIN),
     "processes.publish": ("POST", "/admin/processes/{process}/publish", ADMIN),
+    "processes.table_grid": ("GET", "/admin/processes/{process}/tables/matrix_limits", ADMIN),
+    "processes.whatif": ("GET", "/admin/processes/{process}/whatif", AUDIT),
+    "tables.index": ("GET", "/admin/tables/", AUDIT),
+    "tables.new": ("GET", "/admin/tables/new", ADMIN),
+    "tables.show": ("GET", "/admin/tables/{table}", AUDIT),
+    "tables.version": ("GET", "/admin/tables/{table}/versions/1", AUDIT),
+    "tables.edit": ("GET", "/admin/tables/{table}/edit", ADMIN),
+    "tables.adopt": ("POST", "/admin/tables/{table}/adopt", ADMIN),
+    "process_rules.index": ("GET", "/admin/processes/{process}/rules/", AUDIT),
+    "process_rules.new": ("GET", "/admin/processes/{process}/rules/new", ADMIN),
+    "process_rules.edit": ("GET", "/admin/processes/{process}/rules/matrix-rule/edit", ADMIN),
+    # a rule that does not exist: the admin's post is a 404, nothing is deleted under the other routes
+    "process_rules.delete": ("POST", "/admin/processes/{process}/rules/no-such-rule/delete", ADMIN),
     "api.processes": ("GET", "/api/v1/processes", ALL),
     "api.process": ("GET", "/api/v1/processes/{process}", AUDIT),
     "api.process_import": ("POST", "/api/v1/processes", ADMIN),
@@ -72,6 +86,8 @@ MATRIX_PROCESS = {
     "category": "other",
     "name": {"zh-CN": "矩阵流程", "en": "Matrix process"},
     "form": {"schema": {"type": "object", "properties": {"note": {"type": "string"}}}},
+    "tables": [{"key": "matrix_limits", "columns": ["tier", "limit"], "rows": [["A", 1]]}],
+    "rules": [{"id": "matrix-rule", "kind": "visible", "field": "/note", "when": {"!!": [True]}}],
 }
 
 
@@ -116,6 +132,11 @@ def targets(app, make_user):
         from formflow.processes import services as processes
 
         processes.import_spec(MATRIX_PROCESS)
+        from formflow.rules import tables
+
+        tables.create_global_table(
+            "matrix_table", {"zh-CN": "矩阵表", "en": "Matrix table"}, [{"name": "k"}], "k"
+        )
         case_targets = _case_targets(services.get_user(target))
         db.session.commit()
         return {
@@ -123,6 +144,7 @@ def targets(app, make_user):
             "token": token.id,
             "customer": "M001",
             "process": MATRIX_PROCESS["key"],
+            "table": "matrix_table",
             **case_targets,
         }
 

@@ -33,6 +33,7 @@ from formflow.extensions import db, utcnow
 from formflow.processes import services as processes
 from formflow.processes.models import Process, ProcessVersion
 from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
+from formflow.rules.operators import business_today
 
 STATES = ("draft", "submitted")
 
@@ -249,6 +250,7 @@ def rules_preview(version, customer, case, actor, data) -> tuple[RuleOutcome | N
         "rules": version.spec["rules"],
         "tables": tables,
         "context": {k: v for k, v in context.items() if k != "data"},
+        "today": business_today().isoformat(),  # the business date, not the browser's or UTC's
     }
     return outcome, live
 

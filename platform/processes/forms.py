@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, IntegerField, TextAreaField
+from wtforms import HiddenField, IntegerField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
@@ -35,3 +35,12 @@ class EditForm(FlaskForm):
     text = TextAreaField(
         _l("Spec (JSON)"), validators=[DataRequired()], render_kw={"rows": 30, "spellcheck": "false"}
     )
+
+
+class TryForm(FlaskForm):
+    """The "try it" panel: a context typed in, or a past case to take it from."""
+
+    context = TextAreaField(_l("Context (JSON)"), render_kw={"rows": 14, "spellcheck": "false"})
+    case = IntegerField(_l("…or a past case"), validators=[Optional()])
+    run = SubmitField(_l("Run the rules"))
+    use_case = SubmitField(_l("Use this case"))

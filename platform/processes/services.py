@@ -34,6 +34,7 @@ from formflow.processes.spec import (
     spec_sha256,
     spec_text,
 )
+from formflow.rules.tables import pin_global_tables
 
 __all__ = [
     "ImportResult",
@@ -416,13 +417,14 @@ def new_draft_from_edit(key: str, spec: dict, actor=None) -> ImportResult:
     return import_spec(spec, actor=actor)
 
 
-def run_spec_tests(spec: dict) -> list[dict]:
-    """Hook: run the spec's own `tests` before publishing; problems as pointer/message.
+def run_spec_tests(spec: dict, *, tables: dict | None = None) -> list[dict]:
+    """The spec's own `tests` (rules over each test's context, compared with what it expects):
+    one `{"pointer": "/tests/<index>", "message"}` per failing expectation, saying what was
+    expected and what came out; [] when all pass. `tables`: default the spec's and the
+    global parameter tables."""
+    from formflow.rules import spec_tests
 
-    The rules and workflow engines are not there yet, so there is nothing to run; when they
-    are, each failing test reports `/tests/<index>` with what was expected and what came out.
-    """
-    return []
+    return spec_tests.run(spec, tables=tables)
 
 
 def publish(
@@ -478,4 +480,5 @@ def publish(
         after=_snapshot(target),
         actor=actor,
     )
+    pin_global_tables(target, actor=actor)  # the global parameter tables it reads: rules/tables.py
     return target

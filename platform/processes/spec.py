@@ -19,9 +19,12 @@ from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, ValidationError
 
 from formflow.errors import Invalid
+from formflow.rules.tables import check_tables
 
 KEY_PATTERN = "^[a-z][a-z0-9_]{1,79}$"
 NOT_BLANK_PATTERN = "\\S"
+RULE_ID_PATTERN = "^[a-z0-9][a-z0-9_-]{0,79}$"
+POINTER_PATTERN = "^(/([^~/]|~[01])*)+$"
 
 _TYPE_NAMES = {
     "object": lambda: _("an object"),
@@ -151,6 +154,20 @@ def _meta_errors(error: ValidationError) -> list[dict]:
     """One validation error of the meta-schema as pointer/message pairs people can act on."""
     here = pointer(error.absolute_path)
     kind, expected, instance = error.validator, error.validator_value, error.instance
+    if "propertyNames" in error.schema_path:
+        # the name of a member is wrong: point at that member (jsonschema points at the object)
+        here = pointer([*error.absolute_path, instance])
+    if kind == "not" and isinstance(expected, dict) and list(expected) == ["required"]:
+        rule_kind = instance.get("kind") if isinstance(instance, dict) else None
+        return [
+            {
+                "pointer": pointer([*error.absolute_path, name]),
+                "message": _("%(name)s does not belong in a %(kind)s rule.", name=name, kind=rule_kind)
+                if isinstance(rule_kind, str)
+                else _("%(name)s is not allowed here.", name=name),
+            }
+            for name in expected["required"]
+        ]
     if kind == "required":
         missing = [name for name in expected if isinstance(instance, dict) and name not in instance]
         return [{"pointer": here, "message": _("%(name)s is required.", name=name)} for name in missing]
@@ -177,6 +194,12 @@ def _meta_errors(error: ValidationError) -> list[dict]:
         message = _("Use 2 to 80 characters: a lowercase letter first, then lowercase letters, digits or _.")
     elif (kind == "pattern" and expected == NOT_BLANK_PATTERN) or (kind == "minLength" and expected == 1):
         message = _("Must not be empty.")
+    elif kind == "pattern" and expected == RULE_ID_PATTERN:
+        message = _(
+            "Use 1 to 80 characters: lowercase letters, digits, _ or -, starting with a letter or digit."
+        )
+    elif kind == "pattern" and expected == POINTER_PATTERN:
+        message = _("Must be a JSON Pointer such as /amount (rows: /instalments/*/amount).")
     elif kind == "minLength":
         message = _("At least %(n)d characters.", n=expected)
     elif kind == "maxLength":
@@ -203,7 +226,8 @@ def _form_errors(form: dict) -> list[dict]:
 
 
 def check_spec(spec: Any) -> list[dict]:
-    """Everything wrong with `spec`: meta-schema, then the form's schema and uiSchema.
+    """Everything wrong with `spec`: meta-schema, the form's schema and uiSchema, then the
+    rules (each one's JSONLogic, the fields and tables they name, compute cycles).
 
     Returns `[{"pointer", "message"}]`, empty when the spec is fine. A missing required
     member points at the object that lacks it and names the member.
@@ -218,7 +242,39 @@ def check_spec(spec: Any) -> list[dict]:
     form_is_sound = not any(error["pointer"].startswith("/form") for error in errors)
     if form_is_sound and isinstance(form, dict) and isinstance(form.get("schema"), dict):
         errors.extend(_form_errors(form))
-    # Later: check() on every rule, and references to fields, tables, states and roles.
+        # rules name the form's fields: a broken form would only make noise about them
+        if not any(error["pointer"].startswith("/form") for error in errors):
+            errors.extend(_rule_errors(spec, errors))
+    errors.extend(check_tables(spec, already=errors))  # parameter tables: formflow/rules/tables.py
+    return errors
+
+
+def _rule_errors(spec: dict, errors: list[dict]) -> list[dict]:
+    """`check()` on every rule and the references rules and tests make (rule_checks.py);
+    rules the meta-schema refused are not looked at again."""
+    from formflow.processes.rule_checks import check_rules
+
+    if not isinstance(spec.get("rules", []), list) or not isinstance(spec.get("tests", []), list):
+        return []
+    refused = {error["pointer"].split("/")[2] for error in errors if error["pointer"].startswith("/rules/")}
+    skip = [index for index in range(len(spec.get("rules") or [])) if str(index) in refused]
+    tests_refused = any(error["pointer"].startswith("/tests") for error in errors)
+    found = check_rules(
+        spec if not tests_refused else {**spec, "tests": []},
+        tables_sound=not any(error["pointer"].startswith("/tables") for error in errors),
+        skip=skip,
+    )
+    return [error for error in found if error not in errors]
+
+
+def check_test_context(context: Any) -> list[dict]:
+    """Problems in a rule context ({data, customer, account, case, user, now}) as a spec's
+    tests and the "try it" panel take it; pointers relative to the context."""
+    schema = meta_schema()["$defs"]["test"]["properties"]["context"]
+    validator = Draft202012Validator(schema)
+    errors: list[dict] = []
+    for error in sorted(validator.iter_errors(context), key=lambda e: list(map(str, e.absolute_path))):
+        errors.extend(found for found in _meta_errors(error) if found not in errors)
     return errors
 
 

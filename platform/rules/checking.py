@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import datalogic_py
@@ -42,11 +43,11 @@ def check(
         if diagnostic["severity"] == "error"
     ]
     known = sorted(set(known_vars)) if known_vars is not None else None
-    for pointer, name, arguments in operations(rule):
+    for pointer, name, arguments, scope in scoped_operations(rule):
         if name in OPERATORS:
             problems.extend(_check_call(OPERATORS[name], pointer, arguments, tables))
         elif name == "var" and known is not None:
-            problems.extend(_check_var(pointer, arguments, known))
+            problems.extend(_check_var(pointer, arguments, known, scope))
     return problems
 
 
@@ -71,6 +72,89 @@ def operations(rule: Any) -> Iterator[tuple[str, str, list]]:
                 stack.append((value, join(pointer, key)))
         elif isinstance(node, list):
             stack.extend((value, join(pointer, index)) for index, value in enumerate(node))
+
+
+#: Operators whose second argument runs once per item of the first: there `var` reads the
+#: item (`reduce`: `current` and `accumulator`), not the rule's context.
+ITERATORS = frozenset({"map", "filter", "all", "some", "none", "reduce"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a `var` reads inside an iterator's callback: the items of the dotted path `source`
+    (None when the list is computed and its items cannot be known); `reduce` for reduce."""
+
+    source: str | None
+    reduce: bool = False
+
+
+def scoped_operations(rule: Any) -> Iterator[tuple[str, str, list, Scope | None]]:
+    """Like `operations`, with the scope each application runs in (None: the rule's context)."""
+    stack: list[tuple[Any, str, Scope | None]] = [(rule, "", None)]
+    while stack:
+        node, pointer, scope = stack.pop()
+        if isinstance(node, list):
+            stack.extend((value, join(pointer, index), scope) for index, value in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        if len(node) == 1:
+            name, raw = next(iter(node.items()))
+            arguments = raw if isinstance(raw, list) else [raw]
+            yield pointer, name, arguments, scope
+            if name in ITERATORS and isinstance(raw, list) and len(raw) >= 2:
+                inner = Scope(_source_path(raw[0], scope), reduce=name == "reduce")
+                for index, argument in enumerate(raw):
+                    stack.append((argument, join(pointer, name, index), inner if index == 1 else scope))
+                continue
+        for key, value in node.items():
+            stack.append((value, join(pointer, key), scope))
+
+
+def var_paths(rule: Any) -> list[str]:
+    """The dotted path every plain `var` of `rule` reads, members of list items included
+    (`{"map": [{"var": "data.items"}, {"var": "amount"}]}` reads `data.items` and
+    `data.items.amount`; datalogic's facts() stop at the list)."""
+    found = []
+    for _pointer, name, arguments, scope in scoped_operations(rule):
+        if name != "var":
+            continue
+        path = _in_scope(_var_name({"var": arguments[0] if arguments else ""}) or "", scope)
+        if path:
+            found.append(path)
+    return found
+
+
+def _var_name(node: Any) -> str | None:
+    """The name a plain `{"var": name}` reads, else None."""
+    if not (isinstance(node, dict) and len(node) == 1 and "var" in node):
+        return None
+    name = node["var"]
+    if isinstance(name, list):
+        name = name[0] if name else ""
+    if isinstance(name, bool) or not isinstance(name, str | int):
+        return None
+    return str(name)
+
+
+def _source_path(source: Any, scope: Scope | None) -> str | None:
+    """The dotted path of the list an iterator walks, when it is a plain `var`."""
+    name = _var_name(source)
+    return None if name is None else _in_scope(name, scope)
+
+
+def _in_scope(name: str, scope: Scope | None) -> str | None:
+    """`name` as read inside `scope`, as a dotted path of the rule's context (None: unknowable)."""
+    if scope is None:
+        return name
+    if scope.source is None:
+        return None
+    if scope.reduce:
+        head, _dot, rest = name.partition(".")
+        if head != "current":
+            return None
+        name = rest
+    return f"{scope.source}.{name}" if name else scope.source
 
 
 def _check_call(entry, pointer: str, arguments: list, tables) -> list[dict]:
@@ -126,30 +210,55 @@ def _check_lookup(pointer: str, arguments: list, tables: dict[str, Iterable[str]
     return []
 
 
-def _check_var(pointer: str, arguments: list, known: list[str]) -> list[dict]:
+def _check_var(pointer: str, arguments: list, known: list[str], scope: Scope | None = None) -> list[dict]:
     name = arguments[0] if arguments else ""
     if not isinstance(name, str | int) or isinstance(name, bool):
         return []
     name = str(name)
-    if name == "" or _is_known(name, known):
+    if name == "":
         return []
     where = (
         join(pointer, "var", 0)
         if isinstance(arguments, list) and len(arguments) > 1
         else join(pointer, "var")
     )
+    if scope is not None:
+        return _check_item_var(where, name, known, scope)
+    if _is_known(name, known):
+        return []
     return [{"pointer": where, "message": _unknown(_("field or context value"), name, known)}]
 
 
+def _check_item_var(where: str, name: str, known: list[str], scope: Scope) -> list[dict]:
+    """A `var` inside an iterator's callback: a member of the item (reduce: `current.…`, or
+    `accumulator`)."""
+    if scope.reduce and name.partition(".")[0] == "accumulator":
+        return []
+    if scope.source is None:
+        return []  # the items of a computed list cannot be known before the rule runs
+    path = _in_scope(name, scope)
+    if path is not None and _is_known(path, known):
+        return []
+    prefix = scope.source + "."
+    members = [path[len(prefix) :] for path in known if path.startswith(prefix)]
+    if scope.reduce:
+        members = ["accumulator", "current", *("current." + member for member in members)]
+    return [{"pointer": where, "message": _unknown(_("member of the item"), name, members)}]
+
+
 def _is_known(name: str, known: list[str]) -> bool:
-    parts = name.split(".")
+    """A known path allows itself and its parents, and what lies beneath it when nothing
+    beneath it is listed (`account` allows `account.prepaid`; when `data.items.amount` is
+    listed, `data.items.amont` is unknown). Row indexes do not count: `data.items.0.amount`
+    is `data.items.amount`."""
+    parts = [part for part in name.split(".") if not part.isdigit()]
     for path in known:
         known_parts = path.split(".")
-        # a known path allows itself, what lies beneath it, and its parents
-        if parts[: len(known_parts)] == known_parts or known_parts[: len(parts)] == parts:
+        if known_parts[: len(parts)] == parts:
             return True
-        # a row index inside a list: data.items.0.amount matches data.items.amount
-        if [p for p in parts if not p.isdigit()] == known_parts:
+        if parts[: len(known_parts)] == known_parts and not any(
+            other.startswith(path + ".") for other in known
+        ):
             return True
     return False
 

@@ -131,7 +131,7 @@ def test_admin_imports_and_publishes_staff_fill_in_english(page, tmp_path):
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url("**/cases/*")
     shown = page.locator("main").inner_text()
-    assert "1200.50" in shown and "Bank transfer" in shown and "押金" in shown
+    assert "1,200.50" in shown and "Bank transfer" in shown and "押金" in shown
     page.screenshot(path=str(ARTIFACTS / "case-submitted-en.png"), full_page=True)
 
 

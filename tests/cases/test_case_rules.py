@@ -25,12 +25,23 @@ SCHEMA = {
     },
 }
 RULES = [
-    {"id": "show-note", "kind": "visible", "field": "/reason_note", "when": {"==": [{"var": "data.reason"}, "other"]}},
+    {
+        "id": "show-note",
+        "kind": "visible",
+        "field": "/reason_note",
+        "when": {"==": [{"var": "data.reason"}, "other"]},
+    },
     {"id": "fee", "kind": "compute", "field": "/fee", "value": {"*": [{"var": "data.amount"}, 0.06]}},
-    {"id": "limit", "kind": "validate", "field": "/amount",
-     "when": {"<=": [{"var": "data.amount"}, {"lookup": ["limits", {"var": "customer.tier"}, "max_single"]}]},
-     "message": {"zh-CN": "超过该等级单笔上限", "en": "Above the tier's single limit"}},
-]  # fmt: skip
+    {
+        "id": "limit",
+        "kind": "validate",
+        "field": "/amount",
+        "when": {
+            "<=": [{"var": "data.amount"}, {"lookup": ["limits", {"var": "customer.tier"}, "max_single"]}]
+        },
+        "message": {"zh-CN": "超过该等级单笔上限", "en": "Above the tier's single limit"},
+    },
+]
 TABLES = [
     {
         "key": "limits",

@@ -275,7 +275,10 @@ def test_preview_of_a_new_process(english, make_spec):
 def test_preview_lists_field_changes_by_pointer(english, make_spec):
     services.import_spec(make_spec())
     services.publish("deduction")
-    spec = make_spec(name={"zh-CN": "客户扣款", "en": "Deduction"}, rules=[{"id": "r1"}])
+    spec = make_spec(
+        name={"zh-CN": "客户扣款", "en": "Deduction"},
+        rules=[{"id": "r1", "kind": "visible", "field": "/amount", "when": True}],
+    )
     spec["form"]["uiSchema"] = {}
     properties = spec["form"]["schema"]["properties"]
     del properties["reason"]

@@ -37,18 +37,47 @@ TABLES = [
     }
 ]
 RULES = [
-    {"id": "total", "kind": "compute", "field": "/total", "value": {"+": [{"var": "data.amount"}, {"var": "data.fee"}]}},
+    {
+        "id": "total",
+        "kind": "compute",
+        "field": "/total",
+        "value": {"+": [{"var": "data.amount"}, {"var": "data.fee"}]},
+    },
     {"id": "fee", "kind": "compute", "field": "/fee", "value": {"*": [{"var": "data.amount"}, 0.06]}},
-    {"id": "count", "kind": "compute", "field": "/count", "value": {"reduce": [{"var": "data.instalments"},
-                                                                          {"+": [{"var": "accumulator"}, 1]}, 0]}},
-    {"id": "show-note", "kind": "visible", "field": "/note", "when": {"==": [{"var": "data.reason"}, "other"]}},
-    {"id": "bank-account", "kind": "required", "field": "/instalments/*/bank_account",
-     "when": {"==": [{"var": "row.method"}, "bank"]}},
-    {"id": "approver-editable", "kind": "enable", "field": "/approved_by", "when": {"in": ["manager", {"var": "user.roles"}]}},
-    {"id": "within-limit", "kind": "validate", "field": "/amount",
-     "when": {"<=": [{"var": "data.amount"}, {"lookup": ["limits", {"var": "customer.tier"}, "max_single"]}]},
-     "message": {"zh-CN": "超过该等级单笔上限", "en": "Above the tier's single limit"}},
-]  # fmt: skip
+    {
+        "id": "count",
+        "kind": "compute",
+        "field": "/count",
+        "value": {"reduce": [{"var": "data.instalments"}, {"+": [{"var": "accumulator"}, 1]}, 0]},
+    },
+    {
+        "id": "show-note",
+        "kind": "visible",
+        "field": "/note",
+        "when": {"==": [{"var": "data.reason"}, "other"]},
+    },
+    {
+        "id": "bank-account",
+        "kind": "required",
+        "field": "/instalments/*/bank_account",
+        "when": {"==": [{"var": "row.method"}, "bank"]},
+    },
+    {
+        "id": "approver-editable",
+        "kind": "enable",
+        "field": "/approved_by",
+        "when": {"in": ["manager", {"var": "user.roles"}]},
+    },
+    {
+        "id": "within-limit",
+        "kind": "validate",
+        "field": "/amount",
+        "when": {
+            "<=": [{"var": "data.amount"}, {"lookup": ["limits", {"var": "customer.tier"}, "max_single"]}]
+        },
+        "message": {"zh-CN": "超过该等级单笔上限", "en": "Above the tier's single limit"},
+    },
+]
 SPEC = {"form": {"schema": SCHEMA}, "rules": RULES, "tables": TABLES}
 
 
@@ -111,7 +140,7 @@ def test_drafts_skip_required_and_validate_rules(app_ctx):
         ({"*": [{"var": "data.missing"}, "x"]}, "number"),
     ],
 )
-def test_a_compute_that_fails_is_an_error_at_its_field_naming_the_rule(value, message, app_ctx):
+def test_a_compute_that_fails_is_an_error_at_its_field_naming_the_rule(value, message, en):
     spec = {
         "form": {"schema": SCHEMA},
         "rules": [{"id": "broken", "kind": "compute", "field": "/fee", "value": value}],
@@ -122,7 +151,7 @@ def test_a_compute_that_fails_is_an_error_at_its_field_naming_the_rule(value, me
     assert "“broken”" in outcome.errors[0]["message"] and message in outcome.errors[0]["message"]
 
 
-def test_a_computed_integer_must_be_whole(app_ctx):
+def test_a_computed_integer_must_be_whole(en):
     spec = {
         "form": {"schema": SCHEMA},
         "rules": [{"id": "c", "kind": "compute", "field": "/count", "value": 2.5}],
