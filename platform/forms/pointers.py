@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 
 def escape(token: str | int) -> str:
@@ -34,6 +35,7 @@ def parent(pointer: str) -> str:
     return pointer.rsplit("/", 1)[0] if pointer else ""
 
 
+@lru_cache(maxsize=8192)
 def html_id(pointer: str) -> str:
     """An element id for a pointer: letters, digits, '-' and '_' only, never colliding."""
     out = ["ff"]
