@@ -6,6 +6,15 @@ from formflow.cases.models import Attachment, Case
 from formflow.customers.models import Customer
 from formflow.processes.models import Process, ProcessVersion
 from formflow.rules.models import GlobalTable, GlobalTableVersion, ProcessTablePin
+from formflow.workflows.models import (
+    CaseApproval,
+    ChecklistTick,
+    Delegation,
+    NoticeDocument,
+    Notification,
+    Timer,
+    WebhookDelivery,
+)
 
 __all__ = [
     "ApiToken",
@@ -13,13 +22,20 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Case",
+    "CaseApproval",
+    "ChecklistTick",
     "Customer",
+    "Delegation",
     "GlobalTable",
     "GlobalTableVersion",
     "LoginThrottle",
+    "NoticeDocument",
+    "Notification",
     "Process",
     "ProcessTablePin",
     "ProcessVersion",
+    "Timer",
     "User",
     "UserRole",
+    "WebhookDelivery",
 ]

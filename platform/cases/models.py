@@ -21,8 +21,15 @@ class Case(db.Model):
     process_id: Mapped[int] = mapped_column(ForeignKey("process.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
-    #: "draft" and "submitted" until the workflow engine gives cases their states.
-    state: Mapped[str] = mapped_column(String(40), default="draft", index=True)
+    #: The workflow state (processes without a workflow: "draft" / "submitted").
+    state: Mapped[str] = mapped_column(String(80), default="draft", index=True)
+    #: How many times the case has entered its current state (approvals count per round).
+    state_round: Mapped[int] = mapped_column(default=1)
+    state_entered_at: Mapped[datetime | None]
+    #: A manager's reassignment: this user (rather than the state's assignee role) acts next.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: Set when the case reaches a final state.
+    closed_at: Mapped[datetime | None]
     #: Exact JSON: money stays Decimal through the database.
     data: Mapped[dict] = mapped_column(ExactJSON, default=dict)
     #: Lower-cased text of the data's string values, for the list's text filter.
