@@ -46,7 +46,8 @@ class Case(db.Model):
     process: Mapped[Process] = relationship(lazy="joined")
     version: Mapped[ProcessVersion] = relationship(lazy="joined")
     customer: Mapped[Customer] = relationship(lazy="joined")
-    created_by: Mapped[User | None] = relationship(lazy="joined")
+    created_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[created_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="case", order_by="Attachment.id", lazy="select"
     )

@@ -34,6 +34,7 @@ from formflow.processes import services as processes
 from formflow.processes.models import Process, ProcessVersion
 from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
 from formflow.rules.operators import business_today
+from formflow.workflows import engine
 
 STATES = ("draft", "submitted")
 
@@ -143,21 +144,35 @@ def start(
         created_at=now,
         updated_at=now,
     )
-    if submit:
+    has_workflow = engine.workflow_of(version) is not None
+    if submit and not has_workflow:
         case.state, case.submitted_at = "submitted", now
     db.session.add(case)
     db.session.flush()
     _link_attachments(case, attachments)
     audit.record("case.create", "case", case.id, after=snapshot(case), actor=actor)
+    engine.start(case, actor, now)
     if submit:
-        _record_submit(case, actor)
+        _submit(case, actor, now)
     return case
+
+
+def _submit(case: Case, actor, now) -> None:
+    """Submitting: with a workflow, its start state's `submit` action; without, a state."""
+    if engine.workflow_of(case.version) is not None:
+        case.submitted_at = now
+        engine.perform(case, SUBMIT_ACTION, actor, now=now)
+    _record_submit(case, actor)
+
+
+#: The action of a workflow's form state that the form's "Submit" button takes.
+SUBMIT_ACTION = "submit"
 
 
 def ensure_editable(case: Case, actor) -> None:
     """Only drafts change, and only by whoever started them or an administrator."""
     require(actor, "cases.edit", case)
-    if case.state != "draft":
+    if not engine.is_form_state(case):
         raise Conflict(_("Only drafts can be changed; this case has been submitted."))
 
 
@@ -182,7 +197,8 @@ def save(
     before = snapshot(case)
     case.data = copy.deepcopy(data)
     case.search_text = search_text(data)
-    if submit:
+    has_workflow = engine.workflow_of(case.version) is not None
+    if submit and not has_workflow:
         case.state, case.submitted_at = "submitted", utcnow()
     _link_attachments(case, attachments)
     try:
@@ -191,7 +207,7 @@ def save(
         raise Conflict() from None
     audit.record("case.update", "case", case.id, before=before, after=snapshot(case), actor=actor)
     if submit:
-        _record_submit(case, actor)
+        _submit(case, actor, utcnow())
     return case
 
 
