@@ -246,7 +246,17 @@ def check_spec(spec: Any) -> list[dict]:
         if not any(error["pointer"].startswith("/form") for error in errors):
             errors.extend(_rule_errors(spec, errors))
     errors.extend(check_tables(spec, already=errors))  # parameter tables: formflow/rules/tables.py
+    errors.extend(_workflow_errors(spec, errors))
     return errors
+
+
+def _workflow_errors(spec: Any, errors: list[dict]) -> list[dict]:
+    """States, actions, roles, reachability, guards and effects (workflows/spec_checks.py)."""
+    from formflow.workflows.spec_checks import check_workflow
+
+    if not isinstance(spec, dict) or any(error["pointer"].startswith("/form") for error in errors):
+        return []
+    return check_workflow(spec, already=errors)
 
 
 def _rule_errors(spec: dict, errors: list[dict]) -> list[dict]:

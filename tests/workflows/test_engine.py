@@ -3,6 +3,7 @@ requirements, transitions and optimistic locking."""
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 import pytest
@@ -220,8 +221,9 @@ def test_transitions_and_approvals_are_in_the_audit_log(setup, app_ctx):
 
 def test_a_case_keeps_its_version_after_a_new_one_is_published(setup, app_ctx):
     case = new_case("10", submit=False)
-    changed = {**SPEC, "workflow": {**SPEC["workflow"], "start": "draft"}}
-    changed["workflow"]["states"] = {**SPEC["workflow"]["states"], "extra": {"kind": "final"}}
+    changed = copy.deepcopy(SPEC)
+    changed["workflow"]["states"]["extra"] = {"kind": "final"}
+    changed["workflow"]["states"]["executed"]["actions"]["archive"] = {"to": "extra", "roles": ["finance"]}
     processes.import_spec(changed)
     processes.publish("wf_deduction")
     db.session.flush()
