@@ -73,12 +73,18 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.processes.views import bp as processes_bp
     from formflow.rules.builder_views import bp as rules_builder_bp
     from formflow.rules.views import bp as tables_bp
+    from formflow.workflows.checklist_views import bp as checklists_bp
+    from formflow.workflows.notifications_views import bp as notifications_bp
+    from formflow.workflows.views import bp as workflow_bp
 
     blueprints = (home_bp, auth_bp, admin_bp, audit_bp, customers_bp, processes_bp, cases_bp, api_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.register_blueprint(tables_bp)  # global parameter tables (formflow/rules/views.py)
     app.register_blueprint(rules_builder_bp)  # a process's rules (formflow/rules/builder_views.py)
+    app.register_blueprint(workflow_bp)  # inbox, delegations, case actions (formflow/workflows/views.py)
+    app.register_blueprint(checklists_bp)  # ticking checklists (formflow/workflows/checklist_views.py)
+    app.register_blueprint(notifications_bp)  # mine, mark read (workflows/notifications_views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
 

@@ -206,3 +206,69 @@ def publish(key: str, number: int | None) -> None:
         raise SystemExit(1) from None
     db.session.commit()
     click.echo(f"Published {key} version {published.number}.")
+
+
+# --- scheduled work ------------------------------------------------------------------------
+
+#: More timers than this due at once: show a progress bar.
+TICK_PROGRESS_ABOVE = 20
+
+
+@formflow_group.command("tick")
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    metavar="ISO8601",
+    help="Act as if it were this moment (e.g. 2026-03-31T09:00; without an offset: business time).",
+)
+def tick(now_text: str | None) -> None:
+    """Fire due SLA timers (escalations, automatic actions, reminders), retry webhooks and
+    send pending e-mails. Safe to run from cron on every node at once. Exits 0 even when
+    single timers failed (they are listed); 1 when the tick itself could not run."""
+    from datetime import UTC, datetime
+
+    from formflow.extensions import utcnow
+    from formflow.forms.values import business_zone
+    from formflow.workflows import timers
+
+    now = None
+    if now_text:
+        try:
+            now = timers.to_utc_naive(datetime.fromisoformat(now_text.strip().replace("Z", "+00:00")))
+        except ValueError:
+            raise click.BadParameter(f"not an ISO 8601 date-time: {now_text!r}", param_hint="--now") from None
+    try:
+        moment = now or utcnow()
+        total = len(timers.pending(moment))
+        db.session.commit()
+        if total > TICK_PROGRESS_ABOVE:
+            with click.progressbar(length=total, label="Timers") as bar:
+                report = timers.tick(moment, progress=bar.update)
+        else:
+            report = timers.tick(moment)
+    except Exception as error:  # the database is unreachable, the schema is missing, …
+        db.session.rollback()
+        click.echo(f"tick failed: {error}", err=True)
+        raise SystemExit(1) from None
+    local = report.now.replace(tzinfo=UTC).astimezone(business_zone())
+    click.echo(
+        f"Tick at {local.isoformat(timespec='seconds')}: {report.fired} fired, {report.reminded} reminded, "
+        f"{report.skipped} skipped, {len(report.errors)} failed."
+    )
+    for name, result in report.jobs.items():
+        click.echo(f"  {name}: {_job_summary(result)}")
+    for error in report.errors:
+        click.echo(f"FAILED {error}")
+
+
+def _job_summary(result) -> str:
+    """A job's report (e.g. the webhooks' or e-mails') in a few words."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(result):
+        values = dataclasses.asdict(result)
+        if values.get("skipped"):
+            return f"skipped ({values['skipped']})"
+        return " ".join(f"{name} {value}" for name, value in values.items() if isinstance(value, int))
+    return "done" if result is None else str(result)

@@ -77,6 +77,9 @@ def settings_from_env(instance_path: Path, *, secret_key: str | None = None) -> 
         "SMTP_USER": _env("SMTP_USER"),
         "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
         "SMTP_FROM": _env("SMTP_FROM", "formflow@localhost"),
+        "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", False),
+        #: signs outbound webhooks (X-Formflow-Signature); deliveries wait while it is unset
+        "WEBHOOK_SECRET": _env("WEBHOOK_SECRET"),
     }
 
 

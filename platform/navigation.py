@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from formflow.auth.permissions import can
 
@@ -15,10 +17,33 @@ class NavItem:
     endpoint: str
     label: object
     permission: str
+    #: a number shown beside the label (e.g. the inbox's waiting cases), or None
+    count: Callable[[], int] | None = None
+
+
+def _inbox_count() -> int:
+    from formflow.workflows import inbox
+
+    try:
+        return inbox.count_for(current_user)
+    except SQLAlchemyError:
+        # a badge must never break the page around it (the error page included)
+        return 0
+
+
+def _notifications_count() -> int:
+    from formflow.workflows import notify
+
+    try:
+        return notify.unread_count(current_user)
+    except SQLAlchemyError:
+        return 0  # as the inbox's: a badge never breaks the page around it
 
 
 NAV = (
     NavItem("home.index", _l("Home"), "home.view"),
+    NavItem("workflow.inbox", _l("Inbox"), "cases.act", count=_inbox_count),
+    NavItem("notifications.index", _l("Notifications"), "home.view", count=_notifications_count),
     NavItem("cases.index", _l("Cases"), "cases.read"),
     NavItem("customers.index", _l("Customers"), "customers.read"),
     NavItem("processes.index", _l("Processes"), "processes.read"),

@@ -77,6 +77,22 @@ ROUTES = {
     "cases.attachment": ("GET", "/cases/attachments/{attachment}", ALL),
     "api.case_create": ("POST", "/api/v1/cases", frozenset({"admin", "staff"})),
     "api.case": ("GET", "/api/v1/cases/{case}", ALL),
+    # the target case has no workflow, hence no checklist: 404 for everyone who may read it
+    # (who may tick is the engine's call: tests/workflows/test_checklists.py)
+    "checklists.tick": ("POST", "/cases/{case}/checklist/no-such-item", ALL),
+    # workflow: the engine decides per action; the target case has no workflow, so an
+    # allowed role gets the case page / JSON with a 422, never a 403
+    "workflow.inbox": ("GET", "/inbox", ALL),
+    "workflow.bulk_approve": ("POST", "/inbox/bulk-approve", ALL),
+    "workflow.delegations": ("GET", "/delegations", ALL),
+    "workflow.delegation_revoke": ("POST", "/delegations/999999999/revoke", ALL),
+    "workflow.act": ("POST", "/cases/{case}/actions/submit", ALL),
+    "workflow.reassign": ("POST", "/cases/{case}/reassign", frozenset({"admin", "manager"})),
+    "api.case_action": ("POST", "/api/v1/cases/{case}/actions/submit", ALL),
+    # notifications: everyone has their own; another's (or none) is a 404, never a 403
+    "notifications.index": ("GET", "/notifications/", ALL),
+    "notifications.read": ("POST", "/notifications/999999999/read", ALL),
+    "notifications.read_all": ("POST", "/notifications/read-all", ALL),
 }
 
 

@@ -260,7 +260,10 @@ CASE_SCHEMAS = {
             "process": {"type": "string"},
             "version": {"type": "integer"},
             "customer": {"type": "string"},
-            "state": {"type": "string", "enum": ["draft", "submitted"]},
+            "state": {
+                "type": "string",
+                "description": "the workflow state (without a workflow: draft or submitted)",
+            },
             "data": {"type": "object"},
             "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}},
             "created_at": {"type": "string", "format": "date-time"},
@@ -268,6 +271,126 @@ CASE_SCHEMAS = {
             "updated_at": {"type": "string", "format": "date-time"},
             "submitted_at": {"type": ["string", "null"], "format": "date-time"},
             "submitted_by": {"type": ["string", "null"]},
+            "lock_version": {
+                "type": "integer",
+                "description": "send it back with an action: a change since then is a 409",
+            },
+            "state_title": {"type": "string"},
+            "state_round": {"type": "integer", "description": "how many times the case entered its state"},
+            "state_entered_at": {"type": ["string", "null"], "format": "date-time"},
+            "closed_at": {"type": ["string", "null"], "format": "date-time"},
+            "due_at": {"type": ["string", "null"], "format": "date-time"},
+            "overdue": {"type": "boolean"},
+            "assigned_to": {"type": ["string", "null"], "description": "a manager's reassignment"},
+            "waiting_for": {
+                "type": "object",
+                "properties": {
+                    "users": {"type": "array", "items": {"type": "string"}},
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                    "why": {"enum": ["reassigned", "field", "initiator", "assignee", "actions", None]},
+                },
+            },
+            "approvals": {"oneOf": [{"$ref": "#/components/schemas/Approvals"}, {"type": "null"}]},
+            "actions": {
+                "type": "array",
+                "description": "the actions open to the caller now",
+                "items": {"$ref": "#/components/schemas/ActionOption"},
+            },
+            "checklist": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "label": {"type": "string"},
+                        "required": {"type": "boolean"},
+                        "done": {"type": "boolean"},
+                    },
+                },
+            },
+            "computed": {"type": "object", "description": "computed values by JSON Pointer"},
+            "rules": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "rule": {"type": "string"},
+                        "kind": {"enum": ["compute", "validate"]},
+                        "pointer": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+            "history": {"type": "array", "items": {"$ref": "#/components/schemas/HistoryEntry"}},
+        },
+    },
+    "Approvals": {
+        "type": "object",
+        "properties": {
+            "required": {"type": "integer"},
+            "remaining": {"type": "integer"},
+            "distinct": {"type": "boolean"},
+            "roles": {"type": "array", "items": {"type": "string"}, "description": "who may approve"},
+            "given": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "user": {"type": ["string", "null"]},
+                        "at": {"type": "string", "format": "date-time"},
+                        "comment": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "ActionOption": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "title": {"type": "string"},
+            "to": {"type": "string"},
+            "requires_comment": {"type": "boolean"},
+            "is_approval": {"type": "boolean"},
+            "needs_input": {"type": "boolean", "description": "a comment, checklist or guard is involved"},
+            "blocked": {"type": ["string", "null"], "description": "why the caller cannot take it now"},
+        },
+    },
+    "HistoryEntry": {
+        "type": "object",
+        "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "kind": {
+                "type": "string",
+                "description": "transition, approval, rejection, checklist, effect, timer, …",
+            },
+            "action": {"type": "string", "description": "the audit action, e.g. case.transition"},
+            "actor": {"type": ["string", "null"]},
+            "summary": {"type": "string"},
+            "comment": {"type": "string"},
+            "data": {"type": "object"},
+        },
+    },
+    "CaseAction": {
+        "type": "object",
+        "properties": {
+            "comment": {"type": "string"},
+            "data": {"type": "object", "description": "values merged into the case's data"},
+            "lock_version": {"type": "integer", "description": "the case's lock_version as last read"},
+        },
+    },
+    "CaseActionDone": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "state": {"type": "string"},
+            "transitioned": {
+                "type": "boolean",
+                "description": "false: an approval was recorded and more are needed",
+            },
+            "approvals": {"oneOf": [{"$ref": "#/components/schemas/Approvals"}, {"type": "null"}]},
+            "lock_version": {"type": "integer"},
         },
     },
 }
@@ -309,6 +432,36 @@ CASE_PATHS = {
                 "401": _error("Missing or invalid token"),
                 "403": _error("Not allowed"),
                 "404": _error("No such case"),
+            },
+        }
+    },
+    "/cases/{case_id}/actions/{action}": {
+        "post": {
+            "summary": "Take a workflow action (the same rules as the case page)",
+            "parameters": [
+                {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "action", "in": "path", "required": True, "schema": {"type": "string"}},
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseAction"}}},
+            },
+            "responses": {
+                "200": {
+                    "description": "Done: the case's state now",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/CaseActionDone"}}
+                    },
+                },
+                "400": _error("Body is not JSON"),
+                "401": _error("Missing or invalid token"),
+                "403": _error("The caller may not take this action (roles, assignee, not the initiator)"),
+                "404": _error("No such case"),
+                "409": _error("The case changed since lock_version, or another action won the race"),
+                "422": _error(
+                    "Not possible at this state, guard not met (its message), comment required (/comment), "
+                    "checklist incomplete (/checklist), already approved by you, or an effect failed"
+                ),
             },
         }
     },

@@ -34,6 +34,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases.read": EVERYONE,
     "cases.create": frozenset({"admin", "staff"}),
     "cases.edit": frozenset({"admin", "staff"}),
+    # the workflow engine decides per action (roles, assignee, delegation); this only lets
+    # a logged-in user reach the inbox and the action forms
+    "cases.act": EVERYONE,
+    "cases.reassign": frozenset({"admin", "manager"}),
+    "delegations.manage": EVERYONE,
 }
 
 #: permission -> predicate(user, obj) for checks that depend on the object.

@@ -23,7 +23,8 @@ class Case(db.Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     #: The workflow state (processes without a workflow: "draft" / "submitted").
     state: Mapped[str] = mapped_column(String(80), default="draft", index=True)
-    #: How many times the case has entered its current state (approvals count per round).
+    #: Which stay in its current state the case is in (it grows at every transition, so a
+    #: state entered again starts a new round: earlier approvals no longer count).
     state_round: Mapped[int] = mapped_column(default=1)
     state_entered_at: Mapped[datetime | None]
     #: A manager's reassignment: this user (rather than the state's assignee role) acts next.

@@ -195,15 +195,28 @@ def _saved(case):
 @permission_required("cases.read")
 def show(case_id: int):
     case = services.get(case_id)
+    return show_page(case)
+
+
+def show_page(case, status: int = 200, **extra):
+    """The case page; the workflow's action forms pass a refusal to show (`action_error`,
+    `failed_action`, `comment`) with its status."""
+    from formflow.workflows import engine
+    from formflow.workflows.casepage import decision
+
     require(acting_user(), "cases.read", case)
-    return render_template(
+    page = render_template(
         "cases/show.html",
         case=case,
         rows=services.display_rows(case),
         attachments={a.token: a for a in case.attachments},
         submitted_by=services.submitter(case),
+        workflow=decision(case, acting_user()),
+        editable=engine.is_form_state(case),
         locale=select_locale(),
+        **extra,
     )
+    return page, status
 
 
 @bp.route("/attachments/<token>")

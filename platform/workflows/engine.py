@@ -9,7 +9,7 @@ one success and one Conflict (409)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from formflow.extensions import db, utcnow
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import localized
 from formflow.rules.form_rules import rule_context, truthy, version_tables
+from formflow.rules.operators import business_today
 from formflow.workflows.models import CaseApproval
 
 
@@ -149,7 +150,7 @@ def can_act(case, user, action_name: str | None) -> bool:
             continue
         if _holds(case, state, action, user):
             return True
-        today = datetime.now(UTC).date()
+        today = business_today()
         if any(_holds(case, state, action, other) for other in _delegators(user, today) if other is not None):
             return True
     return False
@@ -270,6 +271,15 @@ def perform(
     system: bool = False,
 ) -> PerformResult:
     """Take `action_name` on `case` as `user` (see the module docstring for the order)."""
+    try:
+        return _perform(
+            case, action_name, user, comment, data, lock_version=lock_version, now=now, system=system
+        )
+    except StaleDataError:  # another transaction changed the case first (noticed at any flush)
+        raise Conflict() from None
+
+
+def _perform(case, action_name, user, comment, data, *, lock_version, now, system) -> PerformResult:
     now = now or utcnow()
     if lock_version is not None and lock_version != case.lock_version:
         raise Conflict()
@@ -283,7 +293,7 @@ def perform(
     if not system and not can_act(case, user, action_name):
         raise Forbidden()
     if isinstance(data, dict) and data:
-        case.data = {**(case.data or {}), **data}
+        _merge_data(case, data, user)
     _check_guard(case, action, user)
     _check_requirements(case, action, comment)
     blocked = None if system else _approval_block(case, state, action_name, user)
@@ -310,11 +320,27 @@ def perform(
         enter(case, action["to"], user, now, via=action_name, comment=comment)
     else:
         case.updated_at = now  # the UPDATE checks lock_version: a concurrent action conflicts
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict() from None
+    db.session.flush()
     return PerformResult(case.state, transition, approval_status(case))
+
+
+def _merge_data(case, data: dict, user) -> None:
+    """Data sent with an action: only while the case is a draft (form state), and checked
+    like any save (rules re-run, schema validated). An approver cannot change the amount."""
+    from formflow import forms
+    from formflow.cases.services import apply_case_rules, form_of
+
+    if not is_form_state(case):
+        message = _("The data can only change while the case is being filled in.")
+        raise Invalid([{"pointer": "/data", "message": message}])
+    merged, outcome = apply_case_rules(
+        case.version, case.customer, case, user, {**(case.data or {}), **data}, case.data, submit=False
+    )
+    schema, _ui = form_of(case.version)
+    errors = outcome.errors + forms.validate(schema, merged)
+    if errors:
+        raise Invalid([{**error, "pointer": "/data" + error["pointer"]} for error in errors])
+    case.data = merged
 
 
 def _check_guard(case, action: dict, user) -> None:
@@ -390,6 +416,7 @@ def enter(
     case.state_round = 1 if first else (case.state_round or 0) + 1
     case.state_entered_at = now
     case.updated_at = now
+    case.assigned_to_id = None  # a reassignment is for the step it was made at
     if is_final(case):
         case.closed_at = now
     audit.record(

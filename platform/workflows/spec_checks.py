@@ -96,7 +96,8 @@ def check_workflow(spec: dict, already: Iterable[dict] = ()) -> list[dict]:
                                                                action=expire.get("action")))  # fmt: skip
         if expire.get("do") == "escalate" and expire.get("role") not in ROLES:
             problem(join(at, "sla", "on_expire", "role"), _unknown_role(expire.get("role")))
-        problems.extend(_effect_problems(state, at))
+        problems.extend(_effect_problems(state, at, spec))
+    problems.extend(_notice_problems(workflow))
     if not problems:
         problems.extend(_reachability(workflow, states, where))
     return problems
@@ -113,14 +114,20 @@ def _rule(rule: Any, pointer: str, variables: list[str], tables: dict) -> list[d
     ]
 
 
-def _effect_problems(state: dict, at: str) -> list[dict]:
+def _notice_problems(workflow: dict) -> list[dict]:
+    from formflow.workflows.notify import check_notices
+
+    return check_notices(workflow)
+
+
+def _effect_problems(state: dict, at: str, spec: dict) -> list[dict]:
     try:
         from formflow.workflows.effects import check_effect
     except ImportError:  # pragma: no cover - effects come with the workflow
         return []
     problems = []
     for index, config in enumerate(state.get("on_enter") or []):
-        for found in check_effect(config):
+        for found in check_effect(config, spec):
             problems.append(
                 {"pointer": join(at, "on_enter", index) + found["pointer"], "message": found["message"]}
             )

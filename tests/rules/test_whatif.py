@@ -66,7 +66,11 @@ SPEC = {
     "workflow": {
         "start": "draft",
         "states": {
+            "draft": {"kind": "form", "actions": {"submit": {"to": "review"}}},
+            "done": {"kind": "final"},
             "review": {
+                "kind": "approval",
+                "actions": {"approve": {"to": "done", "roles": ["finance"]}},
                 "approvals": {
                     "required": {
                         "if": [
@@ -86,8 +90,8 @@ SPEC = {
                             1,
                         ]
                     }
-                }
-            }
+                },
+            },
         },
     },
 }

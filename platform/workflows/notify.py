@@ -1,0 +1,580 @@
+"""Notifications: the `notify` effect, notice templates, customer notice documents, e-mail,
+and what the notifications page reads.
+
+Notice templates (`workflow.notices`) are written by admins: `{{ … }}` placeholders over
+`{case, data, customer, process}`, rendered in an immutable Jinja sandbox (no attribute
+tricks, no mutation of the case, bounded output). Everything is rendered as plain text;
+HTML exists only where the text is shown (the page's autoescape, or the e-mail's HTML
+part, built by escaping), so a template can never inject markup.
+
+E-mail is never sent inside the action's transaction: a notification row waits with
+`emailed_at` NULL and `send_pending_emails` (called by `formflow tick`) sends it."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from email.message import EmailMessage
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from markupsafe import Markup, escape
+
+from formflow import audit
+from formflow.auth.models import User, UserRole
+from formflow.auth.permissions import ROLES
+from formflow.errors import Invalid, NotFound
+from formflow.extensions import db, utcnow
+from formflow.forms.pointers import escape as escape_token
+from formflow.forms.pointers import resolve
+from formflow.forms.texts import SPEC_LANGUAGES, localized
+from formflow.workflows.effects import LOGIC_SCHEMA, POINTER_SCHEMA, EffectContext, effect
+from formflow.workflows.models import NoticeDocument, Notification
+
+log = logging.getLogger(__name__)
+
+#: What a notice to a customer must say, in this order, each under its heading.
+CUSTOMER_SECTIONS = ("reasons", "amounts", "rights", "appeal", "contact")
+#: The headings are part of the document, in the notice's language (not the reader's UI).
+SECTION_HEADINGS = {
+    "reasons": {"zh-CN": "理由", "en": "Reasons"},
+    "amounts": {"zh-CN": "金额", "en": "Amounts"},
+    "rights": {"zh-CN": "您的权利", "en": "Your rights"},
+    "appeal": {"zh-CN": "如何申诉", "en": "How to appeal"},
+    "contact": {"zh-CN": "联系方式", "en": "Contact"},
+}
+#: Longest rendered text of one template part (a runaway loop stops here).
+MAX_RENDERED = 20_000
+SUBJECT_LENGTH = 300
+#: Notifications older than this are no longer e-mailed (SMTP switched on later, or down for
+#: long: nobody wants last month's reminders in one burst).
+EMAIL_MAX_AGE = timedelta(days=2)
+SMTP_TIMEOUT = 10
+
+#: "customer", "initiator", or exactly one of {"role"}, {"user"}, {"field"} (if/then rather
+#: than anyOf: a wrong role is then reported at /to/role, not as "matches no alternative").
+RECIPIENT_SCHEMA = {
+    "if": {"type": "object"},
+    "then": {
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "role": {"enum": list(ROLES)},
+            "user": {"type": "string", "minLength": 1, "maxLength": 80},
+            "field": POINTER_SCHEMA,
+        },
+    },
+    "else": {"enum": ["customer", "initiator"]},
+}
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _money(value: Any) -> str:
+    """`{{ data.amount|money }}` → 3,000.00"""
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except ArithmeticError:
+        return str(value)
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        autoescape=False, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    env.globals = {"range": env.globals["range"]}  # no cycler/joiner/namespace/lipsum
+    env.filters["money"] = _money
+    return env
+
+
+_SANDBOX = _environment()
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str):
+    return _SANDBOX.from_string(source)
+
+
+def render_text(source: str, values: dict) -> str:
+    """One template part as plain text; Invalid when the template is broken or forbidden."""
+    try:
+        pieces, size = [], 0
+        for piece in _compiled(source).generate(values):
+            size += len(piece)
+            if size > MAX_RENDERED:
+                message = _("The notice is longer than %(n)d characters.", n=MAX_RENDERED)
+                raise Invalid([{"pointer": "/template", "message": message}])
+            pieces.append(piece)
+    except SecurityError as error:
+        message = _("The notice template does something not allowed: %(error)s", error=error)
+        raise Invalid([{"pointer": "/template", "message": message}]) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as error:
+        # what an admin's template can provoke at render time: {{ 1 / 0 }}, {{ range(10**9) }}…
+        message = _("The notice template cannot be rendered: %(error)s", error=error)
+        raise Invalid([{"pointer": "/template", "message": message}]) from None
+    return "".join(pieces).strip()
+
+
+def template_problem(source: Any) -> str | None:
+    """Why a template part cannot be compiled, or None."""
+    if not isinstance(source, str):
+        return _("A text or one text per language is expected.")
+    try:
+        _compiled(source)
+    except TemplateError as error:
+        line = getattr(error, "lineno", None)
+        return _("Line %(line)s: %(error)s", line=line or 1, error=getattr(error, "message", None) or error)
+    return None
+
+
+@dataclass
+class RenderedNotice:
+    language: str
+    subject: str
+    body: str
+    #: (heading, text) of each customer section present, in CUSTOMER_SECTIONS order
+    sections: list[tuple[str, str]]
+
+    @property
+    def document(self) -> str:
+        """The body followed by the headed sections: what a customer receives."""
+        parts = [self.body] if self.body else []
+        parts += [f"{heading}\n{text}" for heading, text in self.sections]
+        return "\n\n".join(parts)
+
+
+def render_notice(notice: dict, values: dict, language: str) -> RenderedNotice:
+    subject = render_text(localized(notice.get("subject"), language), values)
+    body = render_text(localized(notice.get("body"), language), values)
+    sections = []
+    for name in CUSTOMER_SECTIONS:
+        source = localized((notice.get("sections") or {}).get(name), language)
+        if source:
+            sections.append((SECTION_HEADINGS[name][language], render_text(source, values)))
+    return RenderedNotice(language, " ".join(subject.split())[:SUBJECT_LENGTH], body, sections)
+
+
+def notice_values(case) -> dict:
+    """What a template's placeholders see; copies, so nothing reaches back into the case."""
+    spec = case.version.spec or {}
+    return {
+        "case": {
+            "id": case.id,
+            "state": case.state,
+            "round": case.state_round,
+            "process": case.process.key,
+            "version": case.version.number,
+        },
+        "data": copy.deepcopy(case.data or {}),
+        "customer": case.customer.snapshot(),
+        "process": {
+            "key": case.process.key,
+            "version": case.version.number,
+            "name": spec.get("name") if isinstance(spec.get("name"), dict | str) else case.process.key,
+        },
+    }
+
+
+def _localize_process(values: dict, language: str) -> dict:
+    return {
+        **values,
+        "process": {**values["process"], "name": localized(values["process"]["name"], language)},
+    }
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+
+def check_notices(workflow: Any) -> list[dict]:
+    """Problems in `workflow.notices`, pointers from the spec's root: every template part
+    compiles; sections are the known ones. (The lead's spec check calls this once.)"""
+    notices = workflow.get("notices") if isinstance(workflow, dict) else None
+    if notices is None:
+        return []
+    if not isinstance(notices, dict):
+        return [{"pointer": "/workflow/notices", "message": _("Notices are an object of named templates.")}]
+    problems = []
+    for key, notice in notices.items():
+        where = "/workflow/notices/" + escape_token(key)
+        if not isinstance(notice, dict):
+            problems.append({"pointer": where, "message": _("A notice has a subject and a body.")})
+            continue
+        for part in ("subject", "body"):
+            if part not in notice:
+                problems.append({"pointer": f"{where}/{part}", "message": _("Required.")})
+        parts = [(part, notice.get(part)) for part in ("subject", "body") if part in notice]
+        sections = notice.get("sections") or {}
+        if not isinstance(sections, dict):
+            problems.append({"pointer": where + "/sections", "message": _("Sections are an object.")})
+            sections = {}
+        for name, text in sections.items():
+            if name not in CUSTOMER_SECTIONS:
+                message = _(
+                    "Unknown section; the sections are: %(names)s.", names=", ".join(CUSTOMER_SECTIONS)
+                )
+                problems.append({"pointer": f"{where}/sections/{escape_token(name)}", "message": message})
+            else:
+                parts.append((f"sections/{name}", text))
+        for part, text in parts:
+            problems += _text_problems(f"{where}/{part}", text)
+    return problems
+
+
+def _text_problems(pointer: str, text: Any) -> list[dict]:
+    if isinstance(text, dict):
+        problems = []
+        for language, source in text.items():
+            where = f"{pointer}/{escape_token(language)}"
+            if language not in SPEC_LANGUAGES:
+                message = _("Unknown language; use %(languages)s.", languages=", ".join(SPEC_LANGUAGES))
+                problems.append({"pointer": where, "message": message})
+            problem = template_problem(source)
+            if problem:
+                problems.append({"pointer": where, "message": problem})
+        return problems
+    problem = template_problem(text)
+    return [{"pointer": pointer, "message": problem}] if problem else []
+
+
+def _check_notify(config: dict, spec: dict) -> list[dict]:
+    workflow = spec.get("workflow") if isinstance(spec.get("workflow"), dict) else {}
+    notices = workflow.get("notices") if isinstance(workflow.get("notices"), dict) else {}
+    notice = notices.get(config["template"])
+    if not isinstance(notice, dict):
+        known = ", ".join(sorted(notices)) or "—"
+        message = _(
+            "No notice template “%(key)s” in workflow.notices (there are: %(known)s).",
+            key=config["template"],
+            known=known,
+        )
+        return [{"pointer": "/template", "message": message}]
+    problems = []
+    if config["to"] == "customer":
+        sections = notice.get("sections") if isinstance(notice.get("sections"), dict) else {}
+        missing = [name for name in CUSTOMER_SECTIONS if not sections.get(name)]
+        if missing:
+            message = _(
+                "A notice to the customer must state the reasons, amounts, the customer's rights, "
+                "how to appeal and whom to contact: add sections %(missing)s to notice “%(key)s”.",
+                missing=", ".join(missing),
+                key=config["template"],
+            )
+            problems.append({"pointer": "/template", "message": message})
+    for problem in check_notices({"notices": {config["template"]: notice}}):
+        problems.append({"pointer": "/template", "message": f"{problem['pointer']}: {problem['message']}"})
+    if isinstance(config["to"], dict) and "field" in config["to"]:
+        from formflow.rules.form_rules import field_schema
+
+        form = spec.get("form") if isinstance(spec.get("form"), dict) else {}
+        if not field_schema(form.get("schema") or {}, config["to"]["field"]):
+            message = _("The form has no field %(field)s.", field=config["to"]["field"])
+            problems.append({"pointer": "/to/field", "message": message})
+    return problems
+
+
+# --- the effect -------------------------------------------------------------------------------
+
+
+@effect(
+    "notify",
+    schema={
+        "required": ["to", "template"],
+        "properties": {
+            "to": RECIPIENT_SCHEMA,
+            "template": {"type": "string", "minLength": 1, "maxLength": 80},
+            # the language of the text: "zh-CN" (default), "en", or JSONLogic giving one
+            "language": LOGIC_SCHEMA,
+        },
+    },
+    logic=("/language",),
+    check=_check_notify,
+)
+def notify(ctx: EffectContext, config: dict) -> dict:
+    """In-app notifications (one per user; a role's holders each get theirs) e-mailed later
+    by `send_pending_emails`, or, to the customer, a stored notice document."""
+    notice = (ctx.workflow.get("notices") or {}).get(config["template"])
+    if not isinstance(notice, dict):
+        message = _("No notice template “%(key)s” in workflow.notices.", key=config["template"])
+        raise Invalid([{"pointer": "/template", "message": message}])
+    language = ctx.value(config.get("language")) or "zh-CN"
+    if language not in SPEC_LANGUAGES:
+        message = _("Unknown language %(language)s; use zh-CN or en.", language=language)
+        raise Invalid([{"pointer": "/language", "message": message}])
+    values = _localize_process(notice_values(ctx.case), language)
+    rendered = render_notice(notice, values, language)
+    outcome = {"template": config["template"], "language": language, "to": config["to"]}
+    if config["to"] == "customer":
+        document = NoticeDocument(
+            case_id=ctx.case.id,
+            customer_id=ctx.case.customer_id,
+            template=config["template"],
+            language=language,
+            title=rendered.subject,
+            body=rendered.document,
+            created_at=ctx.now,
+        )
+        db.session.add(document)
+        db.session.flush()
+        return {**outcome, "document": document.id}
+    rows = [
+        Notification(
+            user_id=user.id if user is not None else None,
+            role=role,
+            case_id=ctx.case.id,
+            subject=rendered.subject,
+            body=rendered.document,
+            created_at=ctx.now,
+        )
+        for user, role in _recipients(ctx, config["to"])
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return {**outcome, "notifications": [row.id for row in rows]}
+
+
+def _recipients(ctx: EffectContext, to: Any) -> list[tuple[User | None, str | None]]:
+    """(user, role) pairs; a role nobody holds gets one row for the role itself, so the
+    first person given the role still sees it."""
+    if isinstance(to, dict) and "role" in to:
+        holders = db.session.execute(
+            sa.select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == to["role"], User.active.is_(True))
+            .order_by(User.id)
+        ).scalars()
+        return [(user, to["role"]) for user in holders] or [(None, to["role"])]
+    if to == "initiator":
+        user = db.session.get(User, ctx.case.created_by_id) if ctx.case.created_by_id else None
+        if user is None:
+            raise Invalid([{"pointer": "/to", "message": _("The case has no initiator to notify.")}])
+        return [(user, None)]
+    if "field" in to:
+        username = resolve(ctx.case.data or {}, to["field"])
+        if not isinstance(username, str) or not username.strip():
+            message = _("%(field)s names nobody to notify.", field=to["field"])
+            raise Invalid([{"pointer": "/to/field", "message": message}])
+        pointer = "/to/field"
+    else:
+        username, pointer = to["user"], "/to/user"
+    user = db.session.execute(sa.select(User).where(User.username == username.strip())).scalar_one_or_none()
+    if user is None:
+        raise Invalid([{"pointer": pointer, "message": _("No user %(name)s to notify.", name=username)}])
+    return [(user, None)]
+
+
+# --- e-mail -----------------------------------------------------------------------------------
+
+
+@dataclass
+class EmailReport:
+    sent: int = 0
+    failed: int = 0
+    #: why nothing was tried ("" when SMTP is configured)
+    skipped: str = ""
+
+
+def send_pending_emails(now: datetime | None = None, *, limit: int = 200) -> EmailReport:
+    """E-mail the in-app notifications not yet e-mailed (recipients with an address), when
+    FORMFLOW_SMTP_HOST is set. Called by `formflow tick`; commits as it goes, so call it
+    outside any other unit of work.
+
+    Each notification is claimed first (`UPDATE … WHERE emailed_at IS NULL`, committed), so
+    nodes running tick together never send one twice; a failed send releases the claim and
+    the next tick tries again (until EMAIL_MAX_AGE)."""
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        return EmailReport(skipped="FORMFLOW_SMTP_HOST is not set")
+    now = now or utcnow()
+    pending = db.session.execute(
+        sa.select(Notification.id, User.email)
+        .join(User, User.id == Notification.user_id)
+        .where(
+            Notification.emailed_at.is_(None),
+            Notification.created_at >= now - EMAIL_MAX_AGE,
+            User.active.is_(True),
+            User.email.is_not(None),
+            User.email != "",
+        )
+        .order_by(Notification.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    report, connection = EmailReport(), None
+    try:
+        for notification_id, address in pending:
+            if not _claim(notification_id, now):
+                continue  # another node has it
+            try:
+                connection = connection or _connect(config)
+                message = _message(db.session.get(Notification, notification_id), address, config)
+                connection.send_message(message)
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+                _failed(report, notification_id, address, error)  # this message only
+                continue
+            except (smtplib.SMTPException, OSError) as error:
+                _failed(report, notification_id, address, error)
+                _close(connection)
+                connection = None
+                break  # the server is unreachable: the rest waits for the next tick
+            audit.record("notification.email", "notification", notification_id, after={"to": address})
+            db.session.commit()
+            report.sent += 1
+    finally:
+        _close(connection)
+    return report
+
+
+def _failed(report: EmailReport, notification_id: int, address: str, error: Exception) -> None:
+    _release(notification_id)
+    report.failed += 1
+    log.warning("e-mail for notification %s to %s failed: %s", notification_id, address, error)
+
+
+def _claim(notification_id: int, now: datetime) -> bool:
+    claimed = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.id == notification_id, Notification.emailed_at.is_(None))
+        .values(emailed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def _release(notification_id: int) -> None:
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.id == notification_id)
+        .values(emailed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _connect(config) -> smtplib.SMTP:
+    host, port = config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25)
+    if port == 465:  # implicit TLS
+        connection: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+        )
+    else:
+        connection = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
+        if config.get("SMTP_STARTTLS"):
+            connection.starttls(context=ssl.create_default_context())
+    if config.get("SMTP_USER"):
+        connection.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
+    return connection
+
+
+def _close(connection: smtplib.SMTP | None) -> None:
+    if connection is None:
+        return
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+def _message(notification: Notification, address: str, config) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = notification.subject
+    message["From"] = config.get("SMTP_FROM") or "formflow@localhost"
+    message["To"] = address
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(notification.body or notification.subject)
+    message.add_alternative(html_body(notification.body or notification.subject), subtype="html")
+    return message
+
+
+def html_body(text: str) -> str:
+    """Plain text as HTML: escaped, paragraphs and line breaks kept."""
+    paragraphs = [
+        Markup("<p>{}</p>").format(Markup("<br>\n").join(escape(line) for line in part.split("\n")))
+        for part in text.split("\n\n")
+    ]
+    return str(
+        Markup("<!doctype html>\n<html><body>\n{}\n</body></html>").format(Markup("\n").join(paragraphs))
+    )
+
+
+# --- reading and marking (the notifications page) ---------------------------------------------
+
+
+def _visible_to(user):
+    """A user's own notifications, and those addressed to a role of theirs nobody held."""
+    return sa.or_(
+        Notification.user_id == user.id,
+        sa.and_(Notification.user_id.is_(None), Notification.role.in_(user.role_names)),
+    )
+
+
+def unread_count(user) -> int:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    return db.session.execute(
+        sa.select(sa.func.count())
+        .select_from(Notification)
+        .where(_visible_to(user), Notification.read_at.is_(None))
+    ).scalar_one()
+
+
+def page(user, *, before: int | None, size: int) -> tuple[list[Notification], int | None]:
+    """Newest first, keyset-paginated on id; the rows and the next cursor (None at the end)."""
+    query = sa.select(Notification).where(_visible_to(user))
+    if before is not None:
+        query = query.where(Notification.id < before)
+    rows = list(db.session.execute(query.order_by(Notification.id.desc()).limit(size + 1)).scalars())
+    return rows[:size], (rows[size - 1].id if len(rows) > size else None)
+
+
+def get_visible(notification_id: int, user) -> Notification:
+    found = (
+        db.session.execute(
+            sa.select(Notification).where(Notification.id == notification_id, _visible_to(user))
+        ).scalar_one_or_none()
+        if 0 < notification_id < 2**63
+        else None
+    )
+    if found is None:
+        raise NotFound(_("No such notification."))
+    return found
+
+
+def mark_read(notification_id: int, user, now: datetime | None = None) -> Notification:
+    notification = get_visible(notification_id, user)
+    if notification.read_at is None:
+        notification.read_at = now or utcnow()
+        db.session.flush()
+        audit.record(
+            "notification.read",
+            "notification",
+            notification.id,
+            after={"read_at": notification.read_at},
+            actor=user,
+        )
+    return notification
+
+
+def mark_all_read(user, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    ids = list(
+        db.session.execute(
+            sa.select(Notification.id).where(_visible_to(user), Notification.read_at.is_(None))
+        ).scalars()
+    )
+    if ids:
+        db.session.execute(sa.update(Notification).where(Notification.id.in_(ids)).values(read_at=now))
+        audit.record("notification.read_all", "user", user.id, after={"notifications": ids}, actor=user)
+    return len(ids)
