@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from formflow.forms.binding import bind
-from formflow.forms.pointers import parent, resolve, split
+from formflow.forms.pointers import assign, parent, resolve, split
 from formflow.forms.schema_tree import MISSING, Node, Tree
 from formflow.forms.validation import exact
 from formflow.forms.values import Unreadable, read
@@ -76,7 +76,7 @@ def parse(
         if token is MISSING:
             _drop(data, pointer)
         else:
-            _put(data, pointer, token)
+            assign(data, pointer, token)
     command = _command(formdata)
     if command is not None:
         _apply(command, data, root)
@@ -214,7 +214,7 @@ def _apply(command: Command, data: dict, root: Node) -> None:
         rows = resolve(data, command.pointer)
         if not isinstance(rows, list):
             rows = []
-            _put(data, command.pointer, rows)
+            assign(data, command.pointer, rows)
         while len(rows) < len(array.children):  # empty rows that were read as nothing
             rows.append(None)
         rows.append(_new_row(array))
@@ -234,17 +234,6 @@ def _new_row(array: Node) -> Any:
     if "default" in schema:
         return schema["default"]
     return {} if "properties" in schema or schema.get("type") == "object" or "$ref" in schema else None
-
-
-def _put(data: dict, pointer: str, value: Any) -> None:
-    tokens = split(pointer)
-    current: Any = data
-    for token in tokens[:-1]:
-        current = current[int(token)] if isinstance(current, list) else current.setdefault(token, {})
-    if isinstance(current, list):
-        current[int(tokens[-1])] = value
-    else:
-        current[tokens[-1]] = value
 
 
 def _drop(data: dict, pointer: str) -> None:

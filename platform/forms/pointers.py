@@ -60,3 +60,15 @@ def resolve(document, pointer: str, default=None):
         else:
             return default
     return current
+
+
+def assign(document, pointer: str, value) -> None:
+    """Set the value at `pointer`, creating objects on the way (list items must exist)."""
+    tokens = split(pointer)
+    current = document
+    for token in tokens[:-1]:
+        current = current[int(token)] if isinstance(current, list) else current.setdefault(token, {})
+    if isinstance(current, list):
+        current[int(tokens[-1])] = value
+    elif isinstance(current, dict):
+        current[tokens[-1]] = value

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from formflow.forms.pointers import join, resolve, split
+from formflow.forms.pointers import assign, join, resolve, split
 from formflow.forms.texts import localized
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
@@ -239,7 +239,7 @@ def apply_rules(
             if kept is _ABSENT:
                 _drop(data, pointer)
             else:
-                _put(data, pointer, kept)
+                assign(data, pointer, kept)
     if any(r.get("kind") == "enable" for r in run.rules):
         run.changed()
     for rule, pointer, result in run.each("required"):
@@ -279,7 +279,7 @@ def _store(run: _Run, rule: dict, pointer: str, result: Any) -> None:
     if value is None:
         _drop(run.data, pointer)
     else:
-        _put(run.data, pointer, value)
+        assign(run.data, pointer, value)
 
 
 def convert(result: Any, schema: dict) -> Any:
@@ -360,17 +360,6 @@ def known_vars(spec: dict) -> list[str]:
 
     walk(schema, [], None, 0)
     return sorted(found)
-
-
-def _put(data: dict, pointer: str, value: Any) -> None:
-    tokens = split(pointer)
-    current: Any = data
-    for token in tokens[:-1]:
-        current = current[int(token)] if isinstance(current, list) else current.setdefault(token, {})
-    if isinstance(current, list):
-        current[int(tokens[-1])] = value
-    elif isinstance(current, dict):
-        current[tokens[-1]] = value
 
 
 def _drop(data: dict, pointer: str) -> None:
