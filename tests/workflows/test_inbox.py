@@ -269,7 +269,8 @@ def test_bulk_approve_approves_what_needs_no_input_and_says_why_not_for_the_rest
     by_id = {o.case_id: o for o in outcomes}
     assert by_id[quick.id].ok and by_id[quick.id].state == "approved"
     assert by_id[two.id].ok and by_id[two.id].state == "review"  # one of two approvals
-    assert not by_id[needs_checklist.id].ok and "进一步处理" in by_id[needs_checklist.id].message  # zh-CN: needs your input
+    refused = by_id[needs_checklist.id]
+    assert not refused.ok and "进一步处理" in refused.message  # zh-CN: "needs your input"
     assert not by_id[999999].ok
     db.session.expire_all()
     assert db.session.get(type(quick), quick.id).state == "approved"
