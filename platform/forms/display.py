@@ -73,3 +73,9 @@ def _text(node: Node, value: Any) -> str:
         if amount == amount.quantize(CENT):  # padded to two places, never rounded
             return f"{amount.quantize(CENT):,}"
     return str(input_value(node))
+
+
+def field_titles(schema: dict, ui_schema: dict | None, data: Any) -> dict[str, str]:
+    """pointer -> the field's title as the form shows it (ui:title in the user's language)."""
+    root = Tree(schema, ui_schema).build(data if data is not None else {})
+    return {node.pointer: node.title for node in root.walk() if node.title}

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from formflow.auth.models import User
 from formflow.auth.permissions import ROLES, can
 from formflow.extensions import db, utcnow
+from formflow.forms.display import field_titles
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import localized
 from formflow.rules.errors import RuleError
@@ -141,12 +142,13 @@ def rule_rows(case) -> list[RuleRow]:
     except RuleError as error:
         return [RuleRow("", "validate", "", "", ok=False, message=error.errors[0]["message"])]
     failed = {(e.get("rule"), e["pointer"]): e["message"] for e in outcome.errors}
+    shown = field_titles(schema, (spec.get("form") or {}).get("uiSchema") or {}, case.data or {})
     rows = []
     for result in outcome.results:
         if result["kind"] not in ("compute", "validate"):
             continue
         pointer = result["pointer"]
-        title = localized(field_schema(schema, pointer).get("title")) or pointer
+        title = shown.get(pointer) or localized(field_schema(schema, pointer).get("title")) or pointer
         message = failed.pop((result["id"], pointer), "")
         ok = not message if result["kind"] == "compute" else (not message and bool(result["value"]))
         # a computed value as stored (converted to the field's type: money to 0.01)
@@ -155,7 +157,7 @@ def rule_rows(case) -> list[RuleRow]:
         )
         rows.append(RuleRow(result["id"], result["kind"], title, pointer, value, ok, message))
     for (rule_id, pointer), message in failed.items():
-        title = localized(field_schema(schema, pointer).get("title")) or pointer
+        title = shown.get(pointer) or localized(field_schema(schema, pointer).get("title")) or pointer
         rows.append(RuleRow(rule_id or "", "validate", title, pointer, None, False, message))
     return rows
 

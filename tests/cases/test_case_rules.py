@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import Decimal
 
@@ -133,3 +134,19 @@ def test_the_api_runs_the_same_rules(app, ruled, login_as):
     assert created.status_code == 201
     with app.app_context():
         assert services.get(created.get_json()["id"]).data["fee"] == Decimal("1.20")
+
+
+def test_the_case_page_names_rule_fields_by_their_title_in_the_users_language(app, customer, staff):
+    with app.app_context():
+        ui = {"amount": {"ui:title": {"zh-CN": "扣款金额", "en": "Deduction amount"}}}
+        schema = copy.deepcopy(SCHEMA)
+        schema["properties"]["amount"]["title"] = "扣款金额"  # the schema's own title is Chinese
+        processes.import_spec(spec("t_titles", schema, ui) | {"rules": RULES, "tables": TABLES})
+        processes.publish("t_titles")
+        db.session.commit()
+    posted = {"/amount": "20", "/reason": "quality", "case_action": "submit"}
+    response = staff.post_form("/cases/new?process=t_titles&customer=C100", posted)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    staff.raw.set_cookie("lang", "en")
+    page = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Deduction amount" in page and "扣款金额" not in page
