@@ -18,10 +18,9 @@ from flask_babel import gettext as _
 from formflow.forms.pointers import join
 from formflow.rules.engine import ENGINE, MAX_RULE_DEPTH, depth, rule_text
 from formflow.rules.errors import RuleError
-from formflow.rules.operators import OPERATORS
+from formflow.rules.operators import OPERATORS, date_duration
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-_DURATION = re.compile(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?$")
 
 
 def check(
@@ -193,7 +192,7 @@ def _literal_problem(value: Any, kind: str) -> str | None:
         return _("Expected a number here.")
     if kind == "date" and not (isinstance(value, str) and _DATE.match(value)):
         return _("Expected a date (YYYY-MM-DD) here.")
-    if kind == "duration" and not (isinstance(value, str) and _DURATION.match(value) and value != "P"):
+    if kind == "duration" and date_duration(value) is None:
         return _("Expected an ISO 8601 duration (e.g. P30D, P1M) here.")
     return None
 

@@ -133,6 +133,16 @@ def as_date(value: Any) -> date:
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 
+def date_duration(text: Any) -> tuple[int, int] | None:
+    """An ISO 8601 duration of years/months/weeks/days as (calendar months, days), or None
+    when `text` is not one. `add_duration` runs on it and `check` refuses literals with it."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if not match or text == "P":
+        return None
+    years, months, weeks, days = (int(part or 0) for part in match.groups())
+    return years * 12 + months, weeks * 7 + days
+
+
 def add_months(day: date, months: int) -> date:
     """Calendar months; the 31st plus one month is the last day of a shorter month."""
     month_index = day.month - 1 + months
@@ -169,12 +179,11 @@ def days_between(start: Any, end: Any) -> int:
     description="add_duration(date, 'P1M15D'): the date after an ISO 8601 duration",
 )
 def add_duration(start: Any, duration: Any) -> str:
-    match = _DURATION.match(duration) if isinstance(duration, str) else None
-    if not match or duration == "P":
+    parsed = date_duration(duration)
+    if parsed is None:
         raise OperatorFailure(f"not an ISO 8601 duration of days/weeks/months/years: {duration!r}")
-    years, months, weeks, days = (int(part or 0) for part in match.groups())
-    moved = add_months(as_date(start), years * 12 + months)
-    return (moved + timedelta(weeks=weeks, days=days)).isoformat()
+    months, days = parsed
+    return (add_months(as_date(start), months) + timedelta(days=days)).isoformat()
 
 
 @operator(
