@@ -49,20 +49,21 @@ def user_new():
     return render_template("admin/user_new.html", form=form)
 
 
-def _edit_form(user) -> UserEditForm:
+def _edit_form(user, *, bound: bool = True) -> UserEditForm:
+    """The profile form; `bound=False` ignores the request (a POST of another form on the page
+    would otherwise fill it from that form's fields: no roles, no name)."""
     # Not obj=user: its `roles` are UserRole rows, the form wants role names.
-    return UserEditForm(
-        data={"display_name": user.display_name, "email": user.email, "roles": user.role_names}
-    )
+    data = {"display_name": user.display_name, "email": user.email, "roles": user.role_names}
+    return UserEditForm(data=data) if bound else UserEditForm(formdata=None, data=data)
 
 
 def _edit_page(user, form=None, password_form=None, token_form=None, new_token=None, status=200):
     page = render_template(
         "admin/user_edit.html",
         user=user,
-        form=form or _edit_form(user),
-        password_form=password_form or PasswordResetForm(),
-        token_form=token_form or TokenForm(),
+        form=form or _edit_form(user, bound=False),
+        password_form=password_form or PasswordResetForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
         confirm_form=ConfirmForm(),
         new_token=new_token,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from forms.browser_post import browser_post
 
 from formflow.audit.models import AuditEntry
 from formflow.auth import services
@@ -146,3 +147,35 @@ def test_missing_user_is_a_404_page(login_as):
     response = login_as("admin").get("/admin/users/999999")
     assert response.status_code == 404
     assert "用户不存在" in response.get_data(as_text=True)
+
+
+def _form_fields(page: str, action: str):
+    """What the browser posts for the form on `page` that submits to `action`."""
+    match = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    assert match, f"no form posting to {action}"
+    return browser_post(match.group(1))
+
+
+def test_creating_a_token_then_saving_the_page_keeps_the_roles(app, login_as, make_user):
+    bob = make_user("bob", roles=["finance", "risk"], display_name="Bob B")
+    admin = login_as("admin")
+    page = admin.post_form(f"/admin/users/{bob}/tokens", {"name": "erp"}).get_data(as_text=True)
+    assert 'data-testid="new-token"' in page
+    fields = _form_fields(page, f"/admin/users/{bob}")
+    assert sorted(fields.getlist("roles")) == ["finance", "risk"]
+    saved = admin.post(f"/admin/users/{bob}", data=fields, follow_redirects=True)
+    assert saved.status_code == 200 and "已保存" in saved.get_data(as_text=True)
+    assert _user(app, "bob")["roles"] == ["finance", "risk"]
+    with app.app_context():
+        assert services.get_user(bob).display_name == "Bob B"
+
+
+def test_a_refused_password_reset_then_saving_the_page_keeps_the_roles(app, login_as, make_user):
+    bob = make_user("bob", roles=["finance"])
+    admin = login_as("admin")
+    response = admin.post_form(f"/admin/users/{bob}/password", {"password": "x"})
+    assert response.status_code == 422
+    fields = _form_fields(response.get_data(as_text=True), f"/admin/users/{bob}")
+    assert fields.getlist("roles") == ["finance"]
+    admin.post(f"/admin/users/{bob}", data=fields, follow_redirects=True)
+    assert _user(app, "bob")["roles"] == ["finance"]
