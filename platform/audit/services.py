@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from flask import g, has_request_context
 from formflow.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from formflow.auth.current import acting_user
 from formflow.extensions import db, utcnow
+from formflow.forms.pointers import join as pointer_join
 
 SYSTEM_ACTOR = "system"
 
@@ -191,8 +192,23 @@ CSV_COLUMNS = [
 ]
 
 
-def export_csv(filters: AuditFilter) -> Iterator[str]:
-    """The filtered log as CSV text chunks, oldest first, streamed in batches."""
+#: What a spreadsheet would run as a formula (or DDE) when a cell starts with it.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    """A cell as text, with a leading ' when Excel would otherwise read it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def export_csv(filters: AuditFilter, *, tz: tzinfo) -> Iterator[str]:
+    """The filtered log as CSV text chunks, oldest first, streamed in batches.
+
+    Starts with a UTF-8 byte order mark (Excel on Chinese Windows reads the file as UTF-8 only
+    then); `at` is in `tz` with its offset, as the pages show it. Cells that start like a formula
+    get a leading ' (so a hash is recomputed from the stored row, not from such a cell).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -203,16 +219,54 @@ def export_csv(filters: AuditFilter) -> Iterator[str]:
         return text
 
     writer.writerow(CSV_COLUMNS)
-    yield flush()
+    yield "\ufeff" + flush()
     query = filters.apply(sa.select(AuditEntry)).order_by(AuditEntry.seq)
     for entry in db.session.execute(query.execution_options(yield_per=500)).scalars():
         row = _row_content(entry) | {"prev_hash": entry.prev_hash, "hash": entry.hash}
-        writer.writerow(
-            [
-                canonical_json(row[c])
-                if c in ("before", "after") and row[c] is not None
-                else ("" if row[c] is None else row[c])
-                for c in CSV_COLUMNS
-            ]
-        )
+        row["at"] = entry.at.replace(tzinfo=UTC).astimezone(tz).isoformat(timespec="microseconds")
+        for column in ("before", "after"):
+            row[column] = None if row[column] is None else canonical_json(row[column])
+        writer.writerow([_csv_cell(row[c]) for c in CSV_COLUMNS])
         yield flush()
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field an entry touched: its JSON Pointer and the value before and after as text
+    (None: the field was not there)."""
+
+    pointer: str
+    before: str | None
+    after: str | None
+
+
+def changes(entry: AuditEntry) -> list[FieldChange]:
+    """What `entry` changed, field by field: nested objects flattened to pointers (lists and
+    scalars compared whole), fields equal before and after left out."""
+    before, after = _flatten(entry.before), _flatten(entry.after)
+    changed = []
+    for pointer in sorted(before.keys() | after.keys()):
+        old, new = before.get(pointer, _ABSENT), after.get(pointer, _ABSENT)
+        if old != new or type(old) is not type(new):  # 1 == True == 1.0, yet they differ here
+            changed.append(FieldChange(pointer, _as_text(old), _as_text(new)))
+    return changed
+
+
+_ABSENT = object()
+
+
+def _flatten(value: Any, pointer: str = "") -> dict[str, Any]:
+    if value is None and not pointer:
+        return {}  # no before (a creation) or no after
+    if isinstance(value, dict) and value:
+        flat: dict[str, Any] = {}
+        for key, inner in value.items():
+            flat |= _flatten(inner, pointer_join(pointer, key))
+        return flat
+    return {pointer: value}
+
+
+def _as_text(value: Any) -> str | None:
+    if value is _ABSENT:
+        return None
+    return value if isinstance(value, str) else canonical_json(value)

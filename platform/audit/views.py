@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask_babel import get_timezone, to_utc
 from flask_babel import gettext as _
 
 from formflow.audit import services
@@ -15,48 +16,66 @@ from formflow.pagination import next_page_url
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-def _date_arg(name: str) -> date | None:
+def _day_arg(name: str, errors: list[dict]) -> datetime | None:
+    """The start of the day `name` gives (YYYY-MM-DD in the app's time zone), as stored UTC."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        return to_utc(datetime.combine(date.fromisoformat(raw), time.min))
     except ValueError:
-        raise Invalid(
-            [{"pointer": f"/{name}", "message": _("Not a date (YYYY-MM-DD): %(v)s", v=raw)}]
-        ) from None
+        errors.append({"pointer": f"/{name}", "message": _("Not a date (YYYY-MM-DD): %(v)s", v=raw)})
+        return None
 
 
 def _filters() -> services.AuditFilter:
-    since, until = _date_arg("since"), _date_arg("until")
+    errors: list[dict] = []
+    since, until = _day_arg("since", errors), _day_arg("until", errors)
+    if errors:
+        raise Invalid(errors)
     return services.AuditFilter(
         actor=request.args.get("actor", "").strip() or None,
         action=request.args.get("action", "").strip() or None,
         object_type=request.args.get("object_type", "").strip() or None,
         object_id=request.args.get("object_id", "").strip() or None,
-        since=datetime.combine(since, datetime.min.time()) if since else None,
-        until=datetime.combine(until + timedelta(days=1), datetime.min.time()) if until else None,
+        since=since,
+        until=until + timedelta(days=1) if until else None,
     )
+
+
+def _log_page(rows, next_url=None, errors=None, status=200):
+    field_errors = {e["pointer"].lstrip("/"): e["message"] for e in errors or []}
+    page = render_template(
+        "audit/index.html",
+        rows=rows,
+        changes={row.id: services.changes(row) for row in rows},
+        next_url=next_url,
+        args=request.args,
+        field_errors=field_errors,
+    )
+    return page, status
 
 
 @bp.route("/")
 @permission_required("audit.read")
 def index():
-    filters = _filters()
+    try:
+        filters = _filters()
+    except Invalid as invalid:
+        return _log_page([], errors=invalid.errors, status=422)
     before = request.args.get("before", type=int)
     rows, next_cursor = services.page(filters, before_seq=before, size=current_app.config["PAGE_SIZE"])
-    return render_template(
-        "audit/index.html",
-        rows=rows,
-        next_url=next_page_url("audit.index", "before", next_cursor),
-        args=request.args,
-    )
+    return _log_page(rows, next_url=next_page_url("audit.index", "before", next_cursor))
 
 
 @bp.route("/export.csv")
 @permission_required("audit.export")
 def export():
-    chunks = services.export_csv(_filters())
+    try:
+        filters = _filters()
+    except Invalid as invalid:
+        return _log_page([], errors=invalid.errors, status=422)
+    chunks = services.export_csv(filters, tz=get_timezone())
     return Response(
         stream_with_context(chunks),
         mimetype="text/csv",

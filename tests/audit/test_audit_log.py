@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -105,6 +107,74 @@ def test_bad_date_filter_is_a_clear_422(login_as):
     assert "yesterday" in response.get_data(as_text=True)
 
 
+def _field_with_error(page: str, name: str) -> str:
+    """The message shown next to the filter input `name` (it must point at it)."""
+    tag = re.search(rf'<input id="filter-{name}"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in tag and f'aria-describedby="filter-{name}-error"' in tag
+    return re.search(rf'<small id="filter-{name}-error" class="field-error">([^<]*)</small>', page).group(1)
+
+
+@pytest.mark.parametrize("url", ["/audit/", "/audit/export.csv"])
+def test_a_bad_filter_date_gives_the_filter_form_with_the_message_next_to_the_field(login_as, url):
+    response = login_as("auditor").get(f"{url}?actor=bob&since=yesterday&until=2026-02-30")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and response.mimetype == "text/html"
+    assert '<form method="get" action="/audit/"' in page
+    assert _field_with_error(page, "since") == "不是有效日期（YYYY-MM-DD）：yesterday"
+    assert _field_with_error(page, "until") == "不是有效日期（YYYY-MM-DD）：2026-02-30"
+    assert re.search(r'<input id="filter-actor"[^>]* value="bob"', page)  # what was typed stays
+
+
+def _export(client, query: str = "") -> tuple[bytes, list[dict]]:
+    response = client.get(f"/audit/export.csv{query}")
+    assert response.status_code == 200
+    return response.data, list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+def test_csv_export_starts_with_a_byte_order_mark_for_excel(login_as, five_entries):
+    raw, rows = _export(login_as("auditor"), "?action=test.")
+    assert raw.startswith(b"\xef\xbb\xbfseq,at,")
+    assert raw.count(b"\xef\xbb\xbf") == 1
+    assert len(rows) == 5
+
+
+def test_csv_export_times_carry_the_offset_of_the_app_time_zone(app, login_as, monkeypatch):
+    monkeypatch.setattr(audit.services, "utcnow", lambda: datetime(2026, 5, 1, 17, 30, 5, 120000))
+    with app.app_context():
+        audit.record("test.clock", "thing", 1)
+        db.session.commit()
+    auditor = login_as("auditor")
+    _, rows = _export(auditor, "?action=test.clock")
+    assert rows[0]["at"] == "2026-05-02T01:30:05.120000+08:00"
+    assert "2026年5月2日 01:30:05" in auditor.get("/audit/?action=test.clock").get_data(as_text=True)
+
+
+def test_filter_dates_are_days_of_the_app_time_zone(app, login_as, monkeypatch):
+    monkeypatch.setattr(audit.services, "utcnow", lambda: datetime(2026, 5, 1, 17, 30))  # 5月2日 01:30
+    with app.app_context():
+        audit.record("test.clock", "thing", 1)
+        db.session.commit()
+    auditor = login_as("auditor")
+    assert "test.clock" in auditor.get("/audit/?since=2026-05-02&until=2026-05-02").get_data(as_text=True)
+    assert "test.clock" not in auditor.get("/audit/?until=2026-05-01").get_data(as_text=True)
+    assert len(_export(auditor, "?since=2026-05-02&action=test.")[1]) == 1
+
+
+def test_csv_cells_that_would_run_as_a_formula_get_a_leading_quote(app, login_as):
+    with app.app_context():
+        audit.record("test.formula", '=HYPERLINK("http://x")', "+1", before=-5, after={"n": "=1+1"})
+        audit.record("test.formula", "@SUM(A1)", "-2")
+        db.session.commit()
+    _, rows = _export(login_as("auditor"), "?action=test.formula")
+    assert [(r["object_type"], r["object_id"]) for r in rows] == [
+        ('\'=HYPERLINK("http://x")', "'+1"),
+        ("'@SUM(A1)", "'-2"),
+    ]
+    assert rows[0]["before"] == "'-5"
+    assert rows[0]["after"] == '{"n":"=1+1"}'  # starts with {: not a formula, left as written
+    assert rows[1]["before"] == "" and rows[1]["action"] == "test.formula"
+
+
 def test_csv_export(app, login_as, five_entries):
     response = login_as("auditor").get("/audit/export.csv?action=test.")
     assert response.status_code == 200
@@ -114,6 +184,46 @@ def test_csv_export(app, login_as, five_entries):
     assert [r["action"] for r in rows] == [f"test.step{n}" for n in range(1, 6)]
     assert rows[0]["after"] == '{"amount":"1.10","n":1}'
     assert all(len(r["hash"]) == 64 for r in rows)
+
+
+def _changes_of(page: str, seq: int) -> list[tuple[str, str]]:
+    """(field, "before → after") of the entry `seq` as the page shows it."""
+    row = re.search(rf"<tr>\s*<td>{seq}</td>(.*?)</tr>", page, re.S).group(1)
+    pairs = re.findall(r"<dt><code>([^<]*)</code></dt>\s*<dd>(.*?)</dd>", row, re.S)
+    return [(field, " ".join(re.sub(r"<[^>]+>", " ", shown).split())) for field, shown in pairs]
+
+
+def test_the_log_shows_field_by_field_what_changed_with_nested_fields_flattened(app, login_as):
+    before = {"state": "draft", "data": {"amount": "100.00", "note": "同上", "payer": {"name": "A"}}}
+    after = {
+        "state": "review",
+        "data": {"amount": "120.00", "note": "同上", "payer": {"name": "B"}},
+        "tags": [1],
+    }
+    with app.app_context():
+        created = audit.record("thing.create", "thing", 7, after={"name": "<b>x</b>", "ok": True}).seq
+        updated = audit.record("thing.update", "thing", 7, before=before, after=after).seq
+        db.session.commit()
+    page = login_as("auditor").get("/audit/?object_type=thing").get_data(as_text=True)
+    assert _changes_of(page, updated) == [
+        ("/data/amount", "100.00 → 120.00"),
+        ("/data/payer/name", "A → B"),
+        ("/state", "draft → review"),
+        ("/tags", "— → [1]"),
+    ]  # the unchanged /data/note is left out
+    assert _changes_of(page, created) == [("/name", "&lt;b&gt;x&lt;/b&gt;"), ("/ok", "true")]
+
+
+def test_case_entries_link_to_the_case_page(app, login_as):
+    with app.app_context():
+        seq = audit.record("case.update", "case", 42, before={"state": "a"}, after={"state": "b"}).seq
+        other = audit.record("customer.update", "customer", 42, before={"x": 1}, after={"x": 2}).seq
+        db.session.commit()
+    page = login_as("auditor").get("/audit/").get_data(as_text=True)
+    case_row = re.search(rf"<tr>\s*<td>{seq}</td>(.*?)</tr>", page, re.S).group(1)
+    assert '<a href="/cases/42">case 42</a>' in case_row
+    customer_row = re.search(rf"<tr>\s*<td>{other}</td>(.*?)</tr>", page, re.S).group(1)
+    assert "<a href" not in customer_row
 
 
 def test_a_write_and_its_audit_entry_commit_or_roll_back_together(app):
