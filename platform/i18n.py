@@ -16,3 +16,15 @@ def select_locale() -> str:
 def html_lang(locale: str) -> str:
     """Babel's zh_CN as the BCP 47 tag HTML wants (zh-CN)."""
     return locale.replace("_", "-")
+
+
+def join_list(items) -> str:
+    """A list as the user's language writes one: 甲、乙和丙 / A, B, and C."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    items = [str(item) for item in items]
+    try:
+        return format_list(items, locale=get_locale() or "zh_Hans_CN")
+    except (RuntimeError, ValueError):  # outside a request or with no usable locale
+        return ", ".join(items)

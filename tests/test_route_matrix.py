@@ -70,25 +70,25 @@ ROUTES = {
     "api.process_publish": ("POST", "/api/v1/processes/{process}/publish", ADMIN),
     "cases.index": ("GET", "/cases/", ALL),
     "cases.new": ("GET", "/cases/new", frozenset({"admin", "staff"})),
-    "cases.show": ("GET", "/cases/{case}", ALL),
-    # The target case is another staff member's draft: only an admin may edit it
-    # (its creator may too: tests/cases/test_views.py).
+    # The target case is another staff member's draft: only an admin may read or edit it
+    # (its creator may too: tests/cases/test_views.py; who reads what: tests/cases/test_visibility.py).
+    "cases.show": ("GET", "/cases/{case}", ADMIN),
     "cases.edit": ("GET", "/cases/{case}/edit", ADMIN),
-    "cases.attachment": ("GET", "/cases/attachments/{attachment}", ALL),
+    "cases.attachment": ("GET", "/cases/attachments/{attachment}", ADMIN),
     "api.case_create": ("POST", "/api/v1/cases", frozenset({"admin", "staff"})),
-    "api.case": ("GET", "/api/v1/cases/{case}", ALL),
+    "api.case": ("GET", "/api/v1/cases/{case}", ADMIN),
     # the target case has no workflow, hence no checklist: 404 for everyone who may read it
     # (who may tick is the engine's call: tests/workflows/test_checklists.py)
-    "checklists.tick": ("POST", "/cases/{case}/checklist/no-such-item", ALL),
+    "checklists.tick": ("POST", "/cases/{case}/checklist/no-such-item", ADMIN),
     # workflow: the engine decides per action; the target case has no workflow, so an
     # allowed role gets the case page / JSON with a 422, never a 403
     "workflow.inbox": ("GET", "/inbox", ALL),
     "workflow.bulk_approve": ("POST", "/inbox/bulk-approve", ALL),
     "workflow.delegations": ("GET", "/delegations", ALL),
     "workflow.delegation_revoke": ("POST", "/delegations/999999999/revoke", ALL),
-    "workflow.act": ("POST", "/cases/{case}/actions/submit", ALL),
-    "workflow.reassign": ("POST", "/cases/{case}/reassign", frozenset({"admin", "manager"})),
-    "api.case_action": ("POST", "/api/v1/cases/{case}/actions/submit", ALL),
+    "workflow.act": ("POST", "/cases/{case}/actions/submit", ADMIN),
+    "workflow.reassign": ("POST", "/cases/{case}/reassign", ADMIN),
+    "api.case_action": ("POST", "/api/v1/cases/{case}/actions/submit", ADMIN),
     # notifications: everyone has their own; another's (or none) is a 404, never a 403
     "notifications.index": ("GET", "/notifications/", ALL),
     "notifications.read": ("POST", "/notifications/999999999/read", ALL),

@@ -53,6 +53,7 @@ def case_action(case_id: int, action: str):
     not allowed, 422 guard / comment / checklist / already approved, 409 stale)."""
     require(g.api_user, "cases.act")
     found = cases.get(case_id)
+    require(g.api_user, "cases.read", found)
     body = json_object()
     data = body.get("data")
     if data is not None and not isinstance(data, dict):

@@ -76,15 +76,19 @@ def require(user, permission: str, obj=None) -> None:
 
 @object_rule("cases.edit")
 def _case_editor(user, case) -> bool:
-    """A draft is edited by whoever started it, or by an administrator."""
-    return case.created_by_id == user.id or "admin" in user.role_names
+    """A case's data changes at a form step, by whom the step is for (the workflow says)."""
+    from formflow.workflows.engine import may_edit
+
+    return may_edit(case, user)
 
 
 @object_rule("cases.read")
 def _case_reader(user, obj) -> bool:
-    """Every reader sees every case; an upload not yet on a case only its uploader."""
+    """Who reads a case: formflow.cases.visibility; an attachment follows its case, and one
+    not yet on a case is its uploader's alone."""
     from formflow.cases.models import Attachment
+    from formflow.cases.visibility import can_read
 
-    if isinstance(obj, Attachment) and obj.case_id is None:
-        return obj.uploaded_by_id == user.id
-    return True
+    if isinstance(obj, Attachment):
+        return obj.uploaded_by_id == user.id if obj.case_id is None else can_read(user, obj.case)
+    return can_read(user, obj)

@@ -24,12 +24,13 @@ from formflow import audit, forms
 from formflow.audit.models import AuditEntry
 from formflow.auth.models import User
 from formflow.auth.permissions import require
-from formflow.cases import uploads
+from formflow.cases import uploads, visibility
 from formflow.cases.models import Attachment, Case
 from formflow.customers import services as customers
 from formflow.customers.models import Customer
-from formflow.errors import Conflict, Invalid, NotFound
+from formflow.errors import Conflict, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
+from formflow.forms.normalising import file_fields, normalise
 from formflow.processes import services as processes
 from formflow.processes.models import Process, ProcessVersion
 from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
@@ -54,6 +55,70 @@ def form_of(version: ProcessVersion) -> tuple[dict, dict]:
     """The (schema, uiSchema) of a version's form."""
     form = version.spec.get("form") or {}
     return form.get("schema") or {}, form.get("uiSchema") or {}
+
+
+def step_form(version: ProcessVersion, case: Case | None) -> tuple[dict, dict]:
+    """The form as the case's current step shows it: at a form step that names its fields,
+    every other top-level field read-only (so a later step edits only what it names)."""
+    schema, ui_schema = form_of(version)
+    if case is None or engine.editable_fields(case) is None:
+        return schema, ui_schema
+    ui_schema = copy.deepcopy(ui_schema) if isinstance(ui_schema, dict) else {}
+    for name in (schema.get("properties") or {}) if isinstance(schema, dict) else ():
+        if not engine.may_change(case, name):
+            field_ui = ui_schema.setdefault(name, {})
+            if isinstance(field_ui, dict):
+                field_ui["ui:readonly"] = True
+    return schema, ui_schema
+
+
+def at_start(case: Case) -> bool:
+    """Whether the case is at its first form (a draft), rather than a later step."""
+    workflow = engine.workflow_of(case.version)
+    return case.state == (workflow.get("start") if workflow else "draft")
+
+
+def submit_title(version: ProcessVersion, case: Case | None) -> str | None:
+    """The form's Submit button: the title of the step's `submit` action (None: the step
+    has no such action, so the form only saves and the case page's actions move it on)."""
+    workflow = engine.workflow_of(version)
+    if workflow is None:
+        return _("Submit") if case is None or case.state == "draft" else None
+    state = workflow["states"].get(case.state if case is not None else workflow["start"]) or {}
+    action = (state.get("actions") or {}).get(SUBMIT_ACTION)
+    if not isinstance(action, dict):
+        return None
+    return engine.title_of(action.get("title"), _("Submit"))
+
+
+@dataclass
+class ReturnNote:
+    by: User | None
+    at: datetime
+    comment: str
+    action: str
+
+
+def return_note(case: Case) -> ReturnNote | None:
+    """Why the case came back to the form it is at: the comment of the action that sent it
+    back (None when it never left this form, or no comment was given)."""
+    if not engine.is_form_state(case) or case.submitted_at is None:
+        return None
+    entry = db.session.execute(
+        sa.select(AuditEntry)
+        .where(
+            AuditEntry.object_type == "case",
+            AuditEntry.object_id == str(case.id),
+            AuditEntry.action == "case.transition",
+        )
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    after = (entry.after or {}) if entry is not None else {}
+    if after.get("state") != case.state or not str(after.get("comment") or "").strip():
+        return None
+    actor = db.session.get(User, entry.actor_id) if entry.actor_id else None
+    return ReturnNote(actor, entry.at, str(after["comment"]), str(after.get("action") or ""))
 
 
 def display_rows(case: Case) -> list:
@@ -158,11 +223,85 @@ def start(
 
 
 def _submit(case: Case, actor, now) -> None:
-    """Submitting: with a workflow, its start state's `submit` action; without, a state."""
+    """Submitting: with a workflow, its start state's `submit` action (which checks the
+    submission, as every action leaving a form step does); without, a state."""
     if engine.workflow_of(case.version) is not None:
-        case.submitted_at = now
         engine.perform(case, SUBMIT_ACTION, actor, now=now)
+    else:
+        _record_submit(case, actor)
+
+
+def check_submission(case: Case, actor, now) -> None:
+    """The case leaves its form step, whichever button, page or API call moves it on: its
+    data must be a complete, valid submission (the schema with `required`, every rule,
+    attachments), exactly as the form's Submit demands. Invalid otherwise (nothing moves)."""
+    previous = case.data or {}
+    data, outcome = apply_case_rules(case.version, case.customer, case, actor, previous, previous, submit=True)
+    attachments = _checked(
+        case.version, data, submit=True, case=case, actor=actor, input_errors=(), outcome=outcome
+    )
+    if data != previous:
+        _store_data(case, data, actor)
+    _link_attachments(case, attachments)
+    if case.submitted_at is None:
+        case.submitted_at = now
     _record_submit(case, actor)
+
+
+def change_data(case: Case, data: dict, actor) -> None:
+    """Data sent with a workflow action: merged into the case's data and checked like a
+    save (the action then checks a submission if it leaves the form step). Only fields the
+    step may change; the change is audited with its before and after."""
+    previous = case.data or {}
+    _refuse_fixed_fields(case, data, previous)
+    merged, outcome = apply_case_rules(
+        case.version, case.customer, case, actor, {**previous, **data}, previous, submit=False
+    )
+    attachments = _checked(
+        case.version, merged, submit=False, case=case, actor=actor, input_errors=(), outcome=outcome
+    )
+    _store_data(case, merged, actor)
+    _link_attachments(case, attachments)
+
+
+def _refuse_fixed_fields(case: Case, data: dict, previous: dict) -> None:
+    """Invalid when `data` changes a field the case's current step does not let change."""
+    errors = [
+        {"pointer": f"/data/{_escape(str(key))}", "message": _("This field cannot be changed at this step.")}
+        for key, value in data.items()
+        if (key not in previous or previous[key] != value) and not engine.may_change(case, str(key))
+    ]
+    if errors:
+        raise Invalid(errors)
+
+
+def _keep_fixed_fields(case: Case, data: dict, previous: dict) -> dict:
+    """`data` with every field the step may not change as it was (a form step that names
+    its fields shows the others read-only; absent means unchanged, not removed)."""
+    if engine.editable_fields(case) is None:
+        return data
+    kept = {key: value for key, value in data.items() if engine.may_change(case, str(key))}
+    kept.update({key: value for key, value in previous.items() if not engine.may_change(case, str(key))})
+    return kept
+
+
+def _store_data(case: Case, data: dict, actor) -> None:
+    """Replace the case's data, auditing the fields that changed (before and after)."""
+    before = case.data or {}
+    changed = sorted(
+        key for key in set(before) | set(data) if key not in before or key not in data or before[key] != data[key]
+    )
+    case.data = copy.deepcopy(data)
+    case.search_text = search_text(data)
+    if changed:
+        audit.record(
+            "case.data",
+            "case",
+            case.id,
+            before={"state": case.state, "data": {key: before[key] for key in changed if key in before}},
+            after={"state": case.state, "data": {key: data[key] for key in changed if key in data}},
+            actor=actor,
+        )
 
 
 #: The action of a workflow's form state that the form's "Submit" button takes.
@@ -170,10 +309,15 @@ SUBMIT_ACTION = "submit"
 
 
 def ensure_editable(case: Case, actor) -> None:
-    """Only drafts change, and only by whoever started them or an administrator."""
-    require(actor, "cases.edit", case)
-    if not engine.is_form_state(case):
-        raise Conflict(_("Only drafts can be changed; this case has been submitted."))
+    """Only a form step changes, and only by whom it is for (the author or an administrator
+    at a draft; the step's assignee); a step that names no field changes nothing."""
+    require(actor, "cases.read", case)
+    if not engine.is_form_state(case) or engine.editable_fields(case) == []:
+        if case.created_by_id == actor.id or "admin" in actor.role_names:
+            raise Conflict(_("This case cannot be changed at its current step."))
+        raise Forbidden()
+    if not engine.may_edit(case, actor):
+        raise Forbidden()
 
 
 def save(
@@ -190,6 +334,17 @@ def save(
     ensure_editable(case, actor)
     if lock_version is not None and lock_version != case.lock_version:
         raise Conflict()
+    try:
+        _save(case, data, submit=submit, actor=actor, input_errors=input_errors)
+    except StaleDataError:  # another save or action changed the case first (at any flush)
+        raise Conflict() from None
+    return case
+
+
+def _save(case: Case, data, *, submit: bool, actor, input_errors) -> None:
+    if isinstance(data, dict):
+        _refuse_fixed_fields(case, data, case.data or {})
+        data = _keep_fixed_fields(case, data, case.data or {})
     data, outcome = apply_case_rules(case.version, case.customer, case, actor, data, case.data, submit=submit)
     attachments = _checked(
         case.version, data, submit=submit, case=case, actor=actor, input_errors=input_errors, outcome=outcome
@@ -201,14 +356,10 @@ def save(
     if submit and not has_workflow:
         case.state, case.submitted_at = "submitted", utcnow()
     _link_attachments(case, attachments)
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict() from None
+    db.session.flush()
     audit.record("case.update", "case", case.id, before=before, after=snapshot(case), actor=actor)
     if submit:
         _submit(case, actor, utcnow())
-    return case
 
 
 def snapshot(case: Case) -> dict:
@@ -232,6 +383,8 @@ def apply_case_rules(version, customer, case, actor, data, previous, *, submit: 
     values dropped, read-only values kept. Drafts skip required-if and validate rules."""
     if not isinstance(data, dict):
         raise Invalid([{"pointer": "/data", "message": _("The data must be a JSON object.")}])
+    schema, ui_schema = form_of(version)
+    data = normalise(schema, ui_schema, data)
     context = rule_context(
         data,
         customer=customer,
@@ -284,7 +437,7 @@ def _checked(version, data, *, submit, case, actor, input_errors, outcome=None) 
     """Every problem with `data` at once, or the attachments it refers to."""
     if not isinstance(data, dict):
         raise Invalid([{"pointer": "/data", "message": _("The data must be a JSON object.")}])
-    schema, _ui_schema = form_of(version)
+    schema, ui_schema = form_of(version)
     outcome = outcome or RuleOutcome()
     errors = [_in_data(error) for error in input_errors]
     # A value the form could not read is reported once, not again as missing or wrong.
@@ -297,9 +450,22 @@ def _checked(version, data, *, submit, case, actor, input_errors, outcome=None) 
     errors += [error for error in map(_in_data, verdict) if _target(error) not in reported]
     attachments, attachment_errors = _referenced_attachments(data, case, actor)
     errors += attachment_errors
+    errors += [error for error in _not_files(schema, ui_schema, data) if _target(error) not in reported]
     if errors:
         raise Invalid(errors)
     return attachments
+
+
+def _not_files(schema: dict, ui_schema: dict, data: dict) -> list[dict]:
+    """A file field holds the token of an uploaded file (the form's upload, or the API's
+    `POST /api/v1/attachments`), never any other text."""
+    errors = []
+    for pointer, value in file_fields(schema, ui_schema, data):
+        values = value if isinstance(value, list) else [value]
+        if any(item is not None and not (isinstance(item, str) and uploads.TOKEN.match(item)) for item in values):
+            message = _("Upload a file here: this is not an uploaded file.")
+            errors.append({"pointer": "/data" + pointer, "message": message})
+    return errors
 
 
 def _in_data(error: dict) -> dict:
@@ -427,8 +593,12 @@ class CaseFilter:
     created_from: date | None = None
     created_to: date | None = None
     text: str | None = None
+    #: whose list it is: only the cases this user may read (formflow.cases.visibility)
+    viewer: User | None = None
 
     def apply(self, query: sa.Select) -> sa.Select:
+        if self.viewer is not None:
+            query = query.where(visibility.visible(self.viewer))
         if self.process:
             query = query.where(Case.process_id.in_(sa.select(Process.id).where(Process.key == self.process)))
         if self.state:

@@ -17,6 +17,7 @@ from formflow.extensions import db
 from formflow.i18n import select_locale
 from formflow.pagination import next_page_url
 from formflow.processes import services as processes
+from formflow.workflows.races import lost_race_is_conflict
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -42,6 +43,7 @@ def _filters() -> services.CaseFilter:
         created_from=_date_arg("created_from"),
         created_to=_date_arg("created_to"),
         text=request.args.get("q", "").strip() or None,
+        viewer=acting_user(),
     )
 
 
@@ -73,8 +75,9 @@ def _choose_page(errors=None, status=200):
     return page, status
 
 
-def _form_page(version, customer, case=None, data=None, errors=None, status=200, selections=None):
-    schema, ui_schema = services.form_of(version)
+def form_page(version, customer, case=None, data=None, errors=None, status=200, selections=None):
+    """The case's form (a new case's when `case` is None), with `errors` next to their fields."""
+    schema, ui_schema = services.step_form(version, case)
     errors = errors or []
     in_data = [_relative_to_data(e) for e in errors if _in_data(e)]
     outcome, live_rules = services.rules_preview(version, customer, case, acting_user(), data)
@@ -86,6 +89,9 @@ def _form_page(version, customer, case=None, data=None, errors=None, status=200,
         live_rules=live_rules,
         fields=forms.render(schema, ui_schema, data, in_data, selections=selections, rules=outcome),
         general_errors=[e["message"] for e in errors if not _in_data(e)],
+        submit_title=services.submit_title(version, case),
+        at_start=case is None or services.at_start(case),
+        returned=services.return_note(case) if case is not None else None,
         locale=select_locale(),
     )
     return page, status
@@ -103,9 +109,10 @@ def _relative_to_data(error: dict) -> dict:
     return moved
 
 
-def _read_form(version, stored: dict) -> forms.Parsed:
-    """The posted form as data; read-only fields keep their `stored` (or default) value."""
-    schema, ui_schema = services.form_of(version)
+def _read_form(version, stored: dict, case=None) -> forms.Parsed:
+    """The posted form as data; read-only fields (and those the case's step may not change)
+    keep their `stored` (or default) value."""
+    schema, ui_schema = services.step_form(version, case)
     parsed = forms.parse(
         schema, ui_schema, request.form, request.files, store_upload=uploads.store_upload, previous=stored
     )
@@ -127,10 +134,10 @@ def new():
     except Invalid as invalid:
         return _choose_page(invalid.errors, 422)
     if request.method == "GET":
-        return _form_page(version, customer)
+        return form_page(version, customer)
     parsed = _read_form(version, {})
     if parsed.command is not None:
-        return _form_page(version, customer, data=parsed.data, selections=parsed.selections)
+        return form_page(version, customer, data=parsed.data, selections=parsed.selections)
     try:
         case = services.start(
             process_key,
@@ -142,7 +149,7 @@ def new():
         )
     except Invalid as invalid:
         db.session.rollback()
-        return _form_page(
+        return form_page(
             version,
             customer,
             data=parsed.data,
@@ -154,28 +161,29 @@ def new():
 
 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
-@permission_required("cases.edit")
+@permission_required("cases.read")
 def edit(case_id: int):
     case = services.get(case_id)
     services.ensure_editable(case, acting_user())
     if request.method == "GET":
-        return _form_page(case.version, case.customer, case, case.data)
-    parsed = _read_form(case.version, case.data)
+        return form_page(case.version, case.customer, case, case.data)
+    parsed = _read_form(case.version, case.data, case)
     if parsed.command is not None:
-        return _form_page(case.version, case.customer, case, parsed.data, selections=parsed.selections)
+        return form_page(case.version, case.customer, case, parsed.data, selections=parsed.selections)
     lock_version = request.form.get("lock_version", type=int)
     try:
-        services.save(
-            case,
-            parsed.data,
-            submit=_submitting(),
-            actor=acting_user(),
-            input_errors=parsed.errors,
-            lock_version=lock_version,
-        )
+        with lost_race_is_conflict():
+            services.save(
+                case,
+                parsed.data,
+                submit=_submitting(),
+                actor=acting_user(),
+                input_errors=parsed.errors,
+                lock_version=lock_version,
+            )
     except Invalid as invalid:
         db.session.rollback()
-        return _form_page(
+        return form_page(
             case.version, case.customer, case, parsed.data, invalid.errors, 422, selections=parsed.selections
         )
     return _saved(case)
@@ -186,8 +194,12 @@ def _submitting() -> bool:
 
 
 def _saved(case):
-    db.session.commit()
-    flash(_("Case submitted.") if case.state == "submitted" else _("Draft saved."), "success")
+    with lost_race_is_conflict():
+        db.session.commit()
+    if _submitting():
+        flash(_("Case submitted."), "success")
+    else:
+        flash(_("Draft saved.") if services.at_start(case) else _("Changes saved."), "success")
     return redirect(url_for("cases.show", case_id=case.id))
 
 
@@ -212,7 +224,8 @@ def show_page(case, status: int = 200, **extra):
         attachments={a.token: a for a in case.attachments},
         submitted_by=services.submitter(case),
         workflow=decision(case, acting_user()),
-        editable=engine.is_form_state(case),
+        editable=engine.may_edit(case, acting_user()),
+        at_start=services.at_start(case),
         locale=select_locale(),
         **extra,
     )

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from formflow.auth.current import acting_user
 from formflow.auth.decorators import permission_required
+from formflow.auth.permissions import require
 from formflow.cases import services as cases
 from formflow.errors import Invalid
 from formflow.extensions import db
@@ -20,6 +21,7 @@ bp = Blueprint("checklists", __name__)
 def tick(case_id: int, item_id: str):
     """Tick (done=1, the default) or untick (done=0) an item, with a note and/or a file."""
     case, user = cases.get(case_id), acting_user()
+    require(user, "cases.read", case)
     done = request.form.get("done", "1") not in ("0", "false", "")
     token = request.form.get("attachment_token", "").strip() or None
     upload = request.files.get("file")

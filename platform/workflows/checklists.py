@@ -145,6 +145,11 @@ def missing(case) -> list[str]:
     return [item.id for item in items(case) if item.required and not item.done]
 
 
+def missing_labels(case) -> list[str]:
+    """The labels (in the user's language) of the required items not ticked yet."""
+    return [item.label_text() for item in items(case) if item.required and not item.done]
+
+
 def can_tick(case, user) -> bool:
     """Whether `user` may tick the case's checklist: whoever may act on its state."""
     from formflow.workflows import engine

@@ -21,6 +21,7 @@ from formflow.errors import Conflict, Forbidden, Invalid
 from formflow.extensions import db, utcnow
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import localized
+from formflow.i18n import join_list
 from formflow.rules.form_rules import rule_context, truthy, version_tables
 from formflow.rules.operators import business_today
 from formflow.workflows.models import CaseApproval
@@ -110,50 +111,60 @@ def _roles_for(state: dict, action: dict) -> set[str]:
 
 
 def _delegators(user, today: date) -> list:
-    try:
-        from formflow.workflows.inbox import delegators_of
-    except ImportError:
-        return []
     from formflow.auth.models import User
+    from formflow.workflows.inbox import delegators_of
 
     ids = delegators_of(user, today)
-    return [db.session.get(User, user_id) for user_id in ids] if ids else []
+    return [found for user_id in ids if (found := db.session.get(User, user_id)) is not None]
 
 
-def _holds(case, state: dict, action: dict, person) -> bool:
-    """Whether `person` (by roles and the state's assignee) may take `action`."""
-    roles = _roles_for(state, action)
-    if roles and not roles & set(person.role_names):
+def _may_take(case, state: dict, action: dict, person, roles: set[str]) -> bool:
+    """Whether `person`, acting with `roles`, may take `action` at the case's step. The
+    action's roles and `not_initiator` hold for everyone: the state's assignee, a user the
+    step was reassigned to and a delegate alike."""
+    if state.get("not_initiator") and case.created_by_id == person.id:
         return False
+    allowed = _roles_for(state, action)
+    if allowed and not allowed & roles:
+        return False
+    if case.assigned_to_id is not None:
+        return case.assigned_to_id == person.id
     assignee = state.get("assignee") or {}
     if isinstance(assignee, dict) and assignee.get("field"):
         return resolve(case.data or {}, assignee["field"]) == person.username
+    if is_form_state(case) and not (isinstance(assignee, dict) and assignee.get("role")):
+        # a form nobody is named for (a draft) is its author's, or an administrator's
+        return case.created_by_id == person.id or "admin" in person.role_names
     return True
+
+
+def acting_as(case, user, action_name: str):
+    """Whom `user` acts for when taking `action_name` now: themselves, a delegator they
+    stand in for (only through roles both hold; drafts are not delegated), or None."""
+    if user is None or not getattr(user, "is_authenticated", False) or case.closed_at is not None:
+        return None
+    state = state_spec(case)
+    action = (state.get("actions") or {}).get(action_name)
+    if not isinstance(action, dict):
+        return None
+    own = set(user.role_names)
+    if _may_take(case, state, action, user, own):
+        return user
+    if is_form_state(case) or (state.get("not_initiator") and case.created_by_id == user.id):
+        return None
+    for other in _delegators(user, business_today()):
+        if _may_take(case, state, action, other, own & set(other.role_names)):
+            return other
+    return None
 
 
 def can_act(case, user, action_name: str | None) -> bool:
     """Whether `user` may take `action_name` (any action of the state when None) now."""
     if user is None or not getattr(user, "is_authenticated", False) or case.closed_at is not None:
         return False
-    state = state_spec(case)
-    actions = state.get("actions") or {}
+    actions = state_spec(case).get("actions") or {}
     names = [action_name] if action_name else list(actions)
-    if state.get("not_initiator") and case.created_by_id == user.id:
-        return False
-    for name in names:
-        action = actions.get(name)
-        if action is None:
-            continue
-        if case.assigned_to_id is not None:
-            if case.assigned_to_id == user.id:
-                return True
-            continue
-        if _holds(case, state, action, user):
-            return True
-        today = business_today()
-        if any(_holds(case, state, action, other) for other in _delegators(user, today) if other is not None):
-            return True
-    return False
+    return any(acting_as(case, user, name) is not None for name in names)
 
 
 # --- approvals -------------------------------------------------------------------------
@@ -200,24 +211,32 @@ def approval_status(case) -> ApprovalStatus | None:
     required = required_approvals(case, state)
     given = _given(case)
     distinct = spec.get("distinct", True)
-    count = len({a.user_id for a in given}) if distinct else len(given)
+    count = len({principal_of(a) for a in given}) if distinct else len(given)
     approve = (state.get("actions") or {}).get(spec.get("approve", "approve")) or {}
     return ApprovalStatus(
         required, given, max(0, required - count), sorted(_roles_for(state, approve)), distinct
     )
 
 
-def _approval_block(case, state: dict, name: str, user) -> str | None:
+def principal_of(approval: CaseApproval) -> int:
+    """Whose approval it is: the delegator a delegate approved for, else the approver."""
+    return approval.on_behalf_of_id or approval.user_id
+
+
+def _approval_block(case, state: dict, name: str, user, principal=None) -> str | None:
+    """Why `user` (acting for `principal`) may not approve: distinct approvers count people,
+    so neither of them may have approved this round, nor an earlier step when excluded."""
     spec = _approvals_spec(state)
     if name != spec.get("approve", "approve"):
         return None
-    if any(a.user_id == user.id for a in _given(case)):
+    people = {user.id, (principal or user).id}
+    if any({a.user_id, principal_of(a)} & people for a in _given(case)):
         return _("Already approved by you.")
     if spec.get("exclude_earlier_approvers"):
         earlier = db.session.execute(
             sa.select(CaseApproval.id).where(
                 CaseApproval.case_id == case.id,
-                CaseApproval.user_id == user.id,
+                sa.or_(CaseApproval.user_id.in_(people), CaseApproval.on_behalf_of_id.in_(people)),
                 CaseApproval.decision == "approve",
                 CaseApproval.state != case.state,
             )
@@ -253,7 +272,7 @@ def available_actions(case, user) -> list[ActionOption]:
                 requires_comment="comment" in requires or action.get("comment") == "required",
                 is_approval=is_approval,
                 needs_input=bool(requires) or "guard" in action,
-                blocked=_approval_block(case, state, name, user),
+                blocked=_approval_block(case, state, name, user, acting_as(case, user, name)),
             )
         )
     return options
@@ -290,32 +309,33 @@ def _perform(case, action_name, user, comment, data, *, lock_version, now, syste
         message = _("“%(action)s” is not possible while the case is at “%(state)s”.", action=action_name,
                     state=title_of(state.get("title"), case.state))  # fmt: skip
         raise Invalid([{"pointer": "/action", "message": message}])
-    if not system and not can_act(case, user, action_name):
+    principal = user if system else acting_as(case, user, action_name)
+    if principal is None and not system:
         raise Forbidden()
     if isinstance(data, dict) and data:
-        _merge_data(case, data, user)
+        _change_data(case, data, user)
     _check_guard(case, action, user)
     _check_requirements(case, action, comment)
-    blocked = None if system else _approval_block(case, state, action_name, user)
+    if _leaves_form(case, action):
+        from formflow.cases.services import check_submission
+
+        check_submission(case, user, now)
+    blocked = None if system else _approval_block(case, state, action_name, user, principal)
     if blocked:
         raise Invalid([{"pointer": "/action", "message": blocked}])
     approvals = _approvals_spec(state)
     is_approval_state = state.get("kind") == "approval" or "approvals" in state
     transition = True
     if is_approval_state and action_name == approvals.get("approve", "approve") and not system:
-        _record(case, user, "approve", action_name, comment, now)
+        _record(case, user, principal, "approve", action_name, comment, now)
         status = approval_status(case)
         transition = status.remaining == 0
     elif is_approval_state and action_name == approvals.get("reject", "reject") and not system:
-        _record(case, user, "reject", action_name, comment, now)
-    audit.record(
-        "case.action",
-        "case",
-        case.id,
-        before={"state": case.state},
-        after={"action": action_name, "comment": comment or "", "system": system},
-        actor=user,
-    )
+        _record(case, user, principal, "reject", action_name, comment, now)
+    after = {"action": action_name, "comment": comment or "", "system": system}
+    if principal is not user:
+        after["on_behalf_of"] = principal.username
+    audit.record("case.action", "case", case.id, before={"state": case.state}, after=after, actor=user)
     if transition:
         enter(case, action["to"], user, now, via=action_name, comment=comment)
     else:
@@ -324,23 +344,63 @@ def _perform(case, action_name, user, comment, data, *, lock_version, now, syste
     return PerformResult(case.state, transition, approval_status(case))
 
 
-def _merge_data(case, data: dict, user) -> None:
-    """Data sent with an action: only while the case is a draft (form state), and checked
-    like any save (rules re-run, schema validated). An approver cannot change the amount."""
-    from formflow import forms
-    from formflow.cases.services import apply_case_rules, form_of
+def _leaves_form(case, action: dict) -> bool:
+    """Whether taking `action` takes the case out of a form step into one that is not final:
+    the form must then be complete, exactly as its Submit button demands."""
+    if not is_form_state(case) or action.get("validate") is False or action.get("to") == case.state:
+        return False
+    target = state_spec(case, action.get("to"))
+    return not (target.get("kind") == "final" or target.get("final"))
+
+
+# --- editing at a step ----------------------------------------------------------------
+
+
+def editable_fields(case) -> list[str] | None:
+    """The fields the case's current step may change: None for every field (the workflow's
+    start state; a case without a workflow while a draft), else the pointers the form step
+    names in `fields` (none when it names none, and none outside form steps)."""
+    if not is_form_state(case):
+        return []
+    workflow = workflow_of(case.version)
+    if workflow is None:
+        return None
+    spec = state_spec(case)
+    if isinstance(spec.get("fields"), list):
+        return list(spec["fields"])
+    return None if case.state == workflow.get("start") else []
+
+
+def may_change(case, pointer_key: str) -> bool:
+    """Whether the top-level field `pointer_key` (no slash) may change at the current step."""
+    fields = editable_fields(case)
+    if fields is None:
+        return True
+    return any(f == "/" + pointer_key or f.startswith("/" + pointer_key + "/") for f in fields)
+
+
+def may_edit(case, user) -> bool:
+    """Whether `user` may change the case's data now: at a form step with something to
+    change, if they are who the step is for (the author or an administrator at a draft; the
+    step's assignee; whom it was reassigned to)."""
+    if user is None or not getattr(user, "is_authenticated", False) or case.closed_at is not None:
+        return False
+    if not is_form_state(case) or editable_fields(case) == []:
+        return False
+    return _may_take(case, state_spec(case), {}, user, set(user.role_names))
+
+
+def _change_data(case, data: dict, user) -> None:
+    """Data sent with an action: changed like a save, by who may edit at this step and only
+    in the fields the step may change."""
+    from formflow.cases.services import change_data
 
     if not is_form_state(case):
         message = _("The data can only change while the case is being filled in.")
         raise Invalid([{"pointer": "/data", "message": message}])
-    merged, outcome = apply_case_rules(
-        case.version, case.customer, case, user, {**(case.data or {}), **data}, case.data, submit=False
-    )
-    schema, _ui = form_of(case.version)
-    errors = outcome.errors + forms.validate(schema, merged)
-    if errors:
-        raise Invalid([{**error, "pointer": "/data" + error["pointer"]} for error in errors])
-    case.data = merged
+    if not may_edit(case, user):
+        raise Forbidden(_("You may not change this case's data at this step."))
+    change_data(case, data, user)
 
 
 def _check_guard(case, action: dict, user) -> None:
@@ -362,20 +422,21 @@ def _check_requirements(case, action: dict, comment: str | None) -> None:
     if "checklist" in requires:
         from formflow.workflows import checklists
 
-        missing = checklists.missing(case)
+        missing = checklists.missing_labels(case)
         if missing:
-            message = _("Complete the checklist first: %(items)s.", items=", ".join(missing))
+            message = _("Complete the checklist first: %(items)s.", items=join_list(missing))
             errors.append({"pointer": "/checklist", "message": message})
     if errors:
         raise Invalid(errors)
 
 
-def _record(case, user, decision: str, action: str, comment: str | None, now: datetime) -> None:
+def _record(case, user, principal, decision: str, action: str, comment: str | None, now: datetime) -> None:
     approval = CaseApproval(
         case_id=case.id,
         state=case.state,
         round=case.state_round,
         user_id=user.id,
+        on_behalf_of_id=principal.id if principal is not user else None,
         decision=decision,
         action=action,
         comment=comment or "",
@@ -391,7 +452,8 @@ def _record(case, user, decision: str, action: str, comment: str | None, now: da
         f"case.{decision}",
         "case",
         case.id,
-        after={"state": case.state, "round": case.state_round, "comment": comment or ""},
+        after={"state": case.state, "round": case.state_round, "comment": comment or ""}
+        | ({"on_behalf_of": principal.username} if principal is not user else {}),
         actor=user,
     )
 

@@ -81,6 +81,10 @@ def delegate(from_user: User, to_user: User | None, starts_on, ends_on, actor) -
         errors.append({"pointer": "/to", "message": _("You cannot delegate to yourself.")})
     elif not to_user.active:
         errors.append({"pointer": "/to", "message": _("This user is deactivated.")})
+    elif not set(to_user.role_names) & set(from_user.role_names):
+        # a delegate acts only through roles both hold: they stand in for a person, not a role
+        message = _("%(user)s holds none of the delegator's roles and could not act for them.", user=to_user.label)
+        errors.append({"pointer": "/to", "message": message})
     if not isinstance(starts_on, date):
         errors.append({"pointer": "/starts_on", "message": _("Enter the first day (YYYY-MM-DD).")})
     if not isinstance(ends_on, date):
@@ -281,14 +285,14 @@ def count_for(user) -> int:
     return cache[user.id]
 
 
-def _candidates(user: User, delegators: list[User]) -> list[Case]:
-    """Open cases whose state one of `user`/`delegators` could act in by role, or that
-    were reassigned to one of them: a coarse filter in SQL, decided per case after."""
+def involved_steps(user: User, delegators: list[User] | None = None) -> dict[int, list[str]]:
+    """{version id: the states of open cases there} where `user` (or a delegator of theirs)
+    might act by role: a coarse filter in SQL terms, decided per case by `can_act`."""
     from formflow.workflows import engine
 
-    people = [user, *delegators]
-    ids = [p.id for p in people]
-    roles = {role for p in people for role in p.role_names}
+    if delegators is None:
+        delegators = [u for u in (db.session.get(User, i) for i in delegators_of(user)) if u is not None]
+    roles = {role for p in [user, *delegators] for role in p.role_names}
     pairs = db.session.execute(
         sa.select(Case.version_id, Case.state).where(Case.closed_at.is_(None)).distinct()
     ).all()
@@ -301,10 +305,17 @@ def _candidates(user: User, delegators: list[User]) -> list[Case]:
         state = (workflow.get("states") or {}).get(state_name) or {}
         if _state_may_involve(state, roles):
             by_version.setdefault(version_id, []).append(state_name)
+    return by_version
+
+
+def _candidates(user: User, delegators: list[User]) -> list[Case]:
+    """Open cases whose state one of `user`/`delegators` could act in by role, or that
+    were reassigned to one of them: a coarse filter in SQL, decided per case after."""
+    ids = [p.id for p in [user, *delegators]]
     conditions = [Case.assigned_to_id.in_(ids)]
     conditions += [
         sa.and_(Case.version_id == version_id, Case.state.in_(states), Case.assigned_to_id.is_(None))
-        for version_id, states in by_version.items()
+        for version_id, states in involved_steps(user, delegators).items()
     ]
     # the versions are loaded above (one each); don't join their specs into every row
     query = (

@@ -28,6 +28,8 @@ class CaseApproval(db.Model):
     state: Mapped[str] = mapped_column(String(80))
     round: Mapped[int]
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: The delegator a delegate decided for (distinct approvers count them as one person).
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     #: "approve" or "reject"
     decision: Mapped[str] = mapped_column(String(10))
     action: Mapped[str] = mapped_column(String(80))

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from formflow.auth import services as users
 from formflow.auth.current import acting_user
 from formflow.auth.decorators import permission_required
+from formflow.auth.permissions import require
 from formflow.cases import services as cases
 from formflow.errors import DomainError, Invalid, NotFound
 from formflow.extensions import db
@@ -61,6 +62,7 @@ def bulk_approve():
 @permission_required("cases.act")
 def act(case_id: int, action: str):
     case = cases.get(case_id)
+    require(acting_user(), "cases.read", case)
     comment = request.form.get("comment", "")
     lock_version = request.form.get("lock_version", type=int)
     try:
@@ -69,8 +71,11 @@ def act(case_id: int, action: str):
             db.session.commit()
     except DomainError as error:  # refused (403), stale (409), bad input or a failed effect (422)
         db.session.rollback()
+        if isinstance(error, Invalid) and any(e["pointer"].startswith("/data/") for e in error.errors):
+            return _form_with(case_id, error)  # the form is incomplete: show it with its messages
         return _case_page_with(case_id, error, action=action, comment=comment)
-    done = _("“%(action)s” done; the case is now at %(state)s.", action=action, state=_state_title(case))
+    done = _("“%(action)s” done; the case is now at “%(state)s”.", action=_action_title(case, action),
+             state=_state_title(case))  # fmt: skip
     flash(done if result.transitioned else _("Your approval is recorded."), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
@@ -79,6 +84,7 @@ def act(case_id: int, action: str):
 @permission_required("cases.reassign")
 def reassign(case_id: int):
     case = cases.get(case_id)
+    require(acting_user(), "cases.read", case)
     raw = request.form.get("to", "").strip()
     try:
         to_user = _chosen_user(raw)
@@ -133,6 +139,30 @@ def _case_page_with(case_id: int, error: DomainError, *, action: str, comment: s
     db.session.expire_all()
     case = cases.get(case_id)
     return show_page(case, status=error.status, action_error=error, failed_action=action, comment=comment)
+
+
+def _form_with(case_id: int, error: Invalid):
+    """The case's form with the submission's problems next to their fields (the case page
+    with them when the user may not edit the form)."""
+    from formflow.cases.views import form_page
+
+    db.session.expire_all()
+    case = cases.get(case_id)
+    if not engine.may_edit(case, acting_user()):
+        return _case_page_with(case_id, error, action="")
+    return form_page(case.version, case.customer, case, case.data, error.errors, error.status)
+
+
+def _action_title(case, action: str) -> str:
+    """The action's title as the spec gives it, from the state the case came from."""
+    from formflow.forms.texts import localized
+
+    states = (engine.workflow_of(case.version) or {}).get("states") or {}
+    for state in states.values():
+        spec = (state.get("actions") or {}).get(action) if isinstance(state, dict) else None
+        if isinstance(spec, dict) and spec.get("title"):
+            return localized(spec["title"]) or action
+    return action
 
 
 def _chosen_user(raw: str):

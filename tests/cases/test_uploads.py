@@ -123,9 +123,18 @@ def test_an_unlinked_upload_is_only_for_its_uploader(app, payment, customer, sta
 
 
 def test_a_linked_attachment_is_for_everyone_who_may_read_the_case(app, payment, customer, staff, login_as):
-    _case_id(_post(staff, NEW, {"/note": "x", "case_action": "draft"}, **{"/receipt": _file()}))
+    case_id = _case_id(_post(staff, NEW, {"/note": "x", "case_action": "draft"}, **{"/receipt": _file()}))
     [attachment] = _attachments(app)
+    # a draft's evidence is its author's (and administrators')
+    assert _download(login_as("auditor"), attachment.token).status_code == 403
+    assert _download(login_as("admin"), attachment.token).status_code == 200
+    submitted = staff.post_form(
+        f"/cases/{case_id}/edit", {"/amount": "5", "/method": "cash", "/receipt": attachment.token,
+                                   "case_action": "submit"},
+    )  # fmt: skip
+    assert submitted.status_code == 302
     assert _download(login_as("auditor"), attachment.token).status_code == 200
+    assert _download(login_as("staff"), attachment.token).status_code == 403  # another staff member
 
 
 def test_the_failed_form_keeps_the_upload_and_the_retry_links_it(app, payment, customer, staff):

@@ -126,7 +126,7 @@ def test_other_staff_cannot_edit_a_draft_but_an_admin_can(app, payment, customer
     other = login_as("staff")
     assert other.get(f"/cases/{case_id}/edit").status_code == 403
     assert other.post_form(f"/cases/{case_id}/edit", {"/note": "theirs"}).status_code == 403
-    assert other.get(f"/cases/{case_id}").status_code == 200
+    assert other.get(f"/cases/{case_id}").status_code == 403  # a draft is its author's
     admin = login_as("admin")
     assert admin.get(f"/cases/{case_id}/edit").status_code == 200
 
@@ -249,8 +249,13 @@ def test_the_rendered_form_posts_back_exactly_its_data(app, customer, client, da
 def test_new_user_sees_no_edit_button_on_others_drafts(app, payment, customer, staff, login_as):
     case_id = _case_id(staff.post_form(NEW, {"/note": "mine", "case_action": "draft"}))
     assert f"/cases/{case_id}/edit" in staff.get(f"/cases/{case_id}").get_data(as_text=True)
-    auditor = login_as("auditor")
-    page = auditor.get(f"/cases/{case_id}")
+    staff_member = login_as("staff")
+    assert staff_member.get(f"/cases/{case_id}").status_code == 403
+    admin = login_as("admin")  # an administrator may edit: the button shows
+    assert f"/cases/{case_id}/edit" in admin.get(f"/cases/{case_id}").get_data(as_text=True)
+    submitted = staff.post_form(f"/cases/{case_id}/edit", {"/amount": "1", "/method": "cash", "case_action": "submit"})
+    assert submitted.status_code == 302
+    page = login_as("auditor").get(f"/cases/{case_id}")
     assert page.status_code == 200 and f"/cases/{case_id}/edit" not in page.get_data(as_text=True)
 
 

@@ -117,7 +117,7 @@ def test_taking_an_action_from_the_page(app, world):
     "who, action, form, status, message",
     [
         ("fin1", "reject", {}, 422, "A comment is required for this action."),
-        ("staff2", "approve", {}, 403, "You do not have permission to do this."),
+        ("aud1", "approve", {}, 403, "You do not have permission to do this."),
         ("fin1", "approve", {"lock_version": 999}, 409, "changed by someone else"),
         ("fin1", "no-such-action", {}, 422, "is not possible while the case is at"),
     ],

@@ -147,46 +147,52 @@ def test_only_managers_and_admins_reassign_and_only_to_someone_who_could_act(wor
 
 
 def test_a_delegate_sees_and_approves_the_delegators_cases_within_the_window(world, app_ctx):
-    case = new_case("100")
+    case = new_case("2000")  # two approvals by different people
+    inbox.reassign(case, user("fin1"), user("mgr1"))  # fin1's own step: fin2 may not act on it
     today = business_today()
     inbox.delegate(
-        user("fin1"), user("staff2"), today - timedelta(days=1), today + timedelta(days=1), user("fin1")
+        user("fin1"), user("fin2"), today - timedelta(days=1), today + timedelta(days=1), user("fin1")
     )
     db.session.commit()
-    assert inbox.delegators_of(user("staff2"), today) == [world["fin1"]]
-    row = next(r for r in inbox.waiting_for(user("staff2")) if r.case.id == case.id)
+    assert inbox.delegators_of(user("fin2"), today) == [world["fin1"]]
+    row = next(r for r in inbox.waiting_for(user("fin2")) if r.case.id == case.id)
     assert (row.reason, row.on_behalf_of) == ("delegated", ["fin1"])
-    engine.perform(case, "approve", user("staff2"))
+    engine.perform(case, "approve", user("fin2"))
     db.session.commit()
-    assert case.state == "approved"
+    [given] = engine.approval_status(case).given
+    assert (given.user_id, given.on_behalf_of_id) == (world["fin2"], world["fin1"])
+    # the delegate's approval was fin1's: fin1 cannot give a second one of the two
+    with pytest.raises(Invalid) as refused:
+        engine.perform(case, "approve", user("fin1"))
+    assert refused.value.errors[0]["pointer"] == "/action"
 
 
 def test_the_delegation_window_includes_both_days_and_nothing_else(world, app_ctx):
     today = business_today()
     start, end = today + timedelta(days=2), today + timedelta(days=4)
-    inbox.delegate(user("fin1"), user("staff2"), start, end, user("fin1"))
+    inbox.delegate(user("fin1"), user("fin2"), start, end, user("fin1"))
     db.session.commit()
-    delegate = user("staff2")
+    delegate = user("fin2")
     assert inbox.delegators_of(delegate, start - timedelta(days=1)) == []
     assert inbox.delegators_of(delegate, start) == [world["fin1"]]
     assert inbox.delegators_of(delegate, end) == [world["fin1"]]
     assert inbox.delegators_of(delegate, end + timedelta(days=1)) == []
-    new_case("100")
-    assert waiting("staff2") == []  # not yet
+    inbox.reassign(new_case("100"), user("fin1"), user("mgr1"))
+    assert waiting("fin2") == []  # not yet
 
 
 def test_a_revoked_delegation_or_a_deactivated_delegator_no_longer_counts(world, app_ctx):
     from formflow.auth import services as auth
 
     today = business_today()
-    first = inbox.delegate(user("fin1"), user("staff2"), today, today, user("fin1"))
-    inbox.delegate(user("fin2"), user("staff2"), today, today, user("fin2"))
+    first = inbox.delegate(user("fin1"), user("fin3"), today, today, user("fin1"))
+    inbox.delegate(user("fin2"), user("fin3"), today, today, user("fin2"))
     db.session.commit()
-    assert inbox.delegators_of(user("staff2"), today) == sorted([world["fin1"], world["fin2"]])
+    assert inbox.delegators_of(user("fin3"), today) == sorted([world["fin1"], world["fin2"]])
     inbox.revoke(first, user("fin1"))
     auth.set_active(user("fin2"), False, actor=user("admin1"))
     db.session.commit()
-    assert inbox.delegators_of(user("staff2"), today) == []
+    assert inbox.delegators_of(user("fin3"), today) == []
     actions = {e.action for e in db.session.execute(sa.select(AuditEntry)).scalars()}
     assert {"delegation.create", "delegation.revoke"} <= actions
 

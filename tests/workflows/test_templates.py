@@ -5,14 +5,18 @@ clearance checklist is complete."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
+from werkzeug.datastructures import FileStorage
+
 from formflow.auth import services as auth
 from formflow.cases import services as cases
+from formflow.cases import uploads
 from formflow.customers import services as customers
 from formflow.errors import Invalid
 from formflow.extensions import db, utcnow
@@ -35,13 +39,19 @@ def u(name):
     return auth.find_user(name)
 
 
+def evidence(name: str, by: str) -> str:
+    """The token of a file `by` uploaded (a file field holds a token, never a file name)."""
+    upload = FileStorage(io.BytesIO(b"%PDF-1.4 evidence"), name, content_type="application/pdf")
+    return uploads.store_upload("/evidence", upload, {}, actor=u(by))
+
+
 def test_a_deduction_above_tier_c_threshold_needs_two_different_approvers(demo):
     with demo.app_context():
         data = {
             "reason": "quality",
             "amount": Decimal("3000.00"),
             "incident_date": "2026-11-20",
-            "evidence": "收货单.pdf",
+            "evidence": evidence("收货单.pdf", "staff"),
         }
         case = cases.start("deduction", "C005", data, submit=True, actor=u("staff"))  # C005 is tier C
         db.session.commit()
@@ -71,7 +81,7 @@ def test_a_deduction_above_the_tier_limit_is_refused(demo):
             "reason": "quality",
             "amount": Decimal("6000.00"),
             "incident_date": "2026-11-20",
-            "evidence": "x.pdf",
+            "evidence": evidence("x.pdf", "staff"),
         }
         with pytest.raises(Invalid) as refused:
             cases.start("deduction", "C005", data, submit=True, actor=u("staff"))
