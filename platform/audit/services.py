@@ -269,4 +269,4 @@ def _flatten(value: Any, pointer: str = "") -> dict[str, Any]:
 def _as_text(value: Any) -> str | None:
     if value is _ABSENT:
         return None
-    return value if isinstance(value, str) else canonical_json(value)
+    return value if isinstance(value, str) and value else canonical_json(value)  # "" shows as ""

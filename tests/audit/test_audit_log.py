@@ -4,6 +4,7 @@ browsing with filters and pagination, CSV export."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import datetime
@@ -190,7 +191,8 @@ def _changes_of(page: str, seq: int) -> list[tuple[str, str]]:
     """(field, "before → after") of the entry `seq` as the page shows it."""
     row = re.search(rf"<tr>\s*<td>{seq}</td>(.*?)</tr>", page, re.S).group(1)
     pairs = re.findall(r"<dt><code>([^<]*)</code></dt>\s*<dd>(.*?)</dd>", row, re.S)
-    return [(field, " ".join(re.sub(r"<[^>]+>", " ", shown).split())) for field, shown in pairs]
+    text = [" ".join(re.sub(r"<[^>]+>", " ", shown).split()) for _field, shown in pairs]
+    return [(field, html.unescape(shown)) for (field, _html), shown in zip(pairs, text, strict=True)]
 
 
 def test_the_log_shows_field_by_field_what_changed_with_nested_fields_flattened(app, login_as):
@@ -199,6 +201,7 @@ def test_the_log_shows_field_by_field_what_changed_with_nested_fields_flattened(
         "state": "review",
         "data": {"amount": "120.00", "note": "同上", "payer": {"name": "B"}},
         "tags": [1],
+        "comment": "",
     }
     with app.app_context():
         created = audit.record("thing.create", "thing", 7, after={"name": "<b>x</b>", "ok": True}).seq
@@ -206,12 +209,14 @@ def test_the_log_shows_field_by_field_what_changed_with_nested_fields_flattened(
         db.session.commit()
     page = login_as("auditor").get("/audit/?object_type=thing").get_data(as_text=True)
     assert _changes_of(page, updated) == [
+        ("/comment", '— → ""'),
         ("/data/amount", "100.00 → 120.00"),
         ("/data/payer/name", "A → B"),
         ("/state", "draft → review"),
         ("/tags", "— → [1]"),
     ]  # the unchanged /data/note is left out
-    assert _changes_of(page, created) == [("/name", "&lt;b&gt;x&lt;/b&gt;"), ("/ok", "true")]
+    assert _changes_of(page, created) == [("/name", "<b>x</b>"), ("/ok", "true")]
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page  # escaped
 
 
 def test_case_entries_link_to_the_case_page(app, login_as):
