@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from formflow.forms.pointers import assign
-from formflow.forms.schema_tree import MISSING, Tree
+from formflow.forms.schema_tree import MISSING, Node, Tree
 
 CENT = Decimal("0.01")
 
@@ -47,13 +47,13 @@ def normalise(schema: dict, ui_schema: dict | None, data: Any) -> Any:
     return data
 
 
-def file_fields(schema: dict, ui_schema: dict | None, data: Any) -> list[tuple[str, Any]]:
-    """(pointer, value) of every file field that has a value."""
+def file_fields(schema: dict, ui_schema: dict | None, data: Any) -> list[Node]:
+    """The file fields that have a value (`node.pointer`, `node.value`, the field's limits)."""
     if not isinstance(data, dict):
         return []
     root = Tree(schema, ui_schema).build(data)
     return [
-        (node.pointer, node.value)
+        node
         for node in root.walk()
         if node.kind == "field" and node.widget == "file" and node.value is not MISSING
     ]

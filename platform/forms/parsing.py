@@ -155,14 +155,19 @@ def _store(node: Node, upload: FileStorage, store_upload, errors: list[dict]) ->
 
 def upload_problem(node: Node, upload: FileStorage) -> str | None:
     """Why this file may not go into this field (size, type), or None."""
+    return file_problem(node, upload.filename or "", upload.mimetype or "", _size(upload))
+
+
+def file_problem(node: Node, filename: str, mimetype: str, size: int) -> str | None:
+    """Why a file of this name, type and size may not go into this field, or None (the
+    form's upload, an API upload and a token put into a field are checked alike)."""
     limit = node.ui_option("maxSize") or current_app.config.get("MAX_CONTENT_LENGTH")
-    size = _size(upload)
     if limit and size > int(limit):
         return _("The file is too large (at most %(size)s).", size=human_size(int(limit)))
     accept = node.ui_option("accept")
     if accept:
         patterns = accept if isinstance(accept, list) else str(accept).split(",")
-        if not any(_accepts(pattern.strip().lower(), upload) for pattern in patterns):
+        if not any(_accepts(pattern.strip().lower(), filename, mimetype) for pattern in patterns):
             return _(
                 "This type of file is not accepted here (allowed: %(types)s).", types=", ".join(patterns)
             )
@@ -178,9 +183,8 @@ def _size(upload: FileStorage) -> int:
     return size
 
 
-def _accepts(pattern: str, upload: FileStorage) -> bool:
-    name = (upload.filename or "").lower()
-    mimetype = (upload.mimetype or "").lower()
+def _accepts(pattern: str, filename: str, mimetype: str) -> bool:
+    name, mimetype = filename.lower(), mimetype.lower()
     if pattern.startswith("."):
         return name.endswith(pattern)
     if pattern.endswith("/*"):

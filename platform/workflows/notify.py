@@ -90,9 +90,17 @@ def _money(value: Any) -> str:
         return str(value)
 
 
+def _shown(value: Any) -> Any:
+    """How a bare `{{ value }}` prints: an amount (a Decimal with two places, as money is
+    stored) with grouping — 4,999.99 — whether or not the template says `|money`."""
+    if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent == -2:
+        return f"{value:,.2f}"
+    return value
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
-        autoescape=False, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True
+        autoescape=False, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_shown
     )
     env.globals = {"range": env.globals["range"]}  # no cycler/joiner/namespace/lipsum
     env.filters["money"] = _money

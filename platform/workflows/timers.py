@@ -23,6 +23,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,12 +109,30 @@ def _deadline(value: Any) -> datetime | None:
         return None
 
 
+def _after(now: datetime, value, unit: str) -> datetime | None:
+    """`now` plus a whole number of days (calendar days, as a period in a notice is counted)
+    or hours from the data; None when the data holds no positive whole number."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value) or value <= 0:
+        return None
+    count = int(value)
+    if count > 3660:
+        return None  # beyond any period a process means; the timer is not scheduled
+    return shift(now, parse_duration(f"P{count}D" if unit == "days" else f"PT{count}H"))
+
+
 def due_at(case, sla: dict, now: datetime) -> datetime | None:
     """When the SLA of a state entered at `now` expires (None: no due time can be worked out,
     e.g. the data has no deadline)."""
     due = sla.get("due")
     if isinstance(due, dict) and isinstance(due.get("field"), str):
-        return _deadline(resolve(case.data or {}, due["field"]))
+        value = resolve(case.data or {}, due["field"])
+        if due.get("unit") in ("days", "hours"):
+            moment = _after(now, value, due["unit"])
+        else:
+            moment = _deadline(value)
+        if moment is None and isinstance(due.get("default"), str):
+            return shift(now, parse_duration(due["default"]))
+        return moment
     if isinstance(due, str):
         return shift(now, parse_duration(due))
     return None
@@ -400,7 +419,24 @@ def _remind(case, state: dict, timer: Timer) -> str:
     if assignee.get("role"):
         _notify(case, subject=subject, body="", role=assignee["role"])
         return f"reminded role {assignee['role']}"
-    return "nobody to remind (the state has no assignee)"
+    # no assignee: the roles that may act at the step, else whoever owns the case
+    roles = sorted(
+        {
+            role
+            for action in (state.get("actions") or {}).values()
+            if isinstance(action, dict)
+            for role in action.get("roles") or []
+            if role != "admin"
+        }
+    )
+    for role in roles:
+        _notify(case, subject=subject, body="", role=role)
+    if roles:
+        return f"reminded roles {', '.join(roles)}"
+    if case.created_by_id is not None:
+        _notify(case, subject=subject, body="", user_id=case.created_by_id)
+        return f"reminded the case's owner (user {case.created_by_id})"
+    return "nobody to remind (no assignee, no roles, no owner)"
 
 
 def _notify(case, *, subject: str, body: str, role: str | None = None, user_id: int | None = None) -> None:

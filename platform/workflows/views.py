@@ -19,6 +19,7 @@ from formflow.errors import DomainError, Invalid, NotFound
 from formflow.extensions import db
 from formflow.i18n import select_locale
 from formflow.rules.operators import business_today
+from formflow.safe_redirect import safe_next
 from formflow.workflows import engine, inbox
 from formflow.workflows.races import lost_race_is_conflict
 
@@ -29,33 +30,52 @@ bp = Blueprint("workflow", __name__)
 @permission_required("cases.act")
 def inbox_page():
     user, size = acting_user(), current_app.config["PAGE_SIZE"]
-    rows = inbox.waiting_for(user)
+    waiting = inbox.waiting_for(user)
+    rows = inbox.shown(waiting, _inbox_filter(), request.args.get("sort"))
     page = max(1, request.args.get("page", 1, type=int) or 1)
     shown = rows[(page - 1) * size : page * size]
+    args = {key: request.args[key] for key in INBOX_ARGS if request.args.get(key)}
     return render_template(
         "workflows/inbox.html",
         rows=shown,
-        total=len(rows),
+        total=len(waiting),
+        matching=len(rows),
+        choices=inbox.filter_choices(waiting, select_locale()),
+        args=request.args,
         quick={row.case.id: inbox.quick_approval(row.case, user) for row in shown},
         page=page,
-        next_url=url_for("workflow.inbox", page=page + 1) if page * size < len(rows) else None,
-        previous_url=url_for("workflow.inbox", page=page - 1) if page > 1 else None,
+        next_url=url_for("workflow.inbox", **args, page=page + 1) if page * size < len(rows) else None,
+        previous_url=url_for("workflow.inbox", **args, page=page - 1) if page > 1 else None,
         locale=select_locale(),
+    )
+
+
+#: the inbox's query arguments a page link keeps
+INBOX_ARGS = ("process", "state", "customer", "overdue", "sort")
+
+
+def _inbox_filter() -> inbox.InboxFilter:
+    return inbox.InboxFilter(
+        process=request.args.get("process", "").strip() or None,
+        state=request.args.get("state", "").strip() or None,
+        customer=request.args.get("customer", "").strip() or None,
+        overdue_only=request.args.get("overdue") == "1",
     )
 
 
 @bp.route("/inbox/bulk-approve", methods=["POST"])
 @permission_required("cases.act")
 def bulk_approve():
+    back = safe_next(request.form.get("next"), url_for("workflow.inbox"))
     chosen = request.form.getlist("case", type=int)
     if not chosen:
         flash(_("Choose the cases to approve."), "warning")
-        return redirect(url_for("workflow.inbox"))
+        return redirect(back)
     outcomes = inbox.bulk_approve(chosen, acting_user())
     for outcome in outcomes:
         text = _("Case %(id)s: %(message)s", id=outcome.case_id, message=outcome.message)
         flash(text, "success" if outcome.ok else "error")
-    return redirect(url_for("workflow.inbox"))
+    return redirect(back)
 
 
 @bp.route("/cases/<int:case_id>/actions/<action>", methods=["POST"])

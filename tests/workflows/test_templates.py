@@ -72,7 +72,7 @@ def test_a_deduction_above_tier_c_threshold_needs_two_different_approvers(demo):
             .scalars()
             .all()
         )
-        assert len(notices) == 1 and "3000" in notices[0].body
+        assert len(notices) == 1 and "3,000.00" in notices[0].body
 
 
 def test_a_deduction_above_the_tier_limit_is_refused(demo):

@@ -5,6 +5,7 @@ action, reminders), skipped when the case has moved on or closed, failures recor
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -358,3 +359,48 @@ def test_tick_that_cannot_run_exits_1(world, cli, monkeypatch):
     monkeypatch.setattr(timers, "pending", unreachable)
     result = cli("tick")
     assert result.exit_code == 1 and "tick failed" in result.output
+
+
+# --- a period taken from the data; reminders that always reach someone -------------------------
+
+
+@pytest.mark.parametrize(
+    "days, expected",
+    [
+        (10, timedelta(days=10)),
+        (Decimal("45"), timedelta(days=45)),
+        (None, timedelta(days=30)),
+        (0, timedelta(days=30)),
+    ],
+)
+def test_a_period_in_days_from_the_data_sets_the_due_time(world, app_ctx, days, expected):
+    case = new_case()
+    case.data = {**case.data, **({"rectification_days": days} if days is not None else {})}
+    now = datetime(2030, 1, 1, 0, 0)
+    sla = {"due": {"field": "/rectification_days", "unit": "days", "default": "P30D"}}
+    [due] = timers.schedule(case, "custom", {"sla": sla}, now)
+    assert due.fire_at - now == expected  # an empty or unusable field falls back to the default
+
+
+def test_the_offboarding_template_takes_its_rectification_period_from_the_form():
+    import json
+    from pathlib import Path
+
+    spec = json.loads((Path(__file__).parents[2] / "configs" / "offboarding.json").read_text("utf-8"))
+    due = spec["workflow"]["states"]["rectification"]["sla"]["due"]
+    assert due["field"] == "/rectification_days" and due["unit"] == "days"
+    assert "rectification_days" in spec["form"]["schema"]["properties"]
+
+
+def test_a_reminder_at_a_step_without_assignee_goes_to_the_roles_that_act_there(world, app_ctx):
+    case = new_case()
+    db.session.commit()
+    state = {"actions": {"go": {"to": "x", "roles": ["risk", "admin"]}}}
+    timer = timers_of(case)[0]
+    assert timers._remind(case, state, timer) == "reminded roles risk"
+    assert notifications(case)[-1].role == "risk"
+    # nobody named anywhere: the case's owner hears of it
+    assert timers._remind(case, {"actions": {"go": {"to": "x"}}}, timer).startswith(
+        "reminded the case's owner"
+    )
+    assert notifications(case)[-1].user_id == case.created_by_id
