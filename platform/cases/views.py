@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from formflow import forms
 from formflow.auth.current import acting_user
 from formflow.auth.decorators import permission_required
 from formflow.auth.permissions import require
-from formflow.cases import services, uploads
+from formflow.cases import export, services, uploads
+from formflow.customers import services as customers
 from formflow.errors import Invalid
 from formflow.extensions import db
 from formflow.i18n import select_locale
@@ -47,19 +59,51 @@ def _filters() -> services.CaseFilter:
     )
 
 
+#: the list's filters (query arguments) an export link carries
+LIST_ARGS = ("process", "state", "customer", "created_from", "created_to", "q")
+
+
 @bp.route("/")
 @permission_required("cases.read")
 def index():
-    size = current_app.config["PAGE_SIZE"]
-    rows, next_cursor = services.page(_filters(), after=request.args.get("after") or None, size=size)
+    size, filters = current_app.config["PAGE_SIZE"], _filters()
+    rows, next_cursor = services.page(filters, after=request.args.get("after") or None, size=size)
+    query = {key: request.args[key] for key in LIST_ARGS if request.args.get(key)}
     return render_template(
         "cases/index.html",
         rows=rows,
         next_url=next_page_url("cases.index", "after", next_cursor),
         args=request.args,
         processes=services.process_choices(),
-        states=services.STATES,
+        state_choices=services.state_choices(select_locale(), filters.process),
+        state_title=services.state_title,
+        totals=services.totals(filters),
+        export_limit=export.MAX_ROWS,
+        csv_url=url_for("cases.export_csv", **query),
+        xlsx_url=url_for("cases.export_xlsx", **query),
         locale=select_locale(),
+    )
+
+
+@bp.route("/export.csv")
+@permission_required("cases.read")
+def export_csv():
+    """What the list shows for the same filters, as CSV (streamed)."""
+    return Response(
+        stream_with_context(export.csv_chunks(_filters())),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={export.filename('csv')}"},
+    )
+
+
+@bp.route("/export.xlsx")
+@permission_required("cases.read")
+def export_xlsx():
+    """What the list shows for the same filters, as an Excel workbook."""
+    return Response(
+        export.xlsx_bytes(_filters()),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename={export.filename('xlsx')}"},
     )
 
 
@@ -73,6 +117,32 @@ def _choose_page(errors=None, status=200):
         locale=select_locale(),
     )
     return page, status
+
+
+def _unchosen() -> tuple[list[dict], int]:
+    """The choose page's problems when its form came back with a choice missing (a link
+    that names only the process just shows the page)."""
+    if "customer" not in request.args:
+        return [], 200
+    errors = []
+    if not request.args.get("process", "").strip():
+        errors.append({"pointer": "/process", "message": _("Choose a process.")})
+    if not request.args.get("customer", "").strip():
+        errors.append({"pointer": "/customer", "message": _("Enter a customer code or name.")})
+    return errors, 422
+
+
+def _choose_customer(process_key: str, text: str):
+    """The customer typed on the choose page (a code in any case, or an exact name): a
+    redirect to the same step with its code, the choose page with the problem (422), or
+    None when `text` is the code already."""
+    try:
+        customer = customers.choose(text)
+    except Invalid as invalid:
+        return _choose_page(invalid.errors, 422)
+    if customer.code != text:
+        return redirect(url_for("cases.new", process=process_key, customer=customer.code))
+    return None
 
 
 def form_page(version, customer, case=None, data=None, errors=None, status=200, selections=None):
@@ -128,7 +198,9 @@ def _read_form(version, stored: dict, case=None) -> forms.Parsed:
 def new():
     process_key, customer_code = request.args.get("process", ""), request.args.get("customer", "")
     if not (process_key and customer_code):
-        return _choose_page()
+        return _choose_page(*_unchosen())
+    if request.method == "GET" and (chosen := _choose_customer(process_key, customer_code)) is not None:
+        return chosen
     try:
         version, customer = services.resolve(process_key, customer_code)
     except Invalid as invalid:

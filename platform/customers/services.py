@@ -18,6 +18,73 @@ def get_by_code(code: str) -> Customer:
     return customer
 
 
+def choose(text: str) -> Customer:
+    """The customer someone typed when starting a case: their code in any case, else their
+    name in any case (a match in the very case typed first, for codes and names alike).
+    Invalid at /customer when nobody or more than one customer matches."""
+    text = (text or "").strip()
+    if not text:
+        raise Invalid([{"pointer": "/customer", "message": _("Enter a customer code or name.")}])
+    folded = text.lower()
+    by_code = list(
+        db.session.execute(
+            sa.select(Customer)
+            .where(sa.func.lower(Customer.code) == folded)
+            .order_by(Customer.code)
+            .limit(10)
+        ).scalars()
+    )
+    exact = [customer for customer in by_code if customer.code == text]
+    if exact or len(by_code) == 1:
+        return (exact or by_code)[0]
+    by_name = list(
+        db.session.execute(
+            sa.select(Customer)
+            .where(sa.func.lower(Customer.name) == folded)
+            .order_by(Customer.code)
+            .limit(10)
+        ).scalars()
+    )
+    exact = [customer for customer in by_name if customer.name == text]
+    if not by_code and len(exact) == 1:
+        return exact[0]
+    if len(by_code) > 1 or len(by_name) > 1:
+        codes = ", ".join(customer.code for customer in by_code or by_name)
+        message = _(
+            "%(text)s fits more than one customer (%(codes)s): choose one by its code.",
+            text=text,
+            codes=codes,
+        )
+        raise Invalid([{"pointer": "/customer", "message": message}])
+    if by_name:
+        return by_name[0]
+    message = _("No customer has the code or name %(text)s.", text=text)
+    raise Invalid([{"pointer": "/customer", "message": message}])
+
+
+def search(text: str | None, *, limit: int = 20) -> list[Customer]:
+    """Customers whose code or name contains `text` (any case), for a picker: the code
+    itself first, then codes and names that start with it, then the rest by code."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    code, name = sa.func.lower(Customer.code), sa.func.lower(Customer.name)
+    folded = text.lower()
+    rank = sa.case(
+        (code == folded, 0),
+        (code.startswith(folded, autoescape=True), 1),
+        (name.startswith(folded, autoescape=True), 2),
+        else_=3,
+    )
+    query = (
+        sa.select(Customer)
+        .where(sa.or_(code.contains(folded, autoescape=True), name.contains(folded, autoescape=True)))
+        .order_by(rank, Customer.code)
+        .limit(limit)
+    )
+    return list(db.session.execute(query).scalars())
+
+
 def create(code: str, name: str, tier: str, *, status: str = "active", actor=None) -> Customer:
     code, name, tier = code.strip(), name.strip(), tier.strip()
     errors = []

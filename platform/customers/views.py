@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from formflow.auth.decorators import permission_required
 from formflow.customers import services
@@ -26,6 +26,14 @@ def index():
         next_url=next_page_url("customers.index", "after", next_cursor),
         args=request.args,
     )
+
+
+@bp.route("/search")
+@permission_required("cases.create")
+def search():
+    """JSON for the customer picker of a new case: [{code, name, tier}], at most 20."""
+    found = services.search(request.args.get("q", ""), limit=20)
+    return jsonify([{"code": c.code, "name": c.name, "tier": c.tier} for c in found])
 
 
 @bp.route("/<code>")

@@ -17,23 +17,30 @@ Public interface (other packages use only these):
   Draft 2020-12 with format checking, messages in the user's language.
 - `check_schema(schema)` / `check_ui_schema(schema, ui_schema)` -> `[{"pointer", "message"}]`
   problems in a form definition (pointers relative to the schema / uiSchema root).
-- `display(schema, ui_schema, data) -> list[DisplayRow]` titled values for read-only pages.
+- `display(schema, ui_schema, data) -> list[DisplayRow]` titled values for read-only pages;
+  `columns(schema, ui_schema) -> list[Column]` the top-level fields (lists, exports, inbox),
+  `top_level_values(rows, filenames)` display rows folded to one text per top-level field,
+  `money_text(value)` an amount as shown (`1,234.50`).
 """
 
 from formflow.forms.checks import check_schema, check_ui_schema
-from formflow.forms.display import DisplayRow, display
+from formflow.forms.display import Column, DisplayRow, columns, display, money_text, top_level_values
 from formflow.forms.parsing import Command, Parsed, parse
 from formflow.forms.rendering import render
 from formflow.forms.validation import validate
 
 __all__ = [
+    "Column",
     "Command",
     "DisplayRow",
     "Parsed",
     "check_schema",
     "check_ui_schema",
+    "columns",
     "display",
+    "money_text",
     "parse",
     "render",
+    "top_level_values",
     "validate",
 ]

@@ -17,8 +17,8 @@ class Panel:
 
 
 def panels_for(user) -> list[Panel]:
-    """Panels in order; the inbox comes first (empty until workflows exist)."""
-    panels = [Panel(_l("Waiting for me"), _l("Nothing is waiting for you."))]
+    """Panels in order; what waits for the user comes first."""
+    panels = [_waiting_panel(user)]
     if can(user, "customers.read"):
         panels.append(
             Panel(
@@ -44,3 +44,14 @@ def panels_for(user) -> list[Panel]:
             )
         )
     return panels
+
+
+def _waiting_panel(user) -> Panel:
+    """The inbox's count, from the same source as the navigation's badge."""
+    from formflow.workflows import inbox
+
+    waiting = inbox.count_for(user) if can(user, "cases.act") else 0
+    if not waiting:
+        return Panel(_l("Waiting for me"), _l("Nothing is waiting for you."))
+    body = _l("%(n)d cases are waiting for you.", n=waiting)
+    return Panel(_l("Waiting for me"), body, [("workflow.inbox", _l("Open the inbox"))])

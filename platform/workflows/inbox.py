@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
+from functools import cached_property
 
 import sqlalchemy as sa
 from flask import g, has_request_context
@@ -25,6 +27,7 @@ from formflow.auth.permissions import require
 from formflow.cases.models import Case
 from formflow.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
+from formflow.forms import columns, display
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import localized
 from formflow.processes.models import ProcessVersion
@@ -239,6 +242,25 @@ class InboxRow:
     on_behalf_of: list[str] = field(default_factory=list)
     due_at: datetime | None = None
     overdue: bool = False
+    #: the value of the form's first top-level money field (None: no such field or no value)
+    amount: Decimal | None = None
+    #: that field's title, in the user's language
+    amount_title: str = ""
+
+    @property
+    def waiting_since(self) -> datetime:
+        return self.case.state_entered_at or self.case.created_at
+
+    @cached_property
+    def key_fields(self) -> list[tuple[str, str]]:
+        """(title, value as the case page shows it) of the top-level fields the form marks
+        with `"ui:options": {"summary": true}` (read when the page shows the row)."""
+        marked = _form_summary(self.case.version).marked
+        if not marked:
+            return []
+        schema, ui_schema = _form(self.case.version)
+        rows = display(schema, ui_schema, self.case.data or {})
+        return [(row.title, row.value) for row in rows if not row.group and row.pointer in marked]
 
 
 def waiting_for(user, *, today: date | None = None, now: datetime | None = None) -> list[InboxRow]:
@@ -252,14 +274,18 @@ def waiting_for(user, *, today: date | None = None, now: datetime | None = None)
     candidates = _candidates(user, delegators)
     approved = _approved_by(user, candidates)
     due = _due_times(candidates)
+    summaries: dict[int, FormSummary] = {}
     rows = []
     for case in candidates:
         state = engine.state_spec(case)
-        if (case.id, case.state, case.state_round) in approved:
+        if (case.id, case.state, case.state_round) in approved or waits_on_nobody(case, state):
             continue
         if not _expected(case, state, user, delegators) or not engine.can_act(case, user, None):
             continue
         due_at = due.get((case.id, case.state, case.state_round))
+        if case.version_id not in summaries:
+            summaries[case.version_id] = _form_summary(case.version)
+        summary = summaries[case.version_id]
         rows.append(
             InboxRow(
                 case=case,
@@ -268,10 +294,129 @@ def waiting_for(user, *, today: date | None = None, now: datetime | None = None)
                 on_behalf_of=_acting_for(case, state, user, delegators),
                 due_at=due_at,
                 overdue=due_at is not None and due_at <= now,
+                amount=summary.amount_of(case.data),
+                amount_title=summary.money_title,
             )
         )
-    rows.sort(key=lambda r: (not r.overdue, r.case.state_entered_at or r.case.created_at, r.case.id))
+    rows.sort(key=lambda r: (not r.overdue, r.waiting_since, r.case.id))
     return rows
+
+
+def waits_on_nobody(case: Case, state: dict) -> bool:
+    """Whether the step waits on no one, though people may act there (e.g. a dispute window
+    a timer closes): the state says `"inbox": false`; or, by default, it is an automatic
+    step with no assignee (and not reassigned) whose SLA ends it by an action."""
+    if isinstance(state.get("inbox"), bool):
+        return not state["inbox"]
+    if state.get("kind") != "automatic" or state.get("assignee") or case.assigned_to_id is not None:
+        return False
+    sla = state.get("sla") if isinstance(state.get("sla"), dict) else {}
+    on_expire = sla.get("on_expire") if isinstance(sla.get("on_expire"), dict) else {}
+    return on_expire.get("do") == "action"
+
+
+# --- presenting the inbox --------------------------------------------------------------------
+
+
+def _form(version: ProcessVersion) -> tuple[dict, dict]:
+    form = (version.spec or {}).get("form") or {}
+    return form.get("schema") or {}, form.get("uiSchema") or {}
+
+
+@dataclass(frozen=True)
+class FormSummary:
+    """What the inbox shows of a version's form: its first top-level money field (the
+    amount) and the fields it marks as deciding (`"ui:options": {"summary": true}`)."""
+
+    money: str | None = None  # the money field's top-level name
+    money_title: str = ""
+    marked: frozenset[str] = frozenset()  # pointers
+
+    def amount_of(self, data) -> Decimal | None:
+        value = data.get(self.money) if self.money and isinstance(data, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            return None
+        return Decimal(value)
+
+
+def _form_summary(version: ProcessVersion) -> FormSummary:
+    fields = columns(*_form(version))
+    money = next((column for column in fields if column.money), None)
+    return FormSummary(
+        money=money.name if money else None,
+        money_title=money.title if money else "",
+        marked=frozenset(column.pointer for column in fields if column.summary),
+    )
+
+
+#: the inbox's orders (`?sort=`; a leading "-" reverses): the default is overdue first,
+#: then the longest waiting
+SORTS = ("since", "due", "amount", "customer")
+
+
+@dataclass
+class InboxFilter:
+    """What the inbox page shows of the cases waiting for a user (`?process=&state=` …)."""
+
+    process: str | None = None
+    #: a state name, or "process:state" for one process's state
+    state: str | None = None
+    #: part of the customer's code or name, any case
+    customer: str | None = None
+    overdue_only: bool = False
+
+    def keeps(self, row: InboxRow) -> bool:
+        case = row.case
+        if self.process and case.process.key != self.process:
+            return False
+        if self.state:
+            process, _sep, state = self.state.rpartition(":")
+            if case.state != state or (process and case.process.key != process):
+                return False
+        if self.customer:
+            text = self.customer.strip().casefold()
+            if text not in case.customer.code.casefold() and text not in case.customer.name.casefold():
+                return False
+        return not (self.overdue_only and not row.overdue)
+
+
+def shown(rows: list[InboxRow], filters: InboxFilter, sort: str | None) -> list[InboxRow]:
+    """The rows the filters keep, in the order asked for (unknown orders: the default).
+    Rows without the value sorted on (no due time, no amount) come last either way."""
+    kept = [row for row in rows if filters.keeps(row)]
+    name = (sort or "").removeprefix("-")
+    if name not in SORTS:
+        return kept
+    value = {
+        "since": lambda row: row.waiting_since,
+        "due": lambda row: row.due_at,
+        "amount": lambda row: row.amount,
+        "customer": lambda row: (row.case.customer.code.casefold(), row.case.customer.name),
+    }[name]
+    present = [row for row in kept if value(row) is not None]
+    absent = [row for row in kept if value(row) is None]
+    present.sort(key=lambda row: (value(row), row.case.id), reverse=sort.startswith("-"))
+    return present + absent
+
+
+@dataclass
+class ProcessStates:
+    """A process and its states (name, title) among the rows, for the filter's choices."""
+
+    key: str
+    name: str
+    states: list[tuple[str, str]] = field(default_factory=list)
+
+
+def filter_choices(rows: list[InboxRow], locale: str) -> list[ProcessStates]:
+    """The processes and states of the cases waiting (so every choice finds something)."""
+    found: dict[str, ProcessStates] = {}
+    for row in rows:
+        process = row.case.process
+        entry = found.setdefault(process.key, ProcessStates(process.key, process.name(locale)))
+        if all(name != row.case.state for name, _title in entry.states):
+            entry.states.append((row.case.state, row.state_title))
+    return sorted(found.values(), key=lambda entry: entry.name)
 
 
 def count_for(user) -> int:
