@@ -75,3 +75,23 @@ def test_no_translatable_text_hides_inside_an_f_string():
                     if isinstance(call, ast.Call) and name in GETTEXT_NAMES:
                         hidden.append(f"{path.name}:{call.lineno}")
     assert hidden == []
+
+
+def test_lists_and_sizes_are_written_as_the_language_writes_them(app):
+    from formflow.cases.uploads import size_text
+    from formflow.forms.display import display
+    from formflow.i18n import join_list
+
+    schema = {
+        "type": "object",
+        "properties": {"kinds": {"type": "array", "items": {"enum": ["a", "b", "c"]}, "uniqueItems": True}},
+    }
+    names = [{"zh-CN": "甲", "en": "Alpha"}, {"zh-CN": "乙", "en": "Beta"}, {"zh-CN": "丙", "en": "Gamma"}]
+    ui = {"kinds": {"ui:widget": "checkboxes", "ui:enumNames": names}}
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        assert join_list(["A", "B", "C"]) == "A, B, and C"
+        assert [row.value for row in display(schema, ui, {"kinds": ["a", "c"]})] == ["Alpha and Gamma"]
+        assert (size_text(17), size_text(1536)) == ("17 bytes", "1.5 KB")
+    with app.test_request_context(headers={"Cookie": "lang=zh_Hans_CN"}):
+        assert join_list(["甲", "乙", "丙"]) == "甲、乙和丙"
+        assert size_text(17) == "17 字节"

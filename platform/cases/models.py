@@ -12,6 +12,7 @@ from formflow.customers.models import Customer
 from formflow.exactjson import ExactJSON
 from formflow.extensions import db, utcnow
 from formflow.processes.models import Process, ProcessVersion
+from formflow.workflows.titles import state_title
 
 
 class Case(db.Model):
@@ -52,6 +53,11 @@ class Case(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="case", order_by="Attachment.id", lazy="select"
     )
+
+    @property
+    def state_title(self) -> str:
+        """The state as people read it: its title in the spec, in the user's language."""
+        return state_title(self.version, self.state)
 
 
 class Attachment(db.Model):

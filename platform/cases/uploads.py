@@ -26,6 +26,7 @@ from formflow.auth.permissions import can, require
 from formflow.cases.models import Attachment
 from formflow.errors import Forbidden, NotFound
 from formflow.extensions import db
+from formflow.forms.rendering import name_files_with
 
 TOKEN_PREFIX = "att_"
 #: What a token looks like; anything else is not looked up at all.
@@ -170,6 +171,18 @@ def by_tokens(tokens) -> dict[str, Attachment]:
     return {row.token: row for row in rows}
 
 
+def file_names(tokens) -> dict[str, str]:
+    """token -> file name of the attachments the acting user may read: what a file field
+    shows it holds, e.g. after a form error (registered with the forms engine below)."""
+    user = acting_user()
+    return {
+        token: found.filename for token, found in by_tokens(tokens).items() if can(user, "cases.read", found)
+    }
+
+
+name_files_with(file_names)
+
+
 def for_download(token: str, user) -> Attachment:
     """The attachment behind `token` if `user` may read it: NotFound for anything that
     is not a token we issued (`../../etc/passwd` never reaches the file system)."""
@@ -194,3 +207,18 @@ def served_type(content_type: str) -> str:
         or not _MEDIA_TYPE.match(media_type)
     )
     return "application/octet-stream" if active else media_type
+
+
+def size_text(size: int | None) -> str:
+    """A file's size as people read it, in their language: "17 字节" / "17 bytes", "1.2 MB"
+    (what the `filesizeformat` filter shows; Jinja's own says "Bytes" in every language)."""
+    from flask_babel import format_decimal, ngettext
+
+    if size is None:
+        return "—"
+    if size < 1024:
+        return ngettext("%(num)d byte", "%(num)d bytes", size)
+    for unit, scale in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3)):
+        if size < scale * 1024 or unit == "GB":
+            return f"{format_decimal(size / scale, format='#,##0.#')} {unit}"
+    return str(size)  # not reached

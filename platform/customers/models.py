@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import pgettext
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from formflow.extensions import db, utcnow
 
 CUSTOMER_STATUSES = ("active", "in_rectification", "offboarded", "blacklisted")
+
+
+def status_labels() -> dict[str, str]:
+    """What people read for each customer status, in the user's language."""
+    return {
+        "active": pgettext("customer status", "Active"),
+        "in_rectification": pgettext("customer status", "In rectification"),
+        "offboarded": pgettext("customer status", "Offboarded"),
+        "blacklisted": pgettext("customer status", "Blacklisted"),
+    }
+
+
+def status_label(status: str | None) -> str:
+    """A customer status in the user's language (an unknown one as it is)."""
+    return status_labels().get(status or "", status or "")
 
 
 class Customer(db.Model):
@@ -21,6 +37,10 @@ class Customer(db.Model):
     tier: Mapped[str] = mapped_column(String(10), index=True)
     status: Mapped[str] = mapped_column(String(30), default="active", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status)
 
     def snapshot(self) -> dict:
         return {"code": self.code, "name": self.name, "tier": self.tier, "status": self.status}

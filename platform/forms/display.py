@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from formflow.forms.pointers import unescape
 from formflow.forms.schema_tree import MISSING, Node, Tree
 from formflow.forms.values import input_value
+from formflow.i18n import join_list
 
 CENT = Decimal("0.01")
 
@@ -65,7 +66,7 @@ def _text(node: Node, value: Any) -> str:
         labels = {option.token: option.label for option in node.options}
         shown = input_value(node)
         if isinstance(shown, list):
-            return "、".join(labels.get(token, token) for token in shown)
+            return join_list(labels.get(token, token) for token in shown)
         return labels.get(shown, shown)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")

@@ -56,6 +56,8 @@ class Writer:
         self.errors = errors
         self.field_attributes = field_attributes
         self.locked = locked
+        #: token -> the name of the file a file field holds (see rendering.name_files_with)
+        self.file_names: dict[str, str] = {}
         self.out: list[str] = []
 
     def html(self, root: Node, summary: list[tuple[str, str, str]]) -> Markup:
@@ -243,7 +245,11 @@ class Writer:
             write(f'<input type="file" id="{ident}" name="{name}"{attributes(attrs)}>')
             if isinstance(value, str) and value:
                 write(f'<input type="hidden" name="{name}" value="{escape(value)}">')
-                note = _("Attached: %(token)s (choose a file to replace it)", token=value[:12])
+                name = self.file_names.get(value)
+                if name:
+                    note = _("Attached: %(name)s (choose a file to replace it)", name=name)
+                else:
+                    note = _("A file is attached (choose a file to replace it).")
                 write(f'<small class="ff-current-file">{escape(note)}</small>')
         else:
             kind = INPUT_TYPES.get(node.widget, "text")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,16 @@ from formflow.forms.values import input_value
 
 #: Inputs that `readonly` does not stop; they are disabled and their value is posted hidden.
 LOCKED_BY_DISABLING = frozenset({"select", "radio", "checkbox", "checkboxes", "range", "color", "file"})
+
+#: tokens -> {token: file name}: what a file field says is attached. The forms engine knows
+#: nothing of storage; whoever stores the uploads (formflow.cases.uploads) names them here.
+_file_names: Callable[[Iterable[str]], dict[str, str]] | None = None
+
+
+def name_files_with(function: Callable[[Iterable[str]], dict[str, str]] | None) -> None:
+    """Register how file fields learn the name of the file a token stands for."""
+    global _file_names
+    _file_names = function
 
 
 def render(
@@ -63,7 +74,18 @@ def render_tree(root: Node, errors: list[dict]) -> Markup:
     values = {node.pointer: input_value(node) for node in root.walk() if node.kind == "field"}
     values.update(kept_inputs)  # show what the user typed, not an empty box
     writer = Writer(values, placed, lambda node: field_attributes(node, placed), LOCKED_BY_DISABLING)
+    writer.file_names = _names_of_files(root, values)
     return writer.html(root, _summary(root, placed))
+
+
+def _names_of_files(root: Node, values: dict[str, Any]) -> dict[str, str]:
+    tokens = [
+        values.get(node.pointer)
+        for node in root.walk()
+        if node.kind == "field" and node.widget == "file" and isinstance(values.get(node.pointer), str)
+    ]
+    tokens = [token for token in tokens if token]
+    return _file_names(tokens) if tokens and _file_names is not None else {}
 
 
 def place_errors(root: Node, errors: list[dict]) -> tuple[dict[str, list[str]], dict[str, str]]:

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from formflow.extensions import db, utcnow
 
 VERSION_STATUSES = ("draft", "published", "retired")
+#: what people read for a version's status
+VERSION_STATUS_LABELS = {"draft": _l("draft"), "published": _l("published"), "retired": _l("retired")}
+#: what people read for a process category (the meta-schema's enum of `category`)
+CATEGORY_LABELS = {
+    "deduction": _l("Deduction"),
+    "prepaid": _l("Prepaid balance"),
+    "management_fee": _l("Management fee"),
+    "payment": _l("Payment"),
+    "offboarding": _l("Offboarding"),
+    "other": _l("Other"),
+}
+
+
+def category_label(category: str | None) -> str:
+    """A category in the user's language (an unknown one as it is)."""
+    return str(CATEGORY_LABELS.get(category or "", category or ""))
 
 
 class Process(db.Model):
@@ -29,6 +46,10 @@ class Process(db.Model):
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_zh
+
+    @property
+    def category_label(self) -> str:
+        return category_label(self.category)
 
 
 class ProcessVersion(db.Model):
@@ -59,3 +80,7 @@ class ProcessVersion(db.Model):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     process: Mapped[Process] = relationship(back_populates="versions", lazy="joined")
+
+    @property
+    def status_label(self) -> str:
+        return str(VERSION_STATUS_LABELS.get(self.status, self.status))

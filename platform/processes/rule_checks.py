@@ -18,7 +18,7 @@ from formflow.forms.schema_tree import primary_type
 from formflow.rules import check, compile
 from formflow.rules.checking import scoped_operations, var_paths
 from formflow.rules.errors import RuleError
-from formflow.rules.form_rules import field_schema, known_vars, spec_tables
+from formflow.rules.form_rules import field_schema, known_vars, placeholders, spec_tables
 
 ROW_VARS = ("row", "index")
 
@@ -43,6 +43,8 @@ def check_rules(spec: dict, *, tables_sound: bool = True, skip: Iterable[int] = 
         where = f"/rules/{index}"
         field_errors = _field_errors(rule.get("field", ""), fields)
         errors += [{"pointer": where + "/field", "message": message} for message in field_errors]
+        if rule.get("kind") == "validate":
+            errors += _message_errors(rule, where, known, tables)
         member = "value" if rule.get("kind") == "compute" else "when"
         if member not in rule:
             continue
@@ -118,9 +120,12 @@ def _row_array(template: str) -> list[str] | None:
 # --- one rule's JSONLogic -------------------------------------------------------------------
 
 
-def _expression_errors(rule: dict, member: str, known: list[str], tables) -> list[dict]:
-    """`check` of `rule[member]` with the vars this rule may read; pointers into the member."""
-    expression = rule[member]
+def _expression_errors(
+    rule: dict, member: str, known: list[str], tables, expression: Any = None
+) -> list[dict]:
+    """`check` of `rule[member]` (or of `expression`) with the vars this rule may read;
+    pointers into the member."""
+    expression = rule[member] if expression is None else expression
     rows = _row_array(rule.get("field", ""))
     plain = [path for path in known if path not in ROW_VARS and not path.startswith("row.")]
     if rows is None:
@@ -130,6 +135,42 @@ def _expression_errors(rule: dict, member: str, known: list[str], tables) -> lis
     prefix = ".".join(["data", *rows]) + "."
     own_row = ["row." + path[len(prefix) :] for path in plain if path.startswith(prefix)]
     return check(expression, known_vars=[*plain, *ROW_VARS, *own_row], tables=tables)
+
+
+def _message_errors(rule: dict, where: str, known: list[str], tables) -> list[dict]:
+    """A validate rule's `params` (each JSONLogic, checked as its `when`) and the `{name}`s
+    of its message, each of which needs a param."""
+    params = rule.get("params") if isinstance(rule.get("params"), dict) else {}
+    errors = []
+    for name, expression in params.items():
+        errors += [
+            {"pointer": f"{where}/params/{escape(name)}{error['pointer']}", "message": error["message"]}
+            for error in _expression_errors(rule, "params", known, tables, expression)
+        ]
+    message = rule.get("message") if isinstance(rule.get("message"), dict) else {}
+    for language, text in message.items():
+        for name in placeholders(text):
+            if name in params:
+                continue
+            close = difflib.get_close_matches(name, list(params), n=1, cutoff=0.6)
+            if close:
+                problem = _(
+                    "The message uses {%(name)s}, but the rule has no such param; did you mean {%(close)s}?",
+                    name=name,
+                    close=close[0],
+                )
+            elif params:
+                problem = _(
+                    "The message uses {%(name)s}, but the rule has no param %(name)s (params: %(names)s).",
+                    name=name,
+                    names=", ".join(params),
+                )
+            else:
+                problem = _(
+                    "The message uses {%(name)s}: give the rule params with a value for %(name)s.", name=name
+                )
+            errors.append({"pointer": f"{where}/message/{escape(language)}", "message": problem})
+    return errors
 
 
 def _row_vars_outside_rows(expression: Any) -> list[dict]:

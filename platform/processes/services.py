@@ -25,7 +25,7 @@ from formflow.auth.models import User
 from formflow.errors import Conflict, Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.processes.changes import describe_changes
-from formflow.processes.models import Process, ProcessVersion
+from formflow.processes.models import VERSION_STATUS_LABELS, Process, ProcessVersion
 from formflow.processes.spec import (
     check_spec,
     ensure_valid,
@@ -77,6 +77,10 @@ class ImportSummary:
     base_status: str | None = None
     changes: list[str] = field(default_factory=list)
     base_sha256: str | None = None
+
+    @property
+    def base_status_label(self) -> str:
+        return str(VERSION_STATUS_LABELS.get(self.base_status or "", self.base_status or ""))
 
     @property
     def base(self) -> str:

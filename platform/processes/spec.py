@@ -19,12 +19,15 @@ from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, ValidationError
 
 from formflow.errors import Invalid
+from formflow.jsonerrors import problem
 from formflow.rules.tables import check_tables
 
 KEY_PATTERN = "^[a-z][a-z0-9_]{1,79}$"
 NOT_BLANK_PATTERN = "\\S"
 RULE_ID_PATTERN = "^[a-z0-9][a-z0-9_-]{0,79}$"
 POINTER_PATTERN = "^(/([^~/]|~[01])*)+$"
+#: a validate rule's param name (form_rules.PLACEHOLDER)
+PARAM_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,39}$"
 
 _TYPE_NAMES = {
     "object": lambda: _("an object"),
@@ -133,7 +136,7 @@ def parse_spec_text(text: str | bytes, filename: str = "") -> dict:
             "Invalid JSON at line %(line)d, column %(column)d: %(problem)s",
             line=error.lineno,
             column=error.colno,
-            problem=error.msg,
+            problem=problem(error.msg),
         )
         raise Invalid([{"pointer": "", "message": message}]) from None
     except _DuplicateMember as duplicate:
@@ -200,6 +203,18 @@ def _meta_errors(error: ValidationError) -> list[dict]:
         )
     elif kind == "pattern" and expected == POINTER_PATTERN:
         message = _("Must be a JSON Pointer such as /amount (rows: /instalments/*/amount).")
+    elif kind == "pattern" and expected == PARAM_PATTERN:
+        message = _(
+            "Use up to 40 letters, digits or _, not starting with a digit (the message writes it as {name})."
+        )
+    elif kind == "maxProperties":
+        message = _("At most %(n)d members.", n=expected)
+    elif kind == "maxItems":
+        message = _("At most %(n)d items.", n=expected)
+    elif kind == "minItems":
+        message = _("At least %(n)d items.", n=expected)
+    elif kind == "uniqueItems":
+        message = _("Each item may appear only once.")
     elif kind == "minLength":
         message = _("At least %(n)d characters.", n=expected)
     elif kind == "maxLength":

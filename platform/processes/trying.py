@@ -13,10 +13,12 @@ from formflow import exactjson
 from formflow.cases.models import Case
 from formflow.errors import Invalid
 from formflow.extensions import db
+from formflow.forms.texts import localized
+from formflow.jsonerrors import describe
 from formflow.processes.models import ProcessVersion
 from formflow.processes.spec import check_test_context
 from formflow.rules import spec_tests
-from formflow.rules.form_rules import truthy, version_tables
+from formflow.rules.form_rules import KIND_LABELS, truthy, version_tables
 
 #: How many past cases the panel offers.
 RECENT_CASES = 20
@@ -35,6 +37,11 @@ class RuleRow:
     ran: bool = True
     passed: bool | None = None  # validate/visible/required/enable: the condition held
     error: str | None = None
+    title: str = ""  # the rule's title, when the spec gives one
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
 
 
 @dataclass
@@ -66,7 +73,9 @@ def parse_context(text: str) -> dict:
     try:
         context = exactjson.loads(text or "")
     except ValueError as error:
-        raise Invalid([{"pointer": "", "message": _("Not valid JSON: %(error)s", error=error)}]) from None
+        raise Invalid(
+            [{"pointer": "", "message": _("Not valid JSON: %(error)s", error=describe(error))}]
+        ) from None
     errors = check_test_context(context)
     if errors:
         raise Invalid(errors)
@@ -118,20 +127,25 @@ def try_rules(version: ProcessVersion, context: dict) -> TryResult:
     rows: list[RuleRow] = []
     for rule in version.spec.get("rules") or []:
         rule_id, kind = rule.get("id", ""), rule.get("kind", "")
+        title = localized(rule.get("title"))
         results = [result for result in outcome.results if result["id"] == rule_id]
         problems = [error for error in outcome.errors if error.get("rule") == rule_id]
         for result in results:
             passed = None if kind == "compute" else truthy(result["value"])
             message = next((e["message"] for e in problems if e["pointer"] == result["pointer"]), None)
-            rows.append(RuleRow(rule_id, kind, result["pointer"], result["value"], True, passed, message))
+            rows.append(
+                RuleRow(rule_id, kind, result["pointer"], result["value"], True, passed, message, title)
+            )
         reached = {result["pointer"] for result in results}
         for problem in problems:  # failed at run time: no result at that pointer
             if problem["pointer"] not in reached:
                 rows.append(
-                    RuleRow(rule_id, kind, problem["pointer"], passed=False, error=problem["message"])
+                    RuleRow(
+                        rule_id, kind, problem["pointer"], passed=False, error=problem["message"], title=title
+                    )
                 )
         if not results and not problems:
-            rows.append(RuleRow(rule_id, kind, rule.get("field", ""), ran=False))
+            rows.append(RuleRow(rule_id, kind, rule.get("field", ""), ran=False, title=title))
     return TryResult(
         rows=rows,
         computed=dict(outcome.computed),

@@ -35,6 +35,8 @@ from formflow.forms.pointers import join, split
 from formflow.forms.schema_tree import Tree, choice_options, primary_type
 from formflow.forms.texts import localized
 from formflow.forms.values import Unreadable, read_number
+from formflow.i18n import join_list
+from formflow.rules.tables import TableLabels, table_labels
 
 COMBINATORS = {"all": "and", "any": "or"}
 DEFAULT_LOOKUP_KEY = "customer.tier"
@@ -272,6 +274,7 @@ class Catalogue:
     targets: list[FieldChoice] = field(default_factory=list)  # the fields a rule can be about
     fields: dict[str, FieldChoice] = field(default_factory=dict)  # what conditions test, by path
     thresholds: list[tuple[str, str]] = field(default_factory=list)  # ("table:column", label)
+    tables: dict[str, TableLabels] = field(default_factory=dict)  # what the tables are called
 
     def list_fields(self) -> list[str]:
         return [path for path, choice in self.fields.items() if choice.is_list]
@@ -317,14 +320,35 @@ def catalogue(spec: dict) -> Catalogue:
         if kind != "object" and path not in found.fields:
             found.fields[path] = choice
     for path, label in CONTEXT_FIELDS:
-        found.fields.setdefault(path, FieldChoice(path, None, str(label), "string"))
+        found.fields.setdefault(
+            path, FieldChoice(path, None, str(label), "string", _context_options(path, spec))
+        )
+    labels = table_labels(spec)
     for name, table in spec_tables(spec).items():
         columns = list(table.get("columns") or [])
         key_column = table.get("keyColumn") or (columns[0] if columns else None)
+        shown = labels.get(name) or TableLabels(name, name)
         found.thresholds += [
-            (f"{name}:{column}", f"{name} · {column}") for column in columns if column != key_column
+            (f"{name}:{column}", f"{shown.title} · {shown.column(column)}")
+            for column in columns
+            if column != key_column
         ]
+        found.tables[name] = shown
     return found
+
+
+def _context_options(path: str, spec: dict) -> tuple[tuple[Any, str], ...]:
+    """The values a context field takes, with what people read for them."""
+    if path == "customer.status":
+        from formflow.customers.models import status_labels
+
+        return tuple(status_labels().items())
+    if path == "case.state":
+        from formflow.workflows.titles import state_title
+
+        states = ((spec.get("workflow") or {}).get("states") or {}) if isinstance(spec, dict) else {}
+        return tuple((name, state_title(spec, name)) for name in states)
+    return ()
 
 
 def _form_order(schema: dict, ui: Any, tree: Tree, pointer: str = "", depth: int = 0) -> Iterable[str]:
@@ -425,26 +449,37 @@ def value_text(value: Any) -> str:
 
 
 def describe(conditions: Conditions, found: Catalogue) -> str:
-    """'Reason equals other and Amount ≤ deduction_limits · max_single (by customer.tier)'."""
+    """'Reason equals Other and Amount ≤ Deduction limits · Single limit (by Customer tier)':
+    fields, options, tables and columns by the titles people read."""
     parts = []
     for row in conditions.rows:
         choice = found.fields.get(row["field"])
         label = choice.label if choice else row["field"]
         entry = OPERATORS[row["op"]]
         if entry.operand == "lookup":
+            table = found.tables.get(row["table"]) or TableLabels(row["table"], row["table"])
+            by = found.fields.get(row["key"] or "")
             bound = _(
                 "%(table)s · %(column)s (by %(key)s)",
-                table=row["table"],
-                column=row["column"],
-                key=row["key"],
+                table=table.title,
+                column=table.column(row["column"]),
+                key=by.label if by else row["key"],
             )
             parts.append(f"{label} {entry.label} {bound}")
         elif entry.operand == "none":
             parts.append(f"{label} {entry.label}")
         else:
-            parts.append(f"{label} {entry.label} {value_text(row.get('value'))}")
+            parts.append(f"{label} {entry.label} {_value_label(row.get('value'), choice)}")
     joiner = _(" and ") if conditions.combinator == "all" else _(" or ")
     return joiner.join(parts)
+
+
+def _value_label(value: Any, choice: FieldChoice | None) -> str:
+    """A value as people read it: a choice's label (a list of them joined), else its text."""
+    options = {value_text(option): label for option, label in (choice.options if choice else ())}
+    if isinstance(value, list):
+        return join_list(options.get(value_text(item)) or value_text(item) for item in value)
+    return options.get(value_text(value)) or value_text(value)
 
 
 # --- the service: one rule of a process -------------------------------------------------------

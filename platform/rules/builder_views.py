@@ -30,8 +30,11 @@ from wtforms.validators import DataRequired, Regexp
 from formflow.auth.decorators import permission_required
 from formflow.errors import Invalid
 from formflow.extensions import db
+from formflow.forms.texts import localized
+from formflow.jsonerrors import describe
 from formflow.rules import builder
 from formflow.rules.builder import Catalogue, Conditions
+from formflow.rules.form_rules import KIND_LABELS
 
 try:
     from wtforms.fields.choices import SelectChoice
@@ -106,7 +109,13 @@ def index(key: str):
     version, spec = builder.latest_spec(key)
     found = builder.catalogue(spec)
     rows = [_summary(rule, found) for rule in spec.get("rules") or [] if isinstance(rule, dict)]
-    return render_template("rules/process_rules.html", version=version, rules=rows, key=key)
+    return render_template(
+        "rules/process_rules.html",
+        version=version,
+        rules=rows,
+        key=key,
+        process_name=localized(spec.get("name")),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -243,8 +252,10 @@ def _rule_of_form(form: BuilderForm, found: Catalogue, original: dict | None) ->
     built = {"id": form.rule_id.data.strip(), "kind": kind, "field": form.target.data, "when": when}
     if kind == "validate":
         built["message"] = {"zh-CN": form.message_zh.data.strip(), "en": form.message_en.data.strip()}
-    if original and original.get("description"):
-        built["description"] = original["description"]
+    # what the builder does not edit stays as it was: title, description, message params
+    for member in ("title", "description", *(("params",) if kind == "validate" else ())):
+        if original and original.get(member):
+            built[member] = original[member]
     return built, row_errors
 
 
@@ -345,6 +356,7 @@ def _builder_page(key, spec, rule, form, *, row_errors=None, errors=None, status
     page = render_template(
         "rules/process_rule_edit.html",
         key=key,
+        process_name=localized(spec.get("name")) or key,
         rule=rule,
         form=form,
         editor="builder",
@@ -365,7 +377,7 @@ def _json_posted(key: str, spec: dict, rule: dict | None):
     try:
         built = json.loads(form.text.data)
     except ValueError as error:
-        message = _("This is not valid JSON: %(error)s", error=str(error))
+        message = _("This is not valid JSON: %(error)s", error=describe(error))
         return _json_page(key, spec, rule, form, errors=[{"pointer": "", "message": message}], status=422)
     if not isinstance(built, dict):
         message = _("A rule is a JSON object with id, kind, field and when (or value).")
@@ -391,6 +403,7 @@ def _json_page(key, spec, rule, form, *, errors=None, status=200):
     page = render_template(
         "rules/process_rule_edit.html",
         key=key,
+        process_name=localized(spec.get("name")) or key,
         rule=rule,
         form=form,
         editor="json",
@@ -428,7 +441,9 @@ def _summary(rule: dict, found: Catalogue) -> dict:
     )
     return {
         "rule": rule,
-        "kind": dict(CONDITION_KINDS).get(rule.get("kind"), rule.get("kind")),
+        "kind": dict(CONDITION_KINDS).get(rule.get("kind"))
+        or KIND_LABELS.get(rule.get("kind"), rule.get("kind")),
+        "title": localized(rule.get("title")),
         "target": target,
         "condition": builder.describe(conditions, found) if conditions else None,
     }

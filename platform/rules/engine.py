@@ -16,6 +16,7 @@ import datalogic_py
 from flask_babel import gettext as _
 
 from formflow import exactjson
+from formflow.jsonerrors import describe
 from formflow.rules.errors import RuleError
 from formflow.rules.operators import OPERATORS, OperatorFailure, bound, callback
 
@@ -54,7 +55,7 @@ def rule_text(rule: Any) -> str:
         try:
             rule = exactjson.loads(rule) if rule.strip()[:1] in "{[" else rule
         except ValueError as error:
-            raise RuleError(_("The rule is not valid JSON: %(error)s", error=error)) from None
+            raise RuleError(_("The rule is not valid JSON: %(error)s", error=describe(error))) from None
         except RecursionError:
             raise RuleError(_("The rule is nested more than %(n)d levels deep.", n=MAX_RULE_DEPTH)) from None
     if depth(rule, MAX_RULE_DEPTH) > MAX_RULE_DEPTH:

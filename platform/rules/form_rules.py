@@ -7,6 +7,7 @@ the same rules only to preview."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -14,14 +15,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from formflow.forms.pointers import assign, join, resolve, split
 from formflow.forms.texts import localized
+from formflow.i18n import join_list
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
 from formflow.rules.operators import OperatorFailure, to_money
 
 KINDS = ("visible", "compute", "required", "enable", "validate")
+#: what people read for a rule's kind
+KIND_LABELS = {
+    "visible": _l("Shown when"),
+    "compute": _l("Computed value"),
+    "required": _l("Required when"),
+    "enable": _l("Editable when"),
+    "validate": _l("Validation"),
+}
 
 
 @dataclass
@@ -126,6 +137,8 @@ class _Run:
         self.tables = tables if tables is not None else spec_tables(spec)
         self.outcome = RuleOutcome()
         self._prepared = None
+        #: the context of the rule `each` yielded last (a row's own, inside a group)
+        self.rule_context: Any = None
 
     def prepared(self):
         if self._prepared is None:
@@ -145,6 +158,7 @@ class _Run:
                 context = self.prepared() if row is None else prepare(
                     {**self.context, "data": self.data, "row": row, "index": index}, self.tables
                 )  # fmt: skip
+                self.rule_context = context
                 try:
                     result = compile(expression).evaluate(context, today=self.today, rule_id=rule.get("id"))
                 except RuleError as failure:
@@ -252,14 +266,93 @@ def apply_rules(
     if check_validate:
         for rule, pointer, result in run.each("validate"):
             if not truthy(result):
-                message = localized(rule.get("message")) or _(
-                    "Rule “%(rule)s” is not met.", rule=rule.get("id")
-                )
+                message = validate_message(rule, run.rule_context, spec=spec, tables=run.tables, today=today)
                 run.outcome.errors.append({"pointer": pointer, "message": message, "rule": rule.get("id")})
     return data, run.outcome
 
 
 _ABSENT = object()
+
+#: `{name}` in a validate rule's message: the value of its param `name`
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,39})\}")
+
+
+def placeholders(text: Any) -> list[str]:
+    """The param names a message text (or each language of one) uses, in order."""
+    texts = text.values() if isinstance(text, dict) else [text]
+    found: list[str] = []
+    for value in texts:
+        for name in PLACEHOLDER.findall(value) if isinstance(value, str) else []:
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def validate_message(rule: dict, context: Any, *, spec: dict, tables: dict, today: date | None = None) -> str:
+    """A failed validate rule's message in the user's language, its `{name}`s filled with
+    the values of its `params` (JSONLogic over the same context): a money value with two
+    places and grouping ("超过 C 级客户单笔扣款上限 5,000.00 元")."""
+    text = localized(rule.get("message"))
+    if not text:
+        return _("Rule “%(rule)s” is not met.", rule=rule.get("id"))
+    params = rule.get("params") if isinstance(rule.get("params"), dict) else {}
+    if not params or not PLACEHOLDER.search(text):
+        return text
+    values = {}
+    for name, expression in params.items():
+        try:
+            value = compile(expression).evaluate(context, today=today, rule_id=rule.get("id"))
+        except RuleError:
+            value = None  # a param that fails shows as "—"; the rule's verdict stands
+        values[name] = param_text(value, money=is_money(expression, spec, tables, rule.get("field", "")))
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)
+
+
+def param_text(value: Any, *, money: bool = False) -> str:
+    """A param's value in a message (the browser's rules.js writes them the same way)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        if money or isinstance(value, Decimal):
+            try:
+                return f"{to_money(value):,}"
+            except OperatorFailure:
+                return str(value)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    if isinstance(value, list):
+        return join_list(param_text(item) for item in value)
+    return str(value)
+
+
+def is_money(expression: Any, spec: dict, tables: dict, field: str = "") -> bool:
+    """Whether a param reads an amount: a money column of a table, a money field of the
+    form, or the `money` operator."""
+    if not isinstance(expression, dict) or len(expression) != 1:
+        return False
+    ((operator, arguments),) = expression.items()
+    if operator == "money":
+        return True
+    if operator == "lookup" and isinstance(arguments, list) and len(arguments) == 3:
+        table = tables.get(arguments[0]) if isinstance(arguments[0], str) else None
+        return isinstance(table, dict) and (table.get("types") or {}).get(arguments[2]) == "money"
+    if operator == "var":
+        path = arguments[0] if isinstance(arguments, list) and arguments else arguments
+        if not isinstance(path, str) or not path.startswith(("data.", "row.")):
+            return False
+        tokens = path.split(".")[1:]
+        if path.startswith("row."):  # a field of the row the rule's field is in
+            rule_tokens = split(field) if field else []
+            if "*" not in rule_tokens:
+                return False
+            tokens = rule_tokens[: len(rule_tokens) - rule_tokens[::-1].index("*")] + tokens
+        schema = (spec.get("form") or {}).get("schema") or {}
+        target = field_schema(schema, join("", *tokens))
+        return "multipleOf" in target and Decimal(str(target["multipleOf"])) == Decimal("0.01")
+    return False
 
 
 def _empty(value: Any) -> bool:

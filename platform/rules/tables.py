@@ -85,13 +85,17 @@ def key_column_of(table: Mapping) -> str:
 
 
 def normalized(table: Mapping) -> dict:
-    """What the `lookup` operator reads: `{"keyColumn", "columns": [names], "rows"}`."""
+    """What the `lookup` operator reads: `{"keyColumn", "columns": [names], "rows"}`, and
+    `"types": {column: type}` of the typed columns (a money cell shows as money)."""
     rows = table.get("rows")
-    return {
+    columns = columns_of(table)
+    found = {
         "keyColumn": key_column_of(table),
-        "columns": [column.name for column in columns_of(table)],
+        "columns": [column.name for column in columns],
         "rows": [row for row in rows if isinstance(row, list)] if isinstance(rows, list) else [],
     }
+    types = {column.name: column.type for column in columns if column.type}
+    return {**found, "types": types} if types else found
 
 
 def _as_table(value: Any) -> Mapping:
@@ -577,6 +581,39 @@ def tables_for(spec: Any, *, global_tables: Mapping[str, Any] | None = None) -> 
     for _index, table in spec_tables(spec):
         found[table["key"]] = normalized(table)
     return found
+
+
+@dataclass(frozen=True)
+class TableLabels:
+    """What people read for a table and its columns: titles, else the keys."""
+
+    key: str
+    title: str
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    def column(self, name: str) -> str:
+        return self.columns.get(name) or name
+
+
+def table_labels(spec: Any, *, global_tables: Mapping[str, Any] | None = None) -> dict[str, TableLabels]:
+    """The labels of every table `spec` may `lookup` (as `tables_for`), in the user's language."""
+    from formflow.forms.texts import localized, spec_language
+
+    locale = "en" if spec_language() == "en" else "zh_Hans_CN"
+    if global_tables is None:
+        global_tables = current_global_tables()
+    found = {}
+    for key, table in global_tables.items():
+        title = table.table.name(locale) if isinstance(table, GlobalTableVersion) else ""
+        found[key] = _labels(key, title, _as_table(table), locale)
+    for _index, table in spec_tables(spec):
+        found[table["key"]] = _labels(table["key"], localized(table.get("name")), table, locale)
+    return found
+
+
+def _labels(key: str, title: str, table: Mapping, locale: str) -> TableLabels:
+    columns = {column.name: column.label(locale) for column in columns_of(table)}
+    return TableLabels(key, title or key, columns)
 
 
 def pinned_versions(version: ProcessVersion) -> dict[str, GlobalTableVersion]:

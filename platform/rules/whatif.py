@@ -27,6 +27,7 @@ from formflow.processes.models import ProcessVersion
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
 from formflow.rules.tables import tables_for, tables_for_version
+from formflow.workflows.titles import state_title
 
 DEFAULT_LAST = 100
 MAX_LAST = 1000
@@ -90,6 +91,10 @@ class CaseChange:
             for pointer in pointers
             if not _same(self.before.computed.get(pointer), self.after.computed.get(pointer))
         ]
+
+    def state_title(self, state: str) -> str:
+        """A state of the case's workflow as people read it (its title)."""
+        return state_title(self.case.version, state)
 
     @property
     def approval_changes(self) -> list[tuple[str, Any, Any]]:

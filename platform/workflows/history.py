@@ -8,17 +8,23 @@ customer notices, webhook deliveries) joins in by time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from formflow.audit.models import AuditEntry
+from formflow.audit.services import SYSTEM_ACTOR
+from formflow.customers.models import status_label
 from formflow.extensions import db
-from formflow.forms.texts import localized
+from formflow.forms.texts import localized, spec_language
+from formflow.i18n import join_list
 from formflow.workflows.models import NoticeDocument, Notification, Timer, WebhookDelivery
+from formflow.workflows.titles import action_title, checklist_label, state_title
 
 #: audit action -> timeline kind (anything else on the case is "other")
 KINDS = {
@@ -69,11 +75,12 @@ class TimelineEntry:
 
 
 def timeline(case) -> list[TimelineEntry]:
-    """Everything that happened to `case`, oldest first."""
-    states = _state_titles(case)
-    entries = _from_audit(case, states)
+    """Everything that happened to `case`, oldest first, each as a sentence people read
+    (states, actions and checklist items by their titles, effects and timers in words)."""
+    words = _Words(case.version)
+    entries = _from_audit(case, words)
     seen_kinds = {entry.kind for entry in entries}
-    entries += _from_records(case, states, seen_kinds)
+    entries += _from_records(case, words, seen_kinds, _told_by_effects(entries))
     entries.sort(key=lambda e: (e.at, e.seq if e.seq is not None else float("inf")))
     return entries
 
@@ -90,15 +97,20 @@ def as_json(entry: TimelineEntry) -> dict:
     }
 
 
-def _state_titles(case) -> dict[str, str]:
-    from formflow.workflows import engine
+class _Words:
+    """The titles of one process version's states, actions and checklist items."""
 
-    workflow = engine.workflow_of(case.version) or {}
-    return {
-        name: localized(spec.get("title")) or name
-        for name, spec in (workflow.get("states") or {}).items()
-        if isinstance(spec, dict)
-    }
+    def __init__(self, version):
+        self.version = version
+
+    def state(self, name: Any) -> str:
+        return state_title(self.version, name) if name else "—"
+
+    def action(self, name: Any, state: Any = None) -> str:
+        return action_title(self.version, name, state if isinstance(state, str) else None)
+
+    def item(self, item_id: Any, state: Any = None) -> str:
+        return checklist_label(self.version, item_id, state if isinstance(state, str) else None)
 
 
 def _kind(action: str) -> str:
@@ -110,7 +122,7 @@ def _kind(action: str) -> str:
     return "other"
 
 
-def _from_audit(case, states: dict[str, str]) -> list[TimelineEntry]:
+def _from_audit(case, words: _Words) -> list[TimelineEntry]:
     rows = list(
         db.session.execute(
             sa.select(AuditEntry)
@@ -133,8 +145,8 @@ def _from_audit(case, states: dict[str, str]) -> list[TimelineEntry]:
                 at=row.at,
                 kind=kind,
                 action=row.action,
-                actor=row.actor_name,
-                summary=_summary(kind, row.action, before, after, states),
+                actor=_actor(row),
+                summary=_summary(kind, row.action, before, after, words),
                 comment=comment,
                 data={"before": row.before, "after": row.after},
                 seq=row.seq,
@@ -154,11 +166,15 @@ def _told_elsewhere(rows: list[AuditEntry], index: int) -> bool:
     )
 
 
-def _state(states: dict[str, str], name: Any) -> str:
-    return states.get(name, str(name)) if name else "—"
+def _actor(row: AuditEntry) -> str | None:
+    """Who did it: their name, or "System" for the engine's own steps (timers, effects)."""
+    if row.actor_id is None and row.actor_name == SYSTEM_ACTOR:
+        return _("System")
+    return row.actor_name
 
 
-def _summary(kind: str, action: str, before: dict, after: dict, states: dict[str, str]) -> str:
+def _summary(kind: str, action: str, before: dict, after: dict, words: _Words) -> str:
+    state = after.get("state")
     if kind == "created":
         return _("Case created.")
     if kind == "updated":
@@ -167,77 +183,230 @@ def _summary(kind: str, action: str, before: dict, after: dict, states: dict[str
         return _("Submitted.")
     if kind == "transition" and not after.get("action"):
         # entering the start state (or a move made without an action)
-        return _("Entered %(state)s.", state=_state(states, after.get("state")))
+        return _("Entered %(state)s.", state=words.state(state))
     if kind == "transition":
         text = _(
             "%(from)s → %(to)s",
-            **{"from": _state(states, before.get("state")), "to": _state(states, after.get("state"))},
+            **{"from": words.state(before.get("state")), "to": words.state(state)},
         )
-        if after.get("action"):
-            text += " " + _("(by “%(action)s”)", action=after["action"])
-        return text
+        return text + " " + _("(by “%(action)s”)", action=words.action(after["action"], before.get("state")))
     if kind == "approval":
-        return _("Approved at %(state)s.", state=_state(states, after.get("state")))
+        return _("Approved at %(state)s.", state=words.state(state))
     if kind == "rejection":
-        return _("Rejected at %(state)s.", state=_state(states, after.get("state")))
+        return _("Rejected at %(state)s.", state=words.state(state))
     if kind == "action":
-        return _("Action “%(action)s”.", action=after.get("action", ""))
+        return _("Action “%(action)s”.", action=words.action(after.get("action", ""), state))
     if kind == "reassignment":
         if after.get("assigned_to"):
             return _("Reassigned to %(user)s.", user=after["assigned_to"])
         return _("Reassignment removed: back to the step's assignee.")
     if kind == "checklist":
-        item = after.get("item", "")
+        item = words.item(after.get("item", ""), state)
         if action == "checklist.untick":
             return _("Checklist item “%(item)s” unticked.", item=item)
         note = after.get("note")
         text = _("Checklist item “%(item)s” ticked.", item=item)
         return f"{text} {note}" if note else text
     if kind == "effect" and after.get("effect"):
-        return _(
-            "Effect “%(effect)s” at %(state)s%(outcome)s",
-            effect=after["effect"],
-            state=_state(states, after.get("state")),
-            outcome=_outcome(after.get("outcome")),
-        )
+        return effect_sentence(after, words)
     if action == "timer.schedule":
         return _(
-            "Due time of %(state)s set: %(due)s",
-            state=_state(states, after.get("state")),
-            due=_moment(after.get("due")),
+            "Due time of %(state)s set: %(due)s", state=words.state(state), due=_moment(after.get("due"))
         )
     if action == "timer.not_scheduled":
         return _(
             "No due time for %(state)s: %(reason)s",
-            state=_state(states, after.get("state")),
-            reason=after.get("reason", ""),
+            state=words.state(state),
+            reason=timer_outcome(after.get("reason", ""), words),
         )
     if action in ("timer.fire", "timer.error"):
         what = _("Reminder") if after.get("kind") == "reminder" else _("Due time")
         return _(
             "%(what)s of %(state)s reached: %(outcome)s",
             what=what,
-            state=_state(states, after.get("state")),
-            outcome=after.get("outcome", ""),
+            state=words.state(state),
+            outcome=timer_outcome(after.get("outcome", ""), words),
         )
     if action == "case.overdue":
-        return _("Overdue at %(state)s.", state=_state(states, after.get("state")))
+        return _("Overdue at %(state)s.", state=words.state(state))
     if action == "case.escalate":
         return _(
             "Overdue at %(state)s: escalated to %(role)s.",
-            state=_state(states, after.get("state")),
-            role=after.get("role", ""),
+            state=words.state(state),
+            role=_role(after.get("role", "")),
         )
     details = after.get("effect") or after.get("template") or after.get("subject") or after.get("outcome")
     return f"{action}: {details}" if details else action
 
 
-def _outcome(outcome: Any) -> str:
-    """An effect's outcome in a few words (`{"status": "blacklisted"}` -> " (status: blacklisted)")."""
-    if not isinstance(outcome, dict) or not outcome:
-        return "."
-    parts = [f"{key}: {value}" for key, value in outcome.items() if not isinstance(value, dict | list)]
-    return f" ({', '.join(parts[:4])})." if parts else "."
+# --- effects in words: effect name -> sentence (an effect without one: its name and state) --
+
+
+def _notify_sentence(after: dict, outcome: dict, words: _Words) -> str:
+    config = after.get("config") if isinstance(after.get("config"), dict) else {}
+    if outcome.get("to") == "customer" or config.get("to") == "customer":
+        title = _notice_title(outcome.get("document")) or str(outcome.get("template") or "")
+        return _("Sent the customer the notice “%(title)s”.", title=title)
+    subject = _notification_subject(outcome.get("notifications"))
+    to = _recipient(outcome.get("to", config.get("to")))
+    if subject:
+        return _("Notified %(to)s: %(subject)s", to=to, subject=subject)
+    return _("Notified %(to)s.", to=to)
+
+
+def _set_status_sentence(after: dict, outcome: dict, words: _Words) -> str:
+    return _(
+        "Customer %(customer)s: status %(before)s → %(after)s.",
+        customer=outcome.get("customer", ""),
+        before=status_label(outcome.get("before")) or "—",
+        after=status_label(outcome.get("after")) or "—",
+    )
+
+
+def _set_field_sentence(after: dict, outcome: dict, words: _Words) -> str:
+    return _(
+        "Set %(field)s: %(before)s → %(after)s.",
+        field=_field_title(words.version, outcome.get("field", "")),
+        before=_value(outcome.get("before")),
+        after=_value(outcome.get("after")),
+    )
+
+
+def _start_case_sentence(after: dict, outcome: dict, words: _Words) -> str:
+    from formflow.processes.models import Process
+
+    key = outcome.get("process")
+    process = db.session.execute(sa.select(Process).where(Process.key == key)).scalar_one_or_none()
+    name = process.name("en" if spec_language() == "en" else "zh_Hans_CN") if process else str(key or "")
+    return _("Started case %(id)s (%(process)s).", id=outcome.get("case", "?"), process=name)
+
+
+def _webhook_sentence(after: dict, outcome: dict, words: _Words) -> str:
+    if outcome.get("already_queued"):
+        return _("Webhook already queued.")
+    return _(
+        "Webhook “%(event)s” queued for %(url)s.", event=outcome.get("event", ""), url=outcome.get("url", "")
+    )
+
+
+EFFECT_SENTENCES = {
+    "notify": _notify_sentence,
+    "customer.set_status": _set_status_sentence,
+    "set_field": _set_field_sentence,
+    "start_case": _start_case_sentence,
+    "webhook": _webhook_sentence,
+}
+
+
+def effect_sentence(after: dict, words: _Words) -> str:
+    """A `case.effect` audit entry as a sentence ("Sent the customer the notice “…”")."""
+    outcome = after.get("outcome") if isinstance(after.get("outcome"), dict) else {}
+    describe = EFFECT_SENTENCES.get(after["effect"])
+    if describe is not None:
+        try:
+            return describe(after, outcome, words)
+        except (KeyError, TypeError, ValueError):
+            pass  # an entry of another shape: said the plain way below
+    return _(
+        "Effect “%(effect)s” at %(state)s.", effect=after["effect"], state=words.state(after.get("state"))
+    )
+
+
+def _notice_title(document_id: Any) -> str:
+    document = db.session.get(NoticeDocument, document_id) if isinstance(document_id, int) else None
+    return document.title if document else ""
+
+
+def _notification_subject(ids: Any) -> str:
+    first = ids[0] if isinstance(ids, list) and ids and isinstance(ids[0], int) else None
+    note = db.session.get(Notification, first) if first is not None else None
+    return note.subject if note else ""
+
+
+def _recipient(to: Any) -> str:
+    """Whom a notify effect addressed, as people say it."""
+    if to == "initiator":
+        return _("whoever started the case")
+    if isinstance(to, dict) and to.get("role"):
+        return _role(to["role"])
+    if isinstance(to, dict) and (to.get("user") or to.get("field")):
+        return str(to.get("user") or _("the user named in the form"))
+    return str(to or "—")
+
+
+def _role(role: Any) -> str:
+    from formflow.auth.permissions import ROLES
+
+    return str(ROLES.get(role, role)) if isinstance(role, str) else str(role or "")
+
+
+def _field_title(version, pointer: str) -> str:
+    from formflow.rules.form_rules import field_schema
+
+    form = (version.spec or {}).get("form") or {}
+    ui = form.get("uiSchema") or {}
+    for token in [token for token in pointer.split("/") if token and token != "*"]:
+        ui = ui.get(token) if isinstance(ui, dict) else {}
+    title = localized(ui.get("ui:title")) if isinstance(ui, dict) else ""
+    return title or localized(field_schema(form.get("schema") or {}, pointer).get("title")) or pointer
+
+
+def _value(value: Any) -> str:
+    from formflow.forms.display import money_text
+
+    if value is None or value == "":
+        return "—"
+    return money_text(value) if isinstance(value, Decimal) else str(value)
+
+
+# --- timer outcomes in words: the texts timers.py stores (the log's own words) --------------
+
+_TIMER_OUTCOMES: tuple[tuple[re.Pattern, Any], ...] = (
+    (re.compile(r"skipped: the case is closed"), lambda m, w: _("skipped: the case is closed")),
+    (re.compile(r"skipped: the case has moved on"), lambda m, w: _("skipped: the case has moved on")),
+    (re.compile(r"overdue \(no on_expire\)"), lambda m, w: _("overdue (nothing is set to happen)")),
+    (re.compile(r"escalated to (\S+)"), lambda m, w: _("escalated to %(role)s", role=_role(m[1]))),
+    (
+        re.compile(r"action (\S+): now at (\S+)"),
+        lambda m, w: _("“%(action)s” taken; now at %(state)s", action=w.action(m[1]), state=w.state(m[2])),
+    ),
+    (
+        re.compile(r"reminded user (\d+)"),
+        lambda m, w: _("reminded %(user)s", user=_username(int(m[1])) or m[1]),
+    ),
+    (
+        re.compile(r"reminded roles (.+)"),
+        lambda m, w: _("reminded %(roles)s", roles=join_list(_role(role) for role in m[1].split(", "))),
+    ),
+    (re.compile(r"reminded role (\S+)"), lambda m, w: _("reminded %(roles)s", roles=_role(m[1]))),
+    (
+        re.compile(r"reminded the case's owner \(user (\d+)\)"),
+        lambda m, w: _("reminded the case's owner %(user)s", user=_username(int(m[1])) or m[1]),
+    ),
+    (re.compile(r"nobody to remind.*"), lambda m, w: _("nobody to remind (no assignee, no roles, no owner)")),
+    (
+        re.compile(r"no date in the data at (\S+)"),
+        lambda m, w: _("no date in the form at %(field)s", field=_field_title(w.version, m[1])),
+    ),
+    (re.compile(r"no due time"), lambda m, w: _("no due time")),
+    (re.compile(r"error: (.*)", re.S), lambda m, w: _("failed: %(problem)s", problem=m[1])),
+    (re.compile(r"reminded (\S+)"), lambda m, w: _("reminded %(user)s", user=m[1])),
+)
+
+
+def timer_outcome(text: Any, words: _Words) -> str:
+    """What a timer did, from the outcome timers.py recorded ("action evaluate: now at
+    evaluation" -> "“评估” taken; now at 评估"); an outcome of another shape as it is."""
+    text = str(text or "")
+    for pattern, sentence in _TIMER_OUTCOMES:
+        match = pattern.fullmatch(text)
+        if match:
+            return sentence(match, words)
+    return text
+
+
+def _webhook_status(status: str) -> str:
+    return {"pending": _("waiting"), "sent": _("sent"), "failed": _("failed")}.get(status, status)
 
 
 def _moment(value: Any) -> str:
@@ -254,8 +423,27 @@ def _moment(value: Any) -> str:
         return moment.isoformat(timespec="minutes")
 
 
-def _from_records(case, states: dict[str, str], seen_kinds: set[str]) -> list[TimelineEntry]:
-    """Timers, notifications, notices and webhooks that have no audit entry of their own."""
+def _told_by_effects(entries: list[TimelineEntry]) -> dict[str, set[int]]:
+    """The notices and notifications effect entries already tell of (a webhook delivery's
+    own entry still says how its sending went)."""
+    told: dict[str, set[int]] = {"notice": set(), "notification": set()}
+    for entry in entries:
+        after = (entry.data.get("after") or {}) if entry.kind == "effect" else {}
+        outcome = after.get("outcome") if isinstance(after, dict) else None
+        if not isinstance(outcome, dict):
+            continue
+        if isinstance(outcome.get("document"), int):
+            told["notice"].add(outcome["document"])
+        told["notification"].update(n for n in outcome.get("notifications") or [] if isinstance(n, int))
+    return told
+
+
+def _from_records(
+    case, words: _Words, seen_kinds: set[str], told: dict[str, set[int]] | None = None
+) -> list[TimelineEntry]:
+    """Timers, notifications, notices and webhooks that have no audit entry of their own
+    (nor an effect entry that tells of them: `told`)."""
+    told = told or {}
     entries: list[TimelineEntry] = []
     if "timer" not in seen_kinds:
         timers = db.session.execute(
@@ -265,14 +453,16 @@ def _from_records(case, states: dict[str, str], seen_kinds: set[str]) -> list[Ti
         ).scalars()
         for timer in timers:
             kind_text = _("Due time") if timer.kind == "due" else _("Reminder")
-            summary = _("%(kind)s of %(state)s fired", kind=kind_text, state=_state(states, timer.state))
+            summary = _("%(kind)s of %(state)s fired", kind=kind_text, state=words.state(timer.state))
             entries.append(
                 TimelineEntry(
                     at=timer.fired_at,
                     kind="timer",
                     action=f"timer.{timer.kind}",
                     actor=None,
-                    summary=f"{summary}: {timer.outcome}" if timer.outcome else summary + ".",
+                    summary=f"{summary}: {timer_outcome(timer.outcome, words)}"
+                    if timer.outcome
+                    else summary + ".",
                     data={"state": timer.state, "round": timer.round, "fire_at": timer.fire_at.isoformat()},
                 )
             )
@@ -280,7 +470,9 @@ def _from_records(case, states: dict[str, str], seen_kinds: set[str]) -> list[Ti
         for note in db.session.execute(
             sa.select(Notification).where(Notification.case_id == case.id).order_by(Notification.id)
         ).scalars():
-            to = note.role or (_username(note.user_id) or "")
+            if note.id in told.get("notification", ()):
+                continue
+            to = _role(note.role) if note.role else (_username(note.user_id) or "")
             entries.append(
                 TimelineEntry(
                     at=note.created_at,
@@ -295,13 +487,15 @@ def _from_records(case, states: dict[str, str], seen_kinds: set[str]) -> list[Ti
         for notice in db.session.execute(
             sa.select(NoticeDocument).where(NoticeDocument.case_id == case.id).order_by(NoticeDocument.id)
         ).scalars():
+            if notice.id in told.get("notice", ()):
+                continue
             entries.append(
                 TimelineEntry(
                     at=notice.created_at,
                     kind="notice",
                     action="notice",
                     actor=None,
-                    summary=_("Customer notice sent: %(title)s", title=notice.title),
+                    summary=_("Sent the customer the notice “%(title)s”.", title=notice.title),
                     data={"template": notice.template, "language": notice.language, "id": notice.id},
                 )
             )
@@ -319,7 +513,7 @@ def _from_records(case, states: dict[str, str], seen_kinds: set[str]) -> list[Ti
                         "Webhook %(event)s to %(url)s: %(status)s",
                         event=delivery.event,
                         url=delivery.url,
-                        status=delivery.status,
+                        status=_webhook_status(delivery.status),
                     ),
                     data={"event": delivery.event, "status": delivery.status, "attempts": delivery.attempts},
                 )

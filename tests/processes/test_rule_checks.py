@@ -493,3 +493,65 @@ def test_cli_check_prints_rule_pointers(cli, tmp_path):
     result = cli("check", str(path))
     assert result.exit_code == 1
     assert f"{path}:/rules/0/when/and/1: unknown operator `frob`" in result.output.splitlines()
+
+
+# --- a validate rule's message params -------------------------------------------------------
+
+LIMIT = {"lookup": ["deduction_limits", {"var": "customer.tier"}, "max_single"]}
+
+
+def with_params(params, message=None) -> dict:
+    rule = validate({"<=": [{"var": "data.amount"}, LIMIT]})
+    rule["params"] = params
+    rule["message"] = message or {
+        "zh-CN": "超过 {tier} 级上限 {limit} 元",
+        "en": "Above {limit} for tier {tier}",
+    }
+    return rule
+
+
+def test_message_params_that_are_sound_have_no_problems(english):
+    assert check_spec(ruled([with_params({"limit": LIMIT, "tier": {"var": "customer.tier"}})])) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "message", "pointers", "words"),
+    [
+        (  # a placeholder without a param, in each language that uses it
+            {"limit": LIMIT},
+            None,
+            ["/rules/0/message/zh-CN", "/rules/0/message/en"],
+            "{tier}",
+        ),
+        (  # a misspelt one: did you mean
+            {"limit": LIMIT, "tier": {"var": "customer.tier"}},
+            {"zh-CN": "超过 {limt} 元", "en": "Above {limit}"},
+            ["/rules/0/message/zh-CN"],
+            "did you mean {limit}",
+        ),
+        (  # a param's JSONLogic is checked like the rule's own, pointing into it
+            {"limit": {"lookup": ["deduction_limits", {"var": "customer.tier"}, "max_singel"]}, "tier": "C"},
+            None,
+            ["/rules/0/params/limit/lookup/2"],
+            "max_single",
+        ),
+        (
+            {"limit": LIMIT, "tier": {"var": "customer.teir"}},
+            None,
+            ["/rules/0/params/tier/var"],
+            "customer.tier",
+        ),
+    ],
+)
+def test_message_params_problems_point_into_the_spec(english, params, message, pointers, words):
+    errors = check_spec(ruled([with_params(params, message)]))
+    assert _pointers(errors) == pointers, errors
+    assert all(words in error["message"] for error in errors), errors
+
+
+def test_params_belong_in_validate_rules_only(english):
+    rule = {"id": "note", "kind": "visible", "field": "/reason_note", "when": True, "params": {"a": 1}}
+    errors = check_spec(ruled([rule]))
+    assert _pointers(errors) == ["/rules/0/params"], errors
+    bad_name = with_params({"no good": LIMIT})
+    assert "/rules/0/params/no good" in _pointers(check_spec(ruled([bad_name])))

@@ -64,6 +64,16 @@ def test_upload_with_a_json_syntax_error_shows_line_and_column(app, login_as):
     assert _process_count(app) == 0
 
 
+def test_a_json_syntax_error_is_explained_in_the_users_language(app, login_as):
+    admin = login_as("admin")
+    admin.get("/lang/zh_Hans_CN")
+    body = _upload(admin, b'{\n  "formflow": 1,\n  "key" "x"\n}').get_data(as_text=True)
+    assert "第 3 行第 9 列" in body and "成员名后缺少冒号" in body
+    assert "Expecting" not in body
+    pasted = admin.post_form("/admin/processes/import", {"text": '{"formflow": 1 "key": "x"}'})
+    assert "缺少逗号" in pasted.get_data(as_text=True)
+
+
 def test_upload_of_an_invalid_spec_lists_problems_with_pointers(app, login_as, make_spec):
     spec = make_spec()
     spec["form"]["schema"]["type"] = 5

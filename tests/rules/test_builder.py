@@ -430,7 +430,7 @@ def test_admin_adds_a_show_this_field_when_condition_without_json(app, login_as,
         "when": {"==": [{"var": "data.reason"}, "other"]},
     }
     listing = admin.get(f"/admin/processes/{process}/rules/").get_data(as_text=True)
-    assert "show-reason-note" in listing and "Reason equals other" in listing
+    assert "show-reason-note" in listing and "Reason equals Other" in listing  # the option, by its label
 
 
 def test_admin_adds_a_tier_threshold_validation(app, login_as, process):

@@ -267,6 +267,7 @@ def test_tables_for_joins_global_tables_and_lets_the_process_table_win(app_ctx, 
         "keyColumn": "tier",
         "columns": ["tier", "flat_fee"],
         "rows": [["A", 10], ["B", 20], ["C", 30]],
+        "types": {"tier": "text", "flat_fee": "money"},
     }
     assert found["deduction_limits"]["rows"] == LIMITS["rows"]  # the process's own
     assert found["deduction_limits"]["columns"] == [

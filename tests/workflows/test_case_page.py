@@ -62,7 +62,7 @@ def test_a_finance_user_sees_the_step_the_approvals_needed_and_the_actions(app, 
     for name, title in (("approve", "Approve"), ("reject", "Reject"), ("return", "return")):
         assert f'formaction="/cases/{case_id}/actions/{name}"' in actions
         assert f">{title}</button>" in actions
-    assert "A comment is required for: Reject, return" in text(actions)
+    assert "A comment is required for: Reject and return" in text(actions)  # an English list
 
 
 def test_spec_titles_follow_the_language(app, world):
@@ -194,7 +194,7 @@ def test_the_history_shows_every_transition_approval_comment_checklist_and_reass
     for expected in (
         "Case created.",
         "Draft → Review",
-        "Checklist item “evidence” ticked. 三张发票",
+        "Checklist item “Check the evidence” ticked. 三张发票",
         "Approved at Review.",
         "第一位",
         "Reassigned to fin2.",
@@ -231,7 +231,7 @@ def test_the_history_shows_effects_and_timers(app, world):
         case_id = case.id
     history = text(section(page_of(logged_in(app, "aud1"), case_id), "history"))
     assert "Due time of Review set" in history
-    assert "Effect “set_field” at Approved" in history
+    assert "Set Reviewer: — → fin1." in history
 
 
 def test_a_case_without_a_workflow_still_shows_its_history(app, world):

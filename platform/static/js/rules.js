@@ -466,7 +466,7 @@
             onError(rule, error);
             return;
           }
-          callback(rule, place.pointer, result);
+          callback(rule, place.pointer, result, scope);
         });
       });
     }
@@ -493,10 +493,73 @@
     each("required", function (_rule, pointer, result) {
       if (truthy(result)) { outcome.required.push(pointer); }
     });
-    each("validate", function (rule, pointer, result) {
-      outcome.validations.push({pointer: pointer, rule: rule, ok: truthy(result)});
+    each("validate", function (rule, pointer, result, scope) {
+      var ok = truthy(result);
+      outcome.validations.push({pointer: pointer, rule: rule, ok: ok, params: paramTexts(rule, scope, options)});
     });
     return outcome;
+  }
+
+  /* form_rules.validate_message: the texts of a validate rule's params over the rule's
+   * scope (an amount with two places and grouping, as the server writes them). */
+  function paramTexts(rule, scope, options) {
+    var texts = {};
+    var params = rule.params && typeof rule.params === "object" ? rule.params : {};
+    Object.keys(params).forEach(function (name) {
+      var value = null;
+      try { value = evaluate(params[name], scope, options); } catch (error) { value = null; }
+      texts[name] = paramText(value, isMoneyParam(params[name], rule, options));
+    });
+    return texts;
+  }
+
+  function paramText(value, isMoney) {
+    if (value === null || value === undefined || value === "") { return "\u2014"; }
+    if (typeof value === "boolean") { return value ? "true" : "false"; }
+    if (typeof value === "number") {
+      if (!isMoney) { return String(value); }
+      var plain = moneyText(value);
+      var sign = plain.charAt(0) === "-" ? "-" : "";
+      var parts = plain.replace("-", "").split(".");
+      return sign + parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + parts[1];
+    }
+    if (Object.prototype.toString.call(value) === "[object Array]") {
+      return value.map(function (item) { return paramText(item, false); }).join(", ");
+    }
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+
+  /* form_rules.is_money: a money column of a table, a money field, or money(x). */
+  function isMoneyParam(expression, rule, options) {
+    if (!expression || typeof expression !== "object") { return false; }
+    var keys = Object.keys(expression);
+    if (keys.length !== 1) { return false; }
+    var args = expression[keys[0]];
+    if (keys[0] === "money") { return true; }
+    if (keys[0] === "lookup" && Object.prototype.toString.call(args) === "[object Array]" && args.length === 3) {
+      var table = (options.tables || {})[args[0]];
+      return !!(table && table.types && table.types[args[2]] === "money");
+    }
+    if (keys[0] === "var" && options.isMoney) {
+      var path = Object.prototype.toString.call(args) === "[object Array]" ? args[0] : args;
+      if (typeof path !== "string") { return false; }
+      var tokens = path.split(".");
+      if (tokens[0] === "data") { return options.isMoney("/" + tokens.slice(1).join("/")); }
+      if (tokens[0] === "row") {
+        var field = (rule.field || "").split("/");
+        var star = field.lastIndexOf("*");
+        if (star < 0) { return false; }
+        return options.isMoney(field.slice(0, star + 1).join("/") + "/" + tokens.slice(1).join("/"));
+      }
+    }
+    return false;
+  }
+
+  /* "{name}" in a message: the param's text. */
+  function fillMessage(text, params) {
+    return String(text).replace(/\{([A-Za-z_][A-Za-z0-9_]{0,39})\}/g, function (whole, name) {
+      return params && Object.prototype.hasOwnProperty.call(params, name) ? params[name] : whole;
+    });
   }
 
   // --- the live form --------------------------------------------------------------------------
@@ -699,6 +762,7 @@
       tables: this.tables,
       today: this.today,
       convert: function (pointer, value) { return self.convert(pointer, value); },
+      isMoney: function (pointer) { return self.isMoney(pointer); },
       onError: function (rule, error) { self.warn(rule, error); }
     });
   };
@@ -753,10 +817,11 @@
     });
     var shown = {};
     outcome.validations.forEach(function (item) {
-      var message = self.localized(item.rule.message) || item.rule.id;
+      var template = self.localized(item.rule.message) || item.rule.id;
+      var message = fillMessage(template, item.params);
       var key = item.pointer + "\u0000" + message;
       if (!item.ok) { shown[key] = {pointer: item.pointer, rule: item.rule.id, message: message}; }
-      self.clearServerMessage(item.pointer, message, item.ok);
+      self.clearServerMessage(item.pointer, template, item.ok);
     });
     this.setMessages(shown);
   };
@@ -830,12 +895,15 @@
   };
 
   /* A message the server rendered for a rule that now passes is hidden (and shown again
-   * when it fails again); a live message is not added twice. */
-  LiveForm.prototype.clearServerMessage = function (pointer, message, ok) {
+   * when it fails again); a live message is not added twice. `template` is the message
+   * before its {name}s were filled (the server filled them from the data it was sent). */
+  LiveForm.prototype.clearServerMessage = function (pointer, template, ok) {
     var wrapper = this.wrapper(pointer);
     if (!wrapper) { return; }
+    var pattern = new RegExp("^" + String(template).trim().replace(/[.*+?^$()|[\]\\{}]/g, "\\$&")
+      .replace(/\\\{[A-Za-z_][A-Za-z0-9_]{0,39}\\\}/g, "[\\s\\S]*?") + "$");
     Array.prototype.forEach.call(wrapper.querySelectorAll(".ff-error:not(.ff-rule-error)"), function (element) {
-      if (element.textContent.trim() === message) { element.hidden = ok; }
+      if (pattern.test(element.textContent.trim())) { element.hidden = ok; }
     });
   };
 
