@@ -229,7 +229,7 @@ def test_admin_builds_rules_without_json_and_staff_see_them_live(page, live_app,
     assert page.locator("#rows-1-field").count() == 0
     page.get_by_role("button", name="Save as draft").click()
     page.wait_for_url("**/rules/")
-    assert "Reason equals other" in page.locator("table").inner_text()
+    assert "Reason equals Other" in page.locator("table").inner_text()  # the option, by its label
 
     page.get_by_role("button", name="Add a tier-threshold validation").click()
     assert page.locator("#rows-0-value").is_hidden() and page.locator("#rows-0-threshold").is_visible()
