@@ -14,7 +14,7 @@ from formflow import config as settings
 from formflow.errorpages import register_error_handlers
 from formflow.exactjson import ExactJSONProvider
 from formflow.extensions import babel, csrf, db, login_manager, migrate
-from formflow.i18n import html_lang, select_locale
+from formflow.i18n import html_lang, join_list, select_locale
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -111,7 +111,17 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from formflow.auth.permissions import ROLES, can
+    from formflow.cases.uploads import size_text
+    from formflow.forms.display import money_text
     from formflow.navigation import nav_items
+
+    # an amount with two places and grouping (1,234.50); anything else as it is
+    app.add_template_filter(lambda value: money_text(value) or ("—" if value is None else value), "money")
+
+    # sizes in the user's language (Jinja's own filesizeformat says "Bytes" in every one)
+    app.add_template_filter(lambda size, binary=True: size_text(size), "filesizeformat")
+    # a list of labels as the user's language writes one (甲、乙和丙 / A, B, and C)
+    app.add_template_filter(join_list, "join_list")
 
     @app.context_processor
     def inject_helpers() -> dict:

@@ -38,6 +38,7 @@ ROUTES = {
     "audit.export": ("GET", "/audit/export.csv", AUDIT),
     "customers.index": ("GET", "/customers/", ALL),
     "customers.show": ("GET", "/customers/{customer}", ALL),
+    "customers.search": ("GET", "/customers/search?q=M0", frozenset({"admin", "staff"})),
     "api.openapi": ("GET", "/api/v1/openapi.json", PUBLIC),
     "api.me": ("GET", "/api/v1/me", ALL),
     "api.customer": ("GET", "/api/v1/customers/{customer}", ALL),
@@ -69,6 +70,8 @@ ROUTES = {
     "api.process_import": ("POST", "/api/v1/processes", ADMIN),
     "api.process_publish": ("POST", "/api/v1/processes/{process}/publish", ADMIN),
     "cases.index": ("GET", "/cases/", ALL),
+    "cases.export_csv": ("GET", "/cases/export.csv", ALL),
+    "cases.export_xlsx": ("GET", "/cases/export.xlsx", ALL),
     "cases.new": ("GET", "/cases/new", frozenset({"admin", "staff"})),
     # The target case is another staff member's draft: only an admin may read or edit it
     # (its creator may too: tests/cases/test_views.py; who reads what: tests/cases/test_visibility.py).
@@ -89,6 +92,7 @@ ROUTES = {
     "workflow.act": ("POST", "/cases/{case}/actions/submit", ADMIN),
     "workflow.reassign": ("POST", "/cases/{case}/reassign", ADMIN),
     "api.case_action": ("POST", "/api/v1/cases/{case}/actions/submit", ADMIN),
+    "api.attachment_create": ("POST", "/api/v1/attachments", frozenset({"admin", "staff"})),
     # notifications: everyone has their own; another's (or none) is a 404, never a 403
     "notifications.index": ("GET", "/notifications/", ALL),
     "notifications.read": ("POST", "/notifications/999999999/read", ALL),

@@ -20,7 +20,10 @@ def attachment_create():
     if upload is None or not upload.filename:
         raise Invalid([{"pointer": "/file", "message": _("Send the file as the multipart field “file”.")}])
     attachment = cases.upload_for_api(
-        upload, g.api_user, process=request.form.get("process") or None, field=request.form.get("field") or None
+        upload,
+        g.api_user,
+        process=request.form.get("process") or None,
+        field=request.form.get("field") or None,
     )
     db.session.commit()
     body = {

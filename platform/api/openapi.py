@@ -287,7 +287,18 @@ CASE_SCHEMAS = {
                 "properties": {
                     "users": {"type": "array", "items": {"type": "string"}},
                     "roles": {"type": "array", "items": {"type": "string"}},
-                    "why": {"enum": ["reassigned", "field", "initiator", "assignee", "actions", None]},
+                    "why": {
+                        "enum": [
+                            "reassigned",
+                            "field",
+                            "initiator",
+                            "assignee",
+                            "actions",
+                            "timer",
+                            "unasked",
+                            None,
+                        ]
+                    },
                 },
             },
             "approvals": {"oneOf": [{"$ref": "#/components/schemas/Approvals"}, {"type": "null"}]},
@@ -376,8 +387,31 @@ CASE_SCHEMAS = {
         "type": "object",
         "properties": {
             "comment": {"type": "string"},
-            "data": {"type": "object", "description": "values merged into the case's data"},
-            "lock_version": {"type": "integer", "description": "the case's lock_version as last read"},
+            "data": {
+                "type": "object",
+                "description": (
+                    "values merged into the case's data: only at a form step, only by who may edit "
+                    "there, only the fields the step lets change; checked like a save and audited"
+                ),
+            },
+            "lock_version": {
+                "type": "integer",
+                "description": (
+                    "the case's lock_version as last read: if the case changed since, 409. Without it "
+                    "the action applies to the case as it is now (data sent is merged into the "
+                    "current data: a field someone else changed meanwhile is overwritten)"
+                ),
+            },
+        },
+    },
+    "AttachmentCreated": {
+        "type": "object",
+        "properties": {
+            "token": {"type": "string", "description": "the value for a file field of a case"},
+            "filename": {"type": "string"},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string"},
+            "content_type": {"type": "string"},
         },
     },
     "CaseActionDone": {
@@ -396,6 +430,47 @@ CASE_SCHEMAS = {
 }
 
 CASE_PATHS = {
+    "/attachments": {
+        "post": {
+            "summary": "Upload a file; its token is the value of a case's file field",
+            "description": (
+                "Until a case refers to it, only its uploader sees it and only the uploader's cases may "
+                "take it. With `process` and `field` the field's size and type limits apply at once; "
+                "they always apply when the token is put into a field."
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "process": {"type": "string", "description": "a process key"},
+                                "field": {"type": "string", "description": "a file field's JSON Pointer"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "Stored",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/AttachmentCreated"}}
+                    },
+                },
+                "401": _error("Missing or invalid token"),
+                "403": _error("Not allowed to upload (only those who may start or edit cases)"),
+                "413": _error("Larger than the largest request"),
+                "422": _error(
+                    "No file (/file), too large or of a type the field refuses (/file), or an "
+                    "unknown process (/process) or field (/field)"
+                ),
+            },
+        }
+    },
     "/cases": {
         "post": {
             "summary": "Start a case for a customer on a process's published version",

@@ -62,4 +62,4 @@ def customer_create():
 
 
 # Feature modules add their routes to `bp`; importing them here registers them.
-from formflow.api import cases, processes  # noqa: E402, F401
+from formflow.api import attachments, cases, processes  # noqa: E402, F401

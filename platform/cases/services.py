@@ -13,9 +13,11 @@ import copy
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +33,7 @@ from formflow.customers.models import Customer
 from formflow.errors import Conflict, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.forms.normalising import file_fields, normalise
+from formflow.forms.parsing import file_problem
 from formflow.processes import services as processes
 from formflow.processes.models import Process, ProcessVersion
 from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
@@ -104,7 +107,7 @@ def return_note(case: Case) -> ReturnNote | None:
     back (None when it never left this form, or no comment was given)."""
     if not engine.is_form_state(case) or case.submitted_at is None:
         return None
-    entry = db.session.execute(
+    entries = db.session.execute(
         sa.select(AuditEntry)
         .where(
             AuditEntry.object_type == "case",
@@ -112,10 +115,14 @@ def return_note(case: Case) -> ReturnNote | None:
             AuditEntry.action == "case.transition",
         )
         .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    after = (entry.after or {}) if entry is not None else {}
-    if after.get("state") != case.state or not str(after.get("comment") or "").strip():
+    ).scalars()
+    into_this = [e for e in entries if (e.after or {}).get("state") == case.state]
+    # sent back: the form was reached before (the first stay at a later form step is no return)
+    if len(into_this) < 2:
+        return None
+    entry = into_this[0]
+    after = entry.after or {}
+    if not str(after.get("comment") or "").strip():
         return None
     actor = db.session.get(User, entry.actor_id) if entry.actor_id else None
     return ReturnNote(actor, entry.at, str(after["comment"]), str(after.get("action") or ""))
@@ -236,7 +243,9 @@ def check_submission(case: Case, actor, now) -> None:
     data must be a complete, valid submission (the schema with `required`, every rule,
     attachments), exactly as the form's Submit demands. Invalid otherwise (nothing moves)."""
     previous = case.data or {}
-    data, outcome = apply_case_rules(case.version, case.customer, case, actor, previous, previous, submit=True)
+    data, outcome = apply_case_rules(
+        case.version, case.customer, case, actor, previous, previous, submit=True
+    )
     attachments = _checked(
         case.version, data, submit=True, case=case, actor=actor, input_errors=(), outcome=outcome
     )
@@ -289,7 +298,9 @@ def _store_data(case: Case, data: dict, actor) -> None:
     """Replace the case's data, auditing the fields that changed (before and after)."""
     before = case.data or {}
     changed = sorted(
-        key for key in set(before) | set(data) if key not in before or key not in data or before[key] != data[key]
+        key
+        for key in set(before) | set(data)
+        if key not in before or key not in data or before[key] != data[key]
     )
     case.data = copy.deepcopy(data)
     case.search_text = search_text(data)
@@ -342,8 +353,7 @@ def save(
 
 
 def _save(case: Case, data, *, submit: bool, actor, input_errors) -> None:
-    if isinstance(data, dict):
-        _refuse_fixed_fields(case, data, case.data or {})
+    if isinstance(data, dict):  # the form shows them read-only: whatever is posted, they stay
         data = _keep_fixed_fields(case, data, case.data or {})
     data, outcome = apply_case_rules(case.version, case.customer, case, actor, data, case.data, submit=submit)
     attachments = _checked(
@@ -458,14 +468,66 @@ def _checked(version, data, *, submit, case, actor, input_errors, outcome=None) 
 
 def _not_files(schema: dict, ui_schema: dict, data: dict) -> list[dict]:
     """A file field holds the token of an uploaded file (the form's upload, or the API's
-    `POST /api/v1/attachments`), never any other text."""
+    `POST /api/v1/attachments`), never any other text, and the file meets the field's size
+    and type limits however it was uploaded."""
     errors = []
-    for pointer, value in file_fields(schema, ui_schema, data):
-        values = value if isinstance(value, list) else [value]
-        if any(item is not None and not (isinstance(item, str) and uploads.TOKEN.match(item)) for item in values):
-            message = _("Upload a file here: this is not an uploaded file.")
-            errors.append({"pointer": "/data" + pointer, "message": message})
+    nodes = file_fields(schema, ui_schema, data)
+    found = uploads.by_tokens(v for node in nodes for v in _listed(node.value) if isinstance(v, str))
+    for node in nodes:
+        for item in _listed(node.value):
+            if item is not None and not (isinstance(item, str) and uploads.TOKEN.match(item)):
+                message = _("Upload a file here: this is not an uploaded file.")
+            elif (attachment := found.get(item)) is not None:
+                message = file_problem(node, attachment.filename, attachment.content_type, attachment.size)
+            else:
+                message = None  # an unknown token is reported by _referenced_attachments
+            if message:
+                errors.append({"pointer": "/data" + node.pointer, "message": message})
+                break
     return errors
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def upload_for_api(file, actor, *, process: str | None = None, field: str | None = None) -> Attachment:
+    """Store a file sent to the API. With `process` and `field` (a JSON Pointer of one of
+    its file fields) the field's size and type limits apply at once, as on the form; in any
+    case they apply when the token is put into a field."""
+    from formflow.forms.schema_tree import Tree
+
+    node = None
+    if process or field:
+        if not (process and field):
+            message = _("Give both “process” and “field”, or neither.")
+            raise Invalid([{"pointer": "/field" if process else "/process", "message": message}])
+        try:
+            schema, ui_schema = form_of(processes.published_version(process))
+        except NotFound:
+            message = _("No published process with key %(key)s.", key=process)
+            raise Invalid([{"pointer": "/process", "message": message}]) from None
+        root = Tree(schema, ui_schema).build({})
+        node = next((n for n in root.walk() if n.pointer == field and n.widget == "file"), None)
+        if node is None:
+            raise Invalid([{"pointer": "/field", "message": _("The form has no file field %(f)s.", f=field)}])
+    filename, size = file.filename or "", _stream_size(file.stream)
+    problem = file_problem(node, filename, file.mimetype or "", size) if node is not None else None
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if problem is None and node is None and limit and size > int(limit):
+        problem = _("The file is too large.")
+    if problem:
+        raise Invalid([{"pointer": "/file", "message": problem}])
+    token = uploads.store_upload(field or "", file, {}, actor=actor)
+    return uploads.by_tokens([token])[token]
+
+
+def _stream_size(stream) -> int:
+    position = stream.tell()
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(position)
+    return size
 
 
 def _in_data(error: dict) -> dict:
@@ -602,7 +664,11 @@ class CaseFilter:
         if self.process:
             query = query.where(Case.process_id.in_(sa.select(Process.id).where(Process.key == self.process)))
         if self.state:
-            query = query.where(Case.state == self.state)
+            # "review" (in any process) or "deduction:review" (one process's state)
+            process, _sep, state = self.state.rpartition(":")
+            query = query.where(Case.state == state)
+            if process:
+                query = query.where(Case.process_id.in_(sa.select(Process.id).where(Process.key == process)))
         if self.customer:
             query = query.where(Customer.code == self.customer.strip())
         if self.created_from:
@@ -654,3 +720,105 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int]:
     if not 0 < number < 2**63:
         raise Invalid([{"pointer": "/after", "message": _("Not a page cursor.")}])
     return created_at, number
+
+
+def state_title(case: Case) -> str:
+    """The case's state as the user reads it: the workflow state's title (the key only
+    when the spec gives none); without a workflow, Draft or Submitted."""
+    return _state_title(case.version, case.state)
+
+
+def _state_title(version: ProcessVersion, state: str) -> str:
+    from formflow.workflows.titles import state_title
+
+    return state_title(version, state)
+
+
+@dataclass
+class ProcessStates:
+    """A process and its states, (filter value "process:state", title), for the filter."""
+
+    key: str
+    name: str
+    states: list[tuple[str, str]]
+
+
+def state_choices(locale: str, process: str | None = None) -> list[ProcessStates]:
+    """Every process's states over all its versions (newest version's order and titles
+    first), for the list's state filter; only `process`'s when given."""
+    query = (
+        sa.select(ProcessVersion)
+        .join(ProcessVersion.process)
+        .order_by(Process.key, ProcessVersion.number.desc())
+    )
+    if process:
+        query = query.where(Process.key == process)
+    found: dict[str, ProcessStates] = {}
+    seen: set[tuple[str, str]] = set()
+    for version in db.session.execute(query).scalars():
+        key = version.process.key
+        entry = found.setdefault(key, ProcessStates(key, version.process.name(locale), []))
+        workflow = engine.workflow_of(version)
+        for state in workflow["states"] if workflow else STATES:
+            if (key, state) not in seen:
+                seen.add((key, state))
+                entry.states.append((f"{key}:{state}", _state_title(version, state)))
+    return sorted(found.values(), key=lambda entry: entry.name)
+
+
+@dataclass
+class Totals:
+    """How many cases match the filters and, with a process chosen whose form has a money
+    field, the sum of that field (its first top-level one; cases without a value add 0)."""
+
+    count: int
+    amount: Decimal | None = None
+    amount_title: str = ""
+
+
+def totals(filters: CaseFilter) -> Totals:
+    base = filters.apply(sa.select(Case.id).join(Case.customer)).subquery()
+    count = db.session.execute(sa.select(sa.func.count()).select_from(base)).scalar_one()
+    money = _money_field(filters.process) if filters.process else None
+    if money is None:
+        return Totals(count)
+    name, title = money
+    amount = Decimal("0.00")
+    query = filters.apply(sa.select(Case.data).join(Case.customer))
+    for (data,) in db.session.execute(query.execution_options(yield_per=1000)):
+        value = data.get(name) if isinstance(data, dict) else None
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            amount += value
+    return Totals(count, amount, title)
+
+
+def _money_field(process_key: str) -> tuple[str, str] | None:
+    """(top-level name, title) of the first money field of the process's form, as its
+    published version (else its latest) has it."""
+    try:
+        version = processes.published_version(process_key)
+    except NotFound:
+        try:
+            version = processes.latest_version(process_key)
+        except NotFound:
+            return None
+    money = next((column for column in forms.columns(*form_of(version)) if column.money), None)
+    return (money.name, money.title) if money else None
+
+
+def matching(filters: CaseFilter, *, limit: int) -> Iterator[Case]:
+    """The cases the list shows, newest first, at most `limit`, read in batches (an export)."""
+    query = (
+        filters.apply(sa.select(Case).join(Case.customer))
+        .options(sa.orm.lazyload(Case.version), sa.orm.lazyload(Case.process))
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(limit)
+    )
+    yield from db.session.execute(query.execution_options(yield_per=500)).scalars()
+
+
+def versions_matching(filters: CaseFilter) -> list[ProcessVersion]:
+    """The process versions of the cases the filters keep (their forms make the columns)."""
+    ids = filters.apply(sa.select(Case.version_id).join(Case.customer)).distinct()
+    query = sa.select(ProcessVersion).where(ProcessVersion.id.in_(ids)).join(ProcessVersion.process)
+    return list(db.session.execute(query.order_by(Process.key, ProcessVersion.number.desc())).scalars())

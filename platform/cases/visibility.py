@@ -32,7 +32,9 @@ def readers(version: ProcessVersion) -> frozenset[str]:
     assigned = {
         state["assignee"]["role"]
         for state in states
-        if isinstance(state, dict) and isinstance(state.get("assignee"), dict) and state["assignee"].get("role")
+        if isinstance(state, dict)
+        and isinstance(state.get("assignee"), dict)
+        and state["assignee"].get("role")
     }
     return ALWAYS | DEFAULT_READERS | frozenset(assigned)
 

@@ -30,7 +30,7 @@ class Expected:
     kind: str  # "user" | "roles" | "nobody"
     users: list[User] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
-    why: str = ""  # "reassigned" | "field" | "initiator" | "assignee" | "actions"
+    why: str = ""  # "reassigned" | "field" | "initiator" | "assignee" | "actions" | "timer" | "unasked"
 
 
 @dataclass
@@ -42,6 +42,8 @@ class RuleRow:
     value: Any = None
     ok: bool = True
     message: str = ""
+    #: the rule's title in the user's language ("" when the spec gives none: show its id)
+    title: str = ""
 
 
 @dataclass
@@ -99,12 +101,16 @@ def decision(case, user) -> Decision:
 
 
 def expected(case) -> Expected:
-    """Who the case's current step waits for."""
-    from formflow.workflows import engine
+    """Who the case's current step waits for (the inbox's rule: `inbox.waits_on_nobody`)."""
+    from formflow.workflows import engine, inbox
 
     state = engine.state_spec(case)
     if case.closed_at is not None or not state.get("actions"):
         return Expected("nobody")
+    if inbox.waits_on_nobody(case, state):
+        sla = state.get("sla") if isinstance(state.get("sla"), dict) else {}
+        timed = isinstance(sla.get("on_expire"), dict) and sla["on_expire"].get("do") == "action"
+        return Expected("nobody", why="timer" if timed else "unasked")
     if case.assigned_to_id is not None:
         return Expected("user", users=list(_users({case.assigned_to_id}).values()), why="reassigned")
     assignee = state.get("assignee") if isinstance(state.get("assignee"), dict) else {}
@@ -143,6 +149,11 @@ def rule_rows(case) -> list[RuleRow]:
         return [RuleRow("", "validate", "", "", ok=False, message=error.errors[0]["message"])]
     failed = {(e.get("rule"), e["pointer"]): e["message"] for e in outcome.errors}
     shown = field_titles(schema, (spec.get("form") or {}).get("uiSchema") or {}, case.data or {})
+    titles = {
+        rule.get("id"): localized(rule.get("title"))
+        for rule in spec.get("rules") or []
+        if isinstance(rule, dict) and rule.get("title")
+    }
     rows = []
     for result in outcome.results:
         if result["kind"] not in ("compute", "validate"):
@@ -155,10 +166,16 @@ def rule_rows(case) -> list[RuleRow]:
         value = (
             outcome.computed.get(pointer, result["value"]) if result["kind"] == "compute" else result["value"]
         )
-        rows.append(RuleRow(result["id"], result["kind"], title, pointer, value, ok, message))
+        rows.append(
+            RuleRow(
+                result["id"], result["kind"], title, pointer, value, ok, message, titles.get(result["id"], "")
+            )
+        )
     for (rule_id, pointer), message in failed.items():
         title = shown.get(pointer) or localized(field_schema(schema, pointer).get("title")) or pointer
-        rows.append(RuleRow(rule_id or "", "validate", title, pointer, None, False, message))
+        rows.append(
+            RuleRow(rule_id or "", "validate", title, pointer, None, False, message, titles.get(rule_id, ""))
+        )
     return rows
 
 

@@ -86,7 +86,9 @@ def delegate(from_user: User, to_user: User | None, starts_on, ends_on, actor) -
         errors.append({"pointer": "/to", "message": _("This user is deactivated.")})
     elif not set(to_user.role_names) & set(from_user.role_names):
         # a delegate acts only through roles both hold: they stand in for a person, not a role
-        message = _("%(user)s holds none of the delegator's roles and could not act for them.", user=to_user.label)
+        message = _(
+            "%(user)s holds none of the delegator's roles and could not act for them.", user=to_user.label
+        )
         errors.append({"pointer": "/to", "message": message})
     if not isinstance(starts_on, date):
         errors.append({"pointer": "/starts_on", "message": _("Enter the first day (YYYY-MM-DD).")})

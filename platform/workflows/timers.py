@@ -126,10 +126,8 @@ def due_at(case, sla: dict, now: datetime) -> datetime | None:
     due = sla.get("due")
     if isinstance(due, dict) and isinstance(due.get("field"), str):
         value = resolve(case.data or {}, due["field"])
-        if due.get("unit") in ("days", "hours"):
-            moment = _after(now, value, due["unit"])
-        else:
-            moment = _deadline(value)
+        by_count = due.get("unit") in ("days", "hours")
+        moment = _after(now, value, due["unit"]) if by_count else _deadline(value)
         if moment is None and isinstance(due.get("default"), str):
             return shift(now, parse_duration(due["default"]))
         return moment

@@ -107,7 +107,7 @@ def test_admin_imports_and_publishes_staff_fill_in_english(page, tmp_path):
     log_in(page, "staff")
     page.goto("/cases/new")
     page.get_by_label("Process").select_option("prepaid_topup")
-    page.get_by_label("Customer code").fill("C003")
+    page.get_by_label("Customer", exact=True).fill("C003")
     page.get_by_role("button", name="Continue").click()
 
     page.get_by_label("Amount").fill("12.345")

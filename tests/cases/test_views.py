@@ -253,7 +253,9 @@ def test_new_user_sees_no_edit_button_on_others_drafts(app, payment, customer, s
     assert staff_member.get(f"/cases/{case_id}").status_code == 403
     admin = login_as("admin")  # an administrator may edit: the button shows
     assert f"/cases/{case_id}/edit" in admin.get(f"/cases/{case_id}").get_data(as_text=True)
-    submitted = staff.post_form(f"/cases/{case_id}/edit", {"/amount": "1", "/method": "cash", "case_action": "submit"})
+    submitted = staff.post_form(
+        f"/cases/{case_id}/edit", {"/amount": "1", "/method": "cash", "case_action": "submit"}
+    )
     assert submitted.status_code == 302
     page = login_as("auditor").get(f"/cases/{case_id}")
     assert page.status_code == 200 and f"/cases/{case_id}/edit" not in page.get_data(as_text=True)

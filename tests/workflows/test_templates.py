@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-
 from werkzeug.datastructures import FileStorage
 
 from formflow.auth import services as auth
