@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 from flask_babel import get_timezone, to_utc
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from formflow.audit import services
 from formflow.auth.decorators import permission_required
@@ -43,6 +44,24 @@ def _filters() -> services.AuditFilter:
     )
 
 
+#: What the log's object types are called (one not listed is shown as its key, in code).
+OBJECT_TYPES = {
+    "case": _l("Case"),
+    "process": _l("Process"),
+    "process_version": _l("Process version"),
+    "user": _l("User"),
+    "customer": _l("Customer"),
+    "attachment": _l("Attachment"),
+    "notification": _l("Notification"),
+    "delegation": _l("Delegation"),
+    "api_token": _l("API token"),
+    "webhook_delivery": _l("Webhook delivery"),
+    "global_table": _l("Global table"),
+    "global_table_version": _l("Global table version"),
+    "login": _l("Login"),
+}
+
+
 def _log_page(rows, next_url=None, errors=None, status=200):
     field_errors = {e["pointer"].lstrip("/"): e["message"] for e in errors or []}
     page = render_template(
@@ -52,6 +71,8 @@ def _log_page(rows, next_url=None, errors=None, status=200):
         next_url=next_url,
         args=request.args,
         field_errors=field_errors,
+        object_types=OBJECT_TYPES,
+        system_actor=services.SYSTEM_ACTOR,
     )
     return page, status
 

@@ -226,7 +226,7 @@ def test_case_entries_link_to_the_case_page(app, login_as):
         db.session.commit()
     page = login_as("auditor").get("/audit/").get_data(as_text=True)
     case_row = re.search(rf"<tr>\s*<td>{seq}</td>(.*?)</tr>", page, re.S).group(1)
-    assert '<a href="/cases/42">case 42</a>' in case_row
+    assert '<a href="/cases/42">业务单 42</a>' in case_row  # the object type by its name, not its key
     customer_row = re.search(rf"<tr>\s*<td>{other}</td>(.*?)</tr>", page, re.S).group(1)
     assert "<a href" not in customer_row
 
