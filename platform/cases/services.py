@@ -32,7 +32,7 @@ from formflow.customers import services as customers
 from formflow.customers.models import Customer
 from formflow.errors import Conflict, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
-from formflow.forms.normalising import file_fields, normalise
+from formflow.forms.normalising import file_fields, normalise, out_of_bounds
 from formflow.forms.parsing import file_problem
 from formflow.processes import services as processes
 from formflow.processes.models import Process, ProcessVersion
@@ -394,6 +394,9 @@ def apply_case_rules(version, customer, case, actor, data, previous, *, submit: 
     if not isinstance(data, dict):
         raise Invalid([{"pointer": "/data", "message": _("The data must be a JSON object.")}])
     schema, ui_schema = form_of(version)
+    too_large = out_of_bounds(schema, ui_schema, data)
+    if too_large:  # before any rule or check does arithmetic with it
+        raise Invalid([{**error, "pointer": "/data" + error["pointer"]} for error in too_large])
     data = normalise(schema, ui_schema, data)
     context = rule_context(
         data,

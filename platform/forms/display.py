@@ -83,7 +83,9 @@ def money_text(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         return None
     amount = Decimal(value)
-    if not amount.is_finite() or amount != amount.quantize(CENT):
+    # beyond 26 digits quantize leaves the context's precision (InvalidOperation): a stored
+    # 1E+28 is shown as stored, and the page never breaks on it
+    if not amount.is_finite() or amount.adjusted() > 25 or amount != amount.quantize(CENT):
         return None
     return f"{amount.quantize(CENT):,}"
 

@@ -42,7 +42,7 @@ def normalise(schema: dict, ui_schema: dict | None, data: Any) -> Any:
             continue
         if isinstance(node.value, int | Decimal) and not isinstance(node.value, bool):
             amount = Decimal(node.value)
-            if amount.is_finite() and amount == amount.quantize(CENT):
+            if amount.is_finite() and amount.adjusted() <= 25 and amount == amount.quantize(CENT):
                 assign(data, node.pointer, amount.quantize(CENT))
     return data
 
@@ -57,3 +57,46 @@ def file_fields(schema: dict, ui_schema: dict | None, data: Any) -> list[Node]:
         for node in root.walk()
         if node.kind == "field" and node.widget == "file" and node.value is not MISSING
     ]
+
+
+#: No amount reaches this (10^15: a thousand trillion); larger is refused at once.
+MONEY_CEILING = Decimal(10) ** 15
+#: A number with more digits, or an exponent beyond this, is refused before any arithmetic.
+MAX_DIGITS = 40
+
+
+def out_of_bounds(schema: dict, ui_schema: dict | None, data: Any) -> list[dict]:
+    """{pointer, message} for every number in `data` too long or too large to be meant —
+    checked before rules or validation do any arithmetic with it (1e999999999 is 30 bytes)."""
+    from flask_babel import gettext as _
+
+    errors: list[dict] = []
+
+    def walk(value: Any, pointer: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{pointer}/{index}")
+        elif isinstance(value, Decimal | float) and not isinstance(value, bool):
+            number = Decimal(repr(value)) if isinstance(value, float) else value
+            if (
+                not number.is_finite()
+                or len(number.as_tuple().digits) > MAX_DIGITS
+                or abs(number.adjusted()) > MAX_DIGITS
+            ):
+                errors.append({"pointer": pointer, "message": _("This number is too long or too large.")})
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * MAX_DIGITS:
+            errors.append({"pointer": pointer, "message": _("This number is too long or too large.")})
+
+    walk(data, "")
+    if errors or not isinstance(data, dict):
+        return errors
+    for node in Tree(schema, ui_schema).build(data).walk():
+        value = node.value
+        is_amount = node.kind == "field" and node.widget == "money" and isinstance(value, int | Decimal)
+        if is_amount and not isinstance(value, bool) and abs(Decimal(value)) >= MONEY_CEILING:
+            message = _("An amount must be below %(limit)s.", limit=f"{MONEY_CEILING:,}")
+            errors.append({"pointer": node.pointer, "message": message})
+    return errors

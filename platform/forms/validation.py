@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -41,15 +40,34 @@ def _is_integer(checker, instance: Any) -> bool:
     return Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
 
 
+def is_multiple(value: Decimal, divisor: Decimal) -> bool:
+    """Whether `value` is a whole multiple of `divisor`, exactly and in time bounded by their
+    digits, not by their exponents: 1E+999999999 is answered at once (a Fraction would build
+    a 10^999999999 integer first)."""
+    if not (value.is_finite() and divisor.is_finite()) or divisor == 0:
+        return False
+    _sign, digits, exponent = value.as_tuple()
+    _dsign, divisor_digits, divisor_exponent = divisor.as_tuple()
+    # more digits than Python turns into an int (4,300 by default): not a number we accept
+    mantissa = int("".join(map(str, digits)) or "0")
+    divisor_mantissa = int("".join(map(str, divisor_digits)) or "0")
+    if mantissa == 0:
+        return True
+    if exponent >= divisor_exponent:  # m1·10^k divisible by m2, k possibly huge: modular power
+        return mantissa * pow(10, exponent - divisor_exponent, divisor_mantissa) % divisor_mantissa == 0
+    shift = divisor_exponent - exponent
+    if shift > len(digits):  # m2·10^shift exceeds m1: no whole multiple
+        return False
+    return mantissa % (divisor_mantissa * 10**shift) == 0
+
+
 def _multiple_of(validator, divisor, instance, schema):
     if not validator.is_type(instance, "number"):
         return
     try:
-        quotient = Fraction(Decimal(str(instance))) / Fraction(Decimal(str(divisor)))
+        failed = not is_multiple(Decimal(str(instance)), Decimal(str(divisor)))
     except (ArithmeticError, ValueError):
         failed = True
-    else:
-        failed = quotient.denominator != 1
     if failed:
         yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
 

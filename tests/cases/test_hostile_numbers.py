@@ -1,0 +1,112 @@
+"""Numbers no person means (issue: a 30-byte body with 1e999999999 held a worker for over 11
+minutes in multipleOf): every numeric keyword answers at once, the case service refuses them
+before any arithmetic, an amount has a ceiling, and a stored huge amount never breaks a page."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+
+from formflow.auth import services as auth
+from formflow.cases import services as cases
+from formflow.demo import load_demo
+from formflow.extensions import db
+from formflow.forms import validate
+from formflow.forms.validation import is_multiple
+
+HUGE = Decimal("1E+999999999")
+
+
+def finishes(work, seconds: float = 10) -> bool:
+    """Whether `work` returns within `seconds` (a hang detector, not a speed target)."""
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
+
+
+@pytest.mark.parametrize(
+    "keyword, bound, valid",
+    [
+        ("multipleOf", Decimal("0.01"), True),
+        ("minimum", 0, True),
+        ("maximum", 100, False),
+        ("exclusiveMinimum", 0, True),
+        ("exclusiveMaximum", 100, False),
+    ],
+)
+def test_every_numeric_keyword_answers_a_huge_number_at_once(app_ctx, keyword, bound, valid):
+    outcome = []
+    assert finishes(lambda: outcome.append(validate({"type": "number", keyword: bound}, HUGE)))
+    assert (outcome[0] == []) is valid
+    negative = Decimal("-1E+999999999")
+    assert finishes(lambda: validate({"type": "number", "multipleOf": Decimal("0.01")}, negative))
+    assert finishes(lambda: validate({"multipleOf": Decimal("0.01")}, Decimal("1E-999999999")))
+
+
+@pytest.mark.parametrize(
+    "value, divisor, expected",
+    [("0.29", "0.01", True), ("0.295", "0.01", False), ("7.5", "2.5", True), ("1E+400", "3", False),
+     ("3E+400", "3", True), ("0", "0.7", True), ("1E-400", "0.01", False)],
+)  # fmt: skip
+def test_multiple_of_is_exact(value, divisor, expected):
+    assert is_multiple(Decimal(value), Decimal(divisor)) is expected
+
+
+@pytest.fixture
+def demo(app):
+    with app.app_context():
+        load_demo(echo=lambda _line: None)
+        db.session.commit()
+
+
+def _headers(app) -> dict:
+    with app.app_context():
+        token, _record = auth.create_token(auth.find_user("staff"), "test")
+        db.session.commit()
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def test_a_huge_amount_is_refused_at_once_while_another_request_is_served(app, demo):
+    headers = _headers(app)
+    body = '{"process":"deduction","customer":"C001","data":{"amount":1e999999999}}'
+    answers = {}
+
+    def post():
+        answers["post"] = app.test_client().post("/api/v1/cases", data=body, headers=headers)
+
+    def health():
+        answers["health"] = app.test_client().get("/healthz")
+
+    threads = [threading.Thread(target=post, daemon=True), threading.Thread(target=health, daemon=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
+    assert answers["health"].status_code == 200
+    refused = answers["post"]
+    assert refused.status_code == 422
+    assert refused.json["errors"][0]["pointer"] == "/data/amount"
+
+
+def test_an_amount_has_a_ceiling(app, demo):
+    body = '{"process":"deduction","customer":"C001","data":{"amount":1000000000000000}}'
+    refused = app.test_client().post("/api/v1/cases", data=body, headers=_headers(app))
+    assert refused.status_code == 422
+    assert refused.json["errors"][0]["pointer"] == "/data/amount"
+    assert "1,000,000,000,000,000" in refused.json["errors"][0]["message"]
+
+
+def test_a_stored_huge_amount_never_breaks_the_case_page(app, demo, login_as):
+    with app.app_context():
+        case = cases.start(
+            "deduction", "C001", {"reason": "quality"}, submit=False, actor=auth.find_user("admin")
+        )
+        case.data = {**case.data, "amount": Decimal("1E+28")}  # as an older version could have stored it
+        db.session.commit()
+        case_id = case.id
+    page = login_as("admin").get(f"/cases/{case_id}")
+    assert page.status_code == 200
