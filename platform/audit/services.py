@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from flask import g, has_request_context
 
 from formflow.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from formflow.auth.current import acting_user
+from formflow.csvexport import csv_chunks, safe_cell
 from formflow.extensions import db, utcnow
 from formflow.forms.pointers import join as pointer_join
 
@@ -192,16 +191,6 @@ CSV_COLUMNS = [
 ]
 
 
-#: What a spreadsheet would run as a formula (or DDE) when a cell starts with it.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> str:
-    """A cell as text, with a leading ' when Excel would otherwise read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
 def export_csv(filters: AuditFilter, *, tz: tzinfo) -> Iterator[str]:
     """The filtered log as CSV text chunks, oldest first, streamed in batches.
 
@@ -209,25 +198,17 @@ def export_csv(filters: AuditFilter, *, tz: tzinfo) -> Iterator[str]:
     then); `at` is in `tz` with its offset, as the pages show it. Cells that start like a formula
     get a leading ' (so a hash is recomputed from the stored row, not from such a cell).
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(CSV_COLUMNS)
-    yield "\ufeff" + flush()
     query = filters.apply(sa.select(AuditEntry)).order_by(AuditEntry.seq)
-    for entry in db.session.execute(query.execution_options(yield_per=500)).scalars():
-        row = _row_content(entry) | {"prev_hash": entry.prev_hash, "hash": entry.hash}
-        row["at"] = entry.at.replace(tzinfo=UTC).astimezone(tz).isoformat(timespec="microseconds")
-        for column in ("before", "after"):
-            row[column] = None if row[column] is None else canonical_json(row[column])
-        writer.writerow([_csv_cell(row[c]) for c in CSV_COLUMNS])
-        yield flush()
+
+    def rows() -> Iterator[list[str]]:
+        for entry in db.session.execute(query.execution_options(yield_per=500)).scalars():
+            row = _row_content(entry) | {"prev_hash": entry.prev_hash, "hash": entry.hash}
+            row["at"] = entry.at.replace(tzinfo=UTC).astimezone(tz).isoformat(timespec="microseconds")
+            for column in ("before", "after"):
+                row[column] = None if row[column] is None else canonical_json(row[column])
+            yield [safe_cell(row[c]) for c in CSV_COLUMNS]
+
+    return csv_chunks(CSV_COLUMNS, rows(), every=500)
 
 
 @dataclass(frozen=True)

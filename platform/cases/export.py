@@ -10,7 +10,6 @@ shows it rather than runs it.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,20 +20,16 @@ from zoneinfo import ZoneInfo
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 
-from formflow import forms
+from formflow import csvexport, forms
 from formflow.cases import services
 from formflow.cases.models import Case
+from formflow.csvexport import safe_cell
 from formflow.i18n import select_locale
 
 #: The most rows one export holds (the list page says so when the filters match more).
 MAX_ROWS = 50_000
 
 #: What a spreadsheet would run as a formula (or DDE) when a cell starts with it.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 @dataclass
@@ -114,23 +109,9 @@ def _text(value) -> str:
 
 def csv_chunks(filters: services.CaseFilter) -> Iterator[str]:
     """The export as CSV text chunks (the first starts with the byte order mark)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
     fields = field_columns(filters)
-    writer.writerow([_text(title) for title in header(fields)])
-    yield "\ufeff" + flush()
-    for count, row in enumerate(rows(filters, fields), start=1):
-        writer.writerow([_text(value) for value in row])
-        if count % 200 == 0:
-            yield flush()
-    yield flush()
+    body = ([_text(value) for value in row] for row in rows(filters, fields))
+    return csvexport.csv_chunks([_text(title) for title in header(fields)], body)
 
 
 def xlsx_bytes(filters: services.CaseFilter) -> bytes:
