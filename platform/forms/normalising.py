@@ -63,6 +63,8 @@ def file_fields(schema: dict, ui_schema: dict | None, data: Any) -> list[Node]:
 MONEY_CEILING = Decimal(10) ** 15
 #: A number with more digits, or an exponent beyond this, is refused before any arithmetic.
 MAX_DIGITS = 40
+#: No list in a case's data is longer (a schema's maxItems may ask for fewer).
+MAX_ITEMS = 5000
 
 
 def out_of_bounds(schema: dict, ui_schema: dict | None, data: Any) -> list[dict]:
@@ -77,6 +79,9 @@ def out_of_bounds(schema: dict, ui_schema: dict | None, data: Any) -> list[dict]
             for key, item in value.items():
                 walk(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
         elif isinstance(value, list):
+            if len(value) > MAX_ITEMS:
+                errors.append({"pointer": pointer, "message": _("At most %(n)d rows.", n=MAX_ITEMS)})
+                return
             for index, item in enumerate(value):
                 walk(item, f"{pointer}/{index}")
         elif isinstance(value, Decimal | float) and not isinstance(value, bool):

@@ -69,7 +69,12 @@ def _headers(app) -> dict:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
-def test_a_huge_amount_is_refused_at_once_while_another_request_is_served(app, demo):
+@pytest.mark.live_db  # two requests at once need connections of their own, not the test's one
+def test_a_huge_amount_is_refused_at_once_while_another_request_is_served(live_app):
+    app = live_app
+    with app.app_context():
+        load_demo(echo=lambda _line: None)
+        db.session.commit()
     headers = _headers(app)
     body = '{"process":"deduction","customer":"C001","data":{"amount":1e999999999}}'
     answers = {}
@@ -86,6 +91,7 @@ def test_a_huge_amount_is_refused_at_once_while_another_request_is_served(app, d
     for thread in threads:
         thread.join(10)
     assert not any(thread.is_alive() for thread in threads)
+    assert set(answers) == {"post", "health"}
     assert answers["health"].status_code == 200
     refused = answers["post"]
     assert refused.status_code == 422
@@ -110,3 +116,14 @@ def test_a_stored_huge_amount_never_breaks_the_case_page(app, demo, login_as):
         case_id = case.id
     page = login_as("admin").get(f"/cases/{case_id}")
     assert page.status_code == 200
+
+
+def test_a_list_longer_than_any_form_means_is_refused(app, demo):
+    body = (
+        '{"process":"deduction","customer":"C001","data":{"reason":"quality","notes":['
+        + ",".join(["1"] * 5001)
+        + "]}}"
+    )
+    refused = app.test_client().post("/api/v1/cases", data=body, headers=_headers(app))
+    assert refused.status_code == 422
+    assert refused.json["errors"][0]["pointer"] == "/data/notes"
