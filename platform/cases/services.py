@@ -33,7 +33,8 @@ from formflow.customers.models import Customer
 from formflow.errors import Conflict, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.forms.normalising import file_fields, normalise, out_of_bounds
-from formflow.forms.parsing import file_problem
+from formflow.forms.parsing import file_problem, stream_size
+from formflow.forms.pointers import join
 from formflow.processes import services as processes
 from formflow.processes.models import Process, ProcessVersion
 from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
@@ -276,7 +277,7 @@ def change_data(case: Case, data: dict, actor) -> None:
 def _refuse_fixed_fields(case: Case, data: dict, previous: dict) -> None:
     """Invalid when `data` changes a field the case's current step does not let change."""
     errors = [
-        {"pointer": f"/data/{_escape(str(key))}", "message": _("This field cannot be changed at this step.")}
+        {"pointer": join("/data", str(key)), "message": _("This field cannot be changed at this step.")}
         for key, value in data.items()
         if (key not in previous or previous[key] != value) and not engine.may_change(case, str(key))
     ]
@@ -514,7 +515,7 @@ def upload_for_api(file, actor, *, process: str | None = None, field: str | None
         node = next((n for n in root.walk() if n.pointer == field and n.widget == "file"), None)
         if node is None:
             raise Invalid([{"pointer": "/field", "message": _("The form has no file field %(f)s.", f=field)}])
-    filename, size = file.filename or "", _stream_size(file.stream)
+    filename, size = file.filename or "", stream_size(file.stream)
     problem = file_problem(node, filename, file.mimetype or "", size) if node is not None else None
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if problem is None and node is None and limit and size > int(limit):
@@ -523,14 +524,6 @@ def upload_for_api(file, actor, *, process: str | None = None, field: str | None
         raise Invalid([{"pointer": "/file", "message": problem}])
     token = uploads.store_upload(field or "", file, {}, actor=actor)
     return uploads.by_tokens([token])[token]
-
-
-def _stream_size(stream) -> int:
-    position = stream.tell()
-    stream.seek(0, 2)
-    size = stream.tell()
-    stream.seek(position)
-    return size
 
 
 def _in_data(error: dict) -> dict:
@@ -587,15 +580,11 @@ def _link_attachments(case: Case, attachments: list[Attachment]) -> None:
     db.session.expire(case, ["attachments"])
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def _token_values(value, pointer: str) -> Iterator[tuple[str, str]]:
     """(pointer, token) for every string in the data shaped like an attachment token."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _token_values(item, f"{pointer}/{_escape(str(key))}")
+            yield from _token_values(item, join(pointer, str(key)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _token_values(item, f"{pointer}/{index}")

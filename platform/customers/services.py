@@ -18,6 +18,12 @@ def get_by_code(code: str) -> Customer:
     return customer
 
 
+def _equal_ignoring_case(column, folded: str) -> list[Customer]:
+    """Up to 10 customers whose `column`, lower-cased, is `folded`, by code."""
+    query = sa.select(Customer).where(sa.func.lower(column) == folded).order_by(Customer.code).limit(10)
+    return list(db.session.execute(query).scalars())
+
+
 def choose(text: str) -> Customer:
     """The customer someone typed when starting a case: their code in any case, else their
     name in any case (a match in the very case typed first, for codes and names alike).
@@ -26,25 +32,11 @@ def choose(text: str) -> Customer:
     if not text:
         raise Invalid([{"pointer": "/customer", "message": _("Enter a customer code or name.")}])
     folded = text.lower()
-    by_code = list(
-        db.session.execute(
-            sa.select(Customer)
-            .where(sa.func.lower(Customer.code) == folded)
-            .order_by(Customer.code)
-            .limit(10)
-        ).scalars()
-    )
+    by_code = _equal_ignoring_case(Customer.code, folded)
     exact = [customer for customer in by_code if customer.code == text]
     if exact or len(by_code) == 1:
         return (exact or by_code)[0]
-    by_name = list(
-        db.session.execute(
-            sa.select(Customer)
-            .where(sa.func.lower(Customer.name) == folded)
-            .order_by(Customer.code)
-            .limit(10)
-        ).scalars()
-    )
+    by_name = _equal_ignoring_case(Customer.name, folded)
     exact = [customer for customer in by_name if customer.name == text]
     if not by_code and len(exact) == 1:
         return exact[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from formflow.forms.pointers import assign
+from formflow.forms.pointers import assign, join
 from formflow.forms.schema_tree import MISSING, Node, Tree
 
 CENT = Decimal("0.01")
@@ -77,13 +77,13 @@ def out_of_bounds(schema: dict, ui_schema: dict | None, data: Any) -> list[dict]
     def walk(value: Any, pointer: str) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                walk(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+                walk(item, join(pointer, str(key)))
         elif isinstance(value, list):
             if len(value) > MAX_ITEMS:
                 errors.append({"pointer": pointer, "message": _("At most %(n)d rows.", n=MAX_ITEMS)})
                 return
             for index, item in enumerate(value):
-                walk(item, f"{pointer}/{index}")
+                walk(item, join(pointer, index))
         elif isinstance(value, Decimal | float) and not isinstance(value, bool):
             number = Decimal(repr(value)) if isinstance(value, float) else value
             if (

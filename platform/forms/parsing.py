@@ -155,7 +155,7 @@ def _store(node: Node, upload: FileStorage, store_upload, errors: list[dict]) ->
 
 def upload_problem(node: Node, upload: FileStorage) -> str | None:
     """Why this file may not go into this field (size, type), or None."""
-    return file_problem(node, upload.filename or "", upload.mimetype or "", _size(upload))
+    return file_problem(node, upload.filename or "", upload.mimetype or "", stream_size(upload.stream))
 
 
 def file_problem(node: Node, filename: str, mimetype: str, size: int) -> str | None:
@@ -174,8 +174,8 @@ def file_problem(node: Node, filename: str, mimetype: str, size: int) -> str | N
     return None
 
 
-def _size(upload: FileStorage) -> int:
-    stream = upload.stream
+def stream_size(stream) -> int:
+    """The bytes in a seekable stream, its position kept."""
     position = stream.tell()
     stream.seek(0, 2)
     size = stream.tell()

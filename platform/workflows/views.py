@@ -20,7 +20,7 @@ from formflow.extensions import db
 from formflow.i18n import select_locale
 from formflow.rules.operators import business_today
 from formflow.safe_redirect import safe_next
-from formflow.workflows import engine, inbox
+from formflow.workflows import engine, inbox, titles
 from formflow.workflows.races import lost_race_is_conflict
 
 bp = Blueprint("workflow", __name__)
@@ -94,8 +94,9 @@ def act(case_id: int, action: str):
         if isinstance(error, Invalid) and any(e["pointer"].startswith("/data/") for e in error.errors):
             return _form_with(case_id, error)  # the form is incomplete: show it with its messages
         return _case_page_with(case_id, error, action=action, comment=comment)
-    done = _("“%(action)s” done; the case is now at “%(state)s”.", action=_action_title(case, action),
-             state=_state_title(case))  # fmt: skip
+    action_title = titles.action_title(case.version, action)
+    state_title = titles.state_title(case.version, case.state)
+    done = _("“%(action)s” done; the case is now at “%(state)s”.", action=action_title, state=state_title)
     flash(done if result.transitioned else _("Your approval is recorded."), "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
@@ -173,18 +174,6 @@ def _form_with(case_id: int, error: Invalid):
     return form_page(case.version, case.customer, case, case.data, error.errors, error.status)
 
 
-def _action_title(case, action: str) -> str:
-    """The action's title as the spec gives it, from the state the case came from."""
-    from formflow.forms.texts import localized
-
-    states = (engine.workflow_of(case.version) or {}).get("states") or {}
-    for state in states.values():
-        spec = (state.get("actions") or {}).get(action) if isinstance(state, dict) else None
-        if isinstance(spec, dict) and spec.get("title"):
-            return localized(spec["title"]) or action
-    return action
-
-
 def _chosen_user(raw: str):
     """The user picked by id in a form ("" for nobody); 422 for anything else."""
     if not raw:
@@ -195,12 +184,6 @@ def _chosen_user(raw: str):
     except NotFound:
         pass
     raise Invalid([{"pointer": "/to", "message": _("Choose a user from the list.")}])
-
-
-def _state_title(case) -> str:
-    from formflow.forms.texts import localized
-
-    return localized(engine.state_spec(case).get("title")) or case.state
 
 
 def _day(raw: str | None) -> date | None:
