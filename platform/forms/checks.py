@@ -6,18 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from referencing.exceptions import Unresolvable
 
+from formflow.forms.patterns import pattern_problem
 from formflow.forms.pointers import from_path, join
 from formflow.forms.schema_tree import MAX_DEPTH, Tree, merge, primary_type, types_of
 from formflow.forms.texts import is_text
 from formflow.forms.widgets import ALIASES, WIDGETS, lookup
 
 TEXT_KEYS = ("ui:title", "ui:help", "ui:placeholder", "ui:description")
-_META = Draft202012Validator(
-    Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
-)
+_FORMATS = FormatChecker()
+# `pattern` and `patternProperties` are checked by forms/patterns.py (RE2, with the reason);
+# Python's `re` would refuse ECMA patterns such as \p{Han} and accept look-arounds.
+_FORMATS.checks("regex")(lambda _pattern: True)
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=_FORMATS)
 
 
 def check_schema(schema: Any) -> list[dict]:
@@ -31,8 +34,11 @@ def check_schema(schema: Any) -> list[dict]:
     ]
     if problems or not isinstance(schema, dict):
         return problems
+    for pointer, pattern in _patterns(schema):
+        if (problem := pattern_problem(pattern)) is not None:
+            problems.append({"pointer": pointer, "message": problem})
     tree = Tree(schema)
-    for pointer, reference in _references(schema, ""):
+    for pointer, reference in _references(schema):
         try:
             tree.resolver.lookup(reference)
         except (Unresolvable, LookupError, ValueError):
@@ -45,16 +51,32 @@ def check_schema(schema: Any) -> list[dict]:
     return problems
 
 
-def _references(node: Any, pointer: str):
-    if isinstance(node, dict):
+def _references(schema: dict):
+    for pointer, node in _subschemas(schema, ""):
         if isinstance(node.get("$ref"), str):
             yield pointer, node["$ref"]
+
+
+def _patterns(schema: dict):
+    """(pointer, pattern) of every `pattern` and `patternProperties` name in the schema."""
+    for pointer, node in _subschemas(schema, ""):
+        if isinstance(node.get("pattern"), str):
+            yield join(pointer, "pattern"), node["pattern"]
+        if isinstance(node.get("patternProperties"), dict):
+            for name in node["patternProperties"]:
+                yield join(pointer, "patternProperties", name), name
+
+
+def _subschemas(node: Any, pointer: str):
+    """Every object in the schema outside the keywords that hold data (const, enum…)."""
+    if isinstance(node, dict):
+        yield pointer, node
         for key, value in node.items():
             if key not in ("const", "enum", "default", "examples"):
-                yield from _references(value, join(pointer, key))
+                yield from _subschemas(value, join(pointer, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _references(value, join(pointer, index))
+            yield from _subschemas(value, join(pointer, index))
 
 
 def check_ui_schema(schema: Any, ui_schema: Any) -> list[dict]:

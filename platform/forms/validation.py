@@ -17,6 +17,7 @@ from flask_babel import ngettext
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from formflow import exactjson
+from formflow.forms import patterns
 from formflow.forms.pointers import from_path, join
 
 
@@ -140,6 +141,41 @@ def _dependent_required(validator, dependent, instance, schema):
                 yield error
 
 
+# Patterns run on RE2 (linear time, forms/patterns.py), not on Python's backtracking `re`.
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not patterns.search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, pattern_properties, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        for name, value in instance.items():
+            if patterns.search(pattern, name):
+                yield from validator.descend(value, subschema, path=name, schema_path=pattern)
+
+
+def _additional_properties(validator, additional, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    named = schema.get("patternProperties", {})
+    extras = [
+        name
+        for name in instance
+        if name not in declared and not any(patterns.search(pattern, name) for pattern in named)
+    ]
+    if validator.is_type(additional, "object"):
+        for name in extras:
+            yield from validator.descend(instance[name], additional, path=name)
+    elif not additional and extras:
+        listed = ", ".join(repr(name) for name in sorted(extras, key=str))
+        yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
+
+
 ExactValidator = validators.extend(
     Draft202012Validator,
     validators={
@@ -147,6 +183,9 @@ ExactValidator = validators.extend(
         "uniqueItems": _unique_items,
         "required": _required,
         "dependentRequired": _dependent_required,
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
     },
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
 )
@@ -196,7 +235,12 @@ def _describe(error: ValidationError) -> list[dict]:
         error.instance, dict
     ):
         declared = error.schema.get("properties", {})
-        extra = [name for name in error.instance if name not in declared]
+        named = error.schema.get("patternProperties", {})
+        extra = [
+            name
+            for name in error.instance
+            if name not in declared and not any(patterns.search(pattern, name) for pattern in named)
+        ]
         if extra:
             return [
                 {"pointer": join(pointer, name), "message": _("Unknown field: %(names)s.", names=name)}

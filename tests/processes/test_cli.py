@@ -63,6 +63,15 @@ def test_check_prints_file_pointer_message_per_problem(cli, tmp_path, make_spec)
     assert not any(line.startswith(good) for line in lines)
 
 
+def test_check_refuses_a_catastrophic_pattern(cli, tmp_path, make_spec):
+    spec = make_spec()
+    spec["form"]["schema"]["properties"]["reason"] = {"type": "string", "pattern": "^(a+)+$"}
+    path = _write(tmp_path, "evil.json", spec)
+    result = cli("check", path)
+    assert result.exit_code == 1
+    assert f"{path}:/form/schema/properties/reason/pattern: " in result.output
+
+
 def test_check_needs_existing_files(cli):
     assert cli("check", "/no/such/file.json").exit_code == 2
 
