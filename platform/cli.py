@@ -84,14 +84,43 @@ def audit_group() -> None:
     """The audit log."""
 
 
+def _anchor_option(_ctx, _param, value: str | None):
+    from formflow.audit import parse_anchor
+
+    try:
+        return None if value is None else parse_anchor(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@audit_group.command("anchor")
+def audit_anchor() -> None:
+    """Print HASH:COUNT of the head, to keep outside the database (`verify --anchor` checks it)."""
+    from formflow.audit import current_anchor
+    from formflow.errors import Conflict
+
+    try:
+        click.echo(str(current_anchor()))
+    except Conflict as conflict:
+        click.echo(f"FAIL: {conflict.message}", err=True)
+        raise SystemExit(1) from None
+
+
 @audit_group.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--anchor",
+    metavar="HASH:COUNT",
+    callback=_anchor_option,
+    help="An earlier `audit anchor`: also fail when the log no longer has that entry (a cut-off tail).",
+)
+def audit_verify(anchor) -> None:
     """Check the hash chain; exit 1 naming the first bad row."""
     from formflow.audit import verify
 
-    result = verify()
+    result = verify(anchor)
     if result.ok:
-        click.echo(f"OK: {result.checked} audit entries, chain intact.")
+        against = f"; the entry at {anchor.count} matches the anchor" if anchor else ""
+        click.echo(f"OK: {result.checked} audit entries, chain intact{against}.")
         return
     where = f"seq {result.bad_seq}" + (f" (id {result.bad_id})" if result.bad_id is not None else "")
     click.echo(f"FAIL at {where}: {result.reason}", err=True)

@@ -36,10 +36,18 @@ class AuditEntry(db.Model):
 
 class AuditHead(db.Model):
     """One row: the last seq and hash. Updating it first serialises appends and lets
-    `verify` notice rows cut from the end of the chain."""
+    `verify` notice rows cut from the end of the chain.
+
+    Entries from `keyed_from_seq` on are HMACs under FORMFLOW_AUDIT_KEY; the ones before were
+    written unkeyed before migration 0007, which sealed them with `legacy_seal` (an HMAC of the
+    last one's seq and hash), so they cannot be rewritten either. Triggers let the row only move
+    forward (migration 0007).
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    keyed_from_seq: Mapped[int] = mapped_column(default=1, server_default="1")
+    legacy_seal: Mapped[str | None] = mapped_column(String(64))

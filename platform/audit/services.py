@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -12,13 +14,17 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g, has_request_context
 
+from formflow.audit.keying import audit_key, legacy_seal
 from formflow.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from formflow.auth.current import acting_user
 from formflow.csvexport import csv_chunks, safe_cell
+from formflow.errors import Conflict
 from formflow.extensions import db, utcnow
 from formflow.forms.pointers import join as pointer_join
 
 SYSTEM_ACTOR = "system"
+#: ends a value cut to fit its column (an actor name, a typed username as object id, …)
+CUT_MARK = "…"
 
 
 def canonical_json(value: Any) -> str:
@@ -45,8 +51,22 @@ def _row_content(entry: AuditEntry) -> dict:
     }
 
 
-def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    return hashlib.sha256((prev_hash + canonical_json(_row_content(entry))).encode()).hexdigest()
+def entry_hash(prev_hash: str, entry: AuditEntry, key: bytes | None) -> str:
+    """HMAC-SHA256 under `key` of the previous hash and the row; plain SHA-256 when `key` is None
+    (how entries were hashed before keying began, still accepted for those)."""
+    message = (prev_hash + canonical_json(_row_content(entry))).encode()
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _fit(column: sa.Column, value: str | None) -> str | None:
+    """`value` cut to the column's length, ending with CUT_MARK when it was longer: the log takes
+    whatever the app lets through (a 200-character username typed at the login form)."""
+    limit = column.type.length
+    if value is None or len(value) <= limit:
+        return value
+    return value[: limit - len(CUT_MARK)] + CUT_MARK
 
 
 def record(
@@ -72,21 +92,23 @@ def record(
         .returning(AuditHead.last_seq, AuditHead.last_hash)
         .execution_options(synchronize_session=False)
     ).one()
+    columns = AuditEntry.__table__.c
     entry = AuditEntry(
         seq=claimed.last_seq,
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", None) or SYSTEM_ACTOR,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
+        actor_name=_fit(columns.actor_name, getattr(actor, "username", None) or SYSTEM_ACTOR),
+        action=_fit(columns.action, action),
+        object_type=_fit(columns.object_type, object_type),
+        object_id=_fit(columns.object_id, str(object_id)),
         before=_plain(before),
         after=_plain(after),
-        request_id=g.get("request_id") if has_request_context() else None,
+        request_id=_fit(columns.request_id, g.get("request_id") if has_request_context() else None),
         prev_hash=claimed.last_hash,
     )
-    entry.hash = entry_hash(entry.prev_hash, entry)
+    entry.hash = entry_hash(entry.prev_hash, entry, audit_key())
     db.session.add(entry)
+    db.session.flush()  # the head may only point at an entry that exists (trigger of migration 0007)
     db.session.execute(
         sa.update(AuditHead)
         .where(AuditHead.id == 1)
@@ -106,39 +128,113 @@ class VerifyResult:
     reason: str = ""
 
 
-def verify() -> VerifyResult:
-    """Walk the chain in seq order; report the first row that is not what was written."""
+@dataclass(frozen=True)
+class Anchor:
+    """The head's hash and count, kept outside the database (a daily e-mail, a ticket): a later
+    `verify` against it notices entries cut from the end, which nothing left inside can show."""
+
+    hash: str
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.hash}:{self.count}"
+
+
+_ANCHOR = re.compile(r"([0-9a-f]{64}):(\d{1,18})")
+
+
+def parse_anchor(text: str) -> Anchor:
+    """`HASH:COUNT` as `audit anchor` prints it; ValueError otherwise."""
+    match = _ANCHOR.fullmatch(text.strip().lower())
+    if match is None:
+        raise ValueError("expected HASH:COUNT as `audit anchor` prints it (64 hex digits, ':', a count)")
+    return Anchor(match.group(1), int(match.group(2)))
+
+
+def current_anchor() -> Anchor:
+    """The head as an anchor; Conflict when the head and the last entry disagree (run verify)."""
+    head = db.session.get(AuditHead, 1)
+    last = db.session.execute(sa.select(AuditEntry.hash).where(AuditEntry.seq == head.last_seq)).scalar()
+    if head.last_seq and last != head.last_hash:
+        raise Conflict(f"the head names seq {head.last_seq}, whose entry does not match it: run audit verify")
+    return Anchor(head.last_hash, head.last_seq)
+
+
+def verify(anchor: Anchor | None = None) -> VerifyResult:
+    """Walk the chain in seq order; report the first row that is not what was written, or that
+    the log no longer holds what `anchor` saw."""
+    head = db.session.get(AuditHead, 1)
     rows = db.session.execute(
         sa.select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=500)
     ).scalars()
+    walk = _Walk(audit_key(), head, anchor)
     try:
-        broken, checked, last_hash = _first_break(rows)
+        broken = walk.first_break(rows)
     finally:
         rows.close()  # a server-side cursor on PostgreSQL when we stop early
     if broken:
         return broken
-    head = db.session.get(AuditHead, 1)
-    if head is None or head.last_seq != checked or head.last_hash != last_hash:
+    checked = walk.checked
+    if head is None or head.last_seq != checked or head.last_hash != walk.last_hash:
         written = head.last_seq if head else "?"
         reason = f"the chain ends at seq {checked} but {written} entries were written: rows were deleted"
         return VerifyResult(False, checked, checked + 1, None, reason)
+    if anchor is not None:
+        return walk.against_anchor()
     return VerifyResult(True, checked)
 
 
-def _first_break(rows) -> tuple[VerifyResult | None, int, str]:
-    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    for entry in rows:
-        reason = None
+class _Walk:
+    """One pass over the chain: seqs without gaps, each prev_hash the previous hash, each hash
+    recomputed (unkeyed before `keyed_from_seq`, where the legacy seal vouches for the prefix)."""
+
+    def __init__(self, key: bytes, head: AuditHead | None, anchor: Anchor | None):
+        self.key, self.head, self.anchor = key, head, anchor
+        self.keyed_from = head.keyed_from_seq if head else 1
+        self.checked, self.last_hash, self.hash_at_anchor = 0, GENESIS_HASH, None
+
+    def first_break(self, rows) -> VerifyResult | None:
+        for entry in rows:
+            reason = self._problem(entry, expected_seq=self.checked + 1)
+            if reason:
+                return VerifyResult(False, self.checked, entry.seq, entry.id, reason)
+            self.checked, self.last_hash = entry.seq, entry.hash
+            if self.anchor is not None and entry.seq == self.anchor.count:
+                self.hash_at_anchor = entry.hash
+        return None
+
+    def _problem(self, entry: AuditEntry, *, expected_seq: int) -> str | None:
+        keyed = entry.seq >= self.keyed_from
         if entry.seq != expected_seq:
-            reason = f"expected seq {expected_seq}, found {entry.seq}: rows were deleted or reordered"
-        elif entry.prev_hash != expected_prev:
-            reason = "prev_hash does not match the previous row: rows were deleted or reordered"
-        elif entry_hash(entry.prev_hash, entry) != entry.hash:
-            reason = "content does not match its hash: row was edited"
-        if reason:
-            return VerifyResult(False, checked, entry.seq, entry.id, reason), checked, expected_prev
-        expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
-    return None, checked, expected_prev
+            return f"expected seq {expected_seq}, found {entry.seq}: rows were deleted or reordered"
+        if entry.prev_hash != self.last_hash:
+            return "prev_hash does not match the previous row: rows were deleted or reordered"
+        if entry_hash(entry.prev_hash, entry, self.key if keyed else None) != entry.hash:
+            if entry.seq == self.keyed_from:  # every keyed row fails from here if the key changed
+                return (
+                    "content does not match its hash: row was edited, "
+                    "or FORMFLOW_AUDIT_KEY is not the key that wrote it"
+                )
+            return "content does not match its hash: row was edited"
+        if entry.seq == self.keyed_from - 1 and self.head.legacy_seal != legacy_seal(
+            self.key, entry.seq, entry.hash
+        ):
+            return (
+                f"the entries up to seq {entry.seq}, hashed before keying began, do not match their seal: "
+                "rewritten, or FORMFLOW_AUDIT_KEY is not the key that sealed them"
+            )
+        return None
+
+    def against_anchor(self) -> VerifyResult:
+        anchor, checked = self.anchor, self.checked
+        if checked < anchor.count:
+            reason = f"the log has {checked} entries, the anchor counted {anchor.count}: entries were cut off"
+            return VerifyResult(False, checked, checked + 1, None, reason)
+        found = self.hash_at_anchor if anchor.count else GENESIS_HASH
+        if found != anchor.hash:
+            reason = "the hash here differs from the anchor's: the log was rewritten up to here"
+            return VerifyResult(False, checked, anchor.count, None, reason)
+        return VerifyResult(True, checked)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from audit.tamper_support import drop_guards
 
 from formflow import audit
 from formflow.audit.models import AuditEntry
@@ -60,6 +61,7 @@ def test_verify_passes_on_an_intact_log(cli, five_entries):
     ],
 )
 def test_verify_names_the_first_bad_row(app, cli, five_entries, tamper, bad_seq):
+    drop_guards(app)  # as someone with the database's owner rights would
     _sql(app, tamper)
     result = cli("audit", "verify")
     assert result.exit_code == 1
@@ -68,6 +70,7 @@ def test_verify_names_the_first_bad_row(app, cli, five_entries, tamper, bad_seq)
 
 def test_verify_catches_reordered_rows(app, cli, five_entries):
     # swap rows 2 and 4 (seq is unique, so go through a free value)
+    drop_guards(app)
     _sql(app, "UPDATE audit_entry SET seq = 1000 WHERE seq = 2")
     _sql(app, "UPDATE audit_entry SET seq = 2 WHERE seq = 4")
     _sql(app, "UPDATE audit_entry SET seq = 4 WHERE seq = 1000")
@@ -79,6 +82,7 @@ def test_verify_catches_reordered_rows(app, cli, five_entries):
 def test_verify_page_shows_the_break(app, login_as, five_entries):
     auditor = login_as("auditor")
     assert "完整" in auditor.get("/audit/verify").get_data(as_text=True)
+    drop_guards(app)
     _sql(app, "UPDATE audit_entry SET action = 'x' WHERE seq = 1")
     assert "断裂" in auditor.get("/audit/verify").get_data(as_text=True)
 
@@ -238,3 +242,29 @@ def test_a_write_and_its_audit_entry_commit_or_roll_back_together(app):
         customers.create("R001", "Rollback Co", "A")
         db.session.rollback()
         assert db.session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one() == 0
+
+
+def test_a_failed_login_with_a_200_character_username_is_refused_normally(app, client):
+    username = "张" * 120 + "x" * 80  # as long as the login form allows
+    response = client.login(username, "wrong-password")
+    assert response.status_code == 200
+    assert "用户名或密码错误。" in response.get_data(as_text=True)
+    with app.app_context():
+        entry = db.session.execute(
+            sa.select(AuditEntry).where(AuditEntry.action == "auth.login_failed")
+        ).scalar_one()
+        assert entry.object_id == "张" * 99 + "…"  # the column's 100 characters, marked as cut
+        assert audit.verify().ok
+
+
+def test_values_longer_than_their_column_are_cut_with_a_marker(app):
+    actor = type("Actor", (), {"id": 3, "username": "a" * 90})()
+    with app.app_context():
+        entry = audit.record("x" * 150, "t" * 60, "i" * 300, actor=actor, after={"note": "n" * 5000})
+        db.session.commit()
+        db.session.expire_all()
+        stored = db.session.get(AuditEntry, entry.id)
+        assert (len(stored.action), len(stored.object_type), len(stored.object_id)) == (100, 50, 100)
+        assert stored.actor_name == "a" * 79 + "…"
+        assert stored.action.endswith("…") and stored.after == {"note": "n" * 5000}
+        assert audit.verify().ok
