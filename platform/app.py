@@ -11,6 +11,7 @@ from flask_login import current_user
 
 import formflow.database  # noqa: F401  (engine events: SQLite pragmas and BEGIN IMMEDIATE)
 from formflow import config as settings
+from formflow import inputguard
 from formflow.errorpages import register_error_handlers
 from formflow.exactjson import ExactJSONProvider
 from formflow.extensions import babel, csrf, db, login_manager, migrate
@@ -90,6 +91,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    inputguard.register(app)  # NUL and unpaired surrogates refused before any view
+
     @app.before_request
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")

@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import g, jsonify
 from flask_babel import gettext as _
 
-from formflow.api.body import json_object, text_field
+from formflow.api.body import counter_field, json_object, text_field
 from formflow.api.views import bp
 from formflow.auth.permissions import require
 from formflow.cases import services as cases
@@ -58,9 +58,7 @@ def case_action(case_id: int, action: str):
     data = body.get("data")
     if data is not None and not isinstance(data, dict):
         raise Invalid([{"pointer": "/data", "message": _("The data must be a JSON object.")}])
-    lock_version = body.get("lock_version")
-    if lock_version is not None and (isinstance(lock_version, bool) or not isinstance(lock_version, int)):
-        raise Invalid([{"pointer": "/lock_version", "message": _("Must be a whole number.")}])
+    lock_version = counter_field(body, "lock_version")
     comment = text_field(body, "comment")
     with lost_race_is_conflict():
         result = engine.perform(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
-from flask_babel import gettext as _
 
-from formflow.api.body import json_object
+from formflow.api.body import counter_field, json_object
 from formflow.api.views import bp
 from formflow.auth.permissions import require
-from formflow.errors import Invalid
 from formflow.extensions import db
 from formflow.processes import services
 
@@ -85,9 +83,7 @@ def process_publish(key: str):
     """Publish the latest draft, or `{"version": N}`; the body may be empty."""
     require(g.api_user, "processes.manage")
     body = json_object() if request.get_data() else {}
-    number = body.get("version")
-    if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
-        raise Invalid([{"pointer": "/version", "message": _("Must be an integer.")}])
+    number = counter_field(body, "version")
     published = services.publish(key, actor=g.api_user, number=number)
     db.session.commit()
     return jsonify({"key": key, "version": published.number, "status": published.status})

@@ -88,8 +88,9 @@ def _numbers(formdata, prefix: str, limit: int) -> dict[str, int]:
     for key in formdata:
         if key.startswith(prefix):
             text = formdata.get(key, "")
-            if text.isascii() and text.isdigit():  # "²".isdigit() is True; int("²") fails
-                found[key[len(prefix) :]] = min(int(text), limit)
+            # "²".isdigit() is True and int("²") fails; past `limit` the digits need no reading
+            if text.isascii() and text.isdigit():
+                found[key[len(prefix) :]] = min(int(text), limit) if len(text) <= len(str(limit)) else limit
     return found
 
 
@@ -210,6 +211,8 @@ def _command(formdata) -> Command | None:
 
 
 def _apply(command: Command, data: dict, root: Node) -> None:
+    if command.pointer and not command.pointer.startswith("/"):
+        return  # not a field's pointer (the buttons only send those): the form is shown again
     nodes = {node.pointer: node for node in root.walk()}
     if command.action == "add":
         array = nodes.get(command.pointer)
