@@ -58,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.user_loader(load_session_user)
+    login_manager.id_attribute = "session_identity"  # the cookie names a server-side session
     login_manager.session_protection = "basic"
     # Import every model so metadata (and Alembic) sees them all.
     import formflow.models  # noqa: F401
@@ -91,6 +92,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from formflow.auth.current import acting_user
+
     inputguard.register(app)  # NUL and unpaired surrogates refused before any view
 
     @app.before_request
@@ -101,6 +104,8 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.path.startswith("/api/") or (request.endpoint != "static" and acting_user()):
+            response.headers["Cache-Control"] = "no-store"  # no copy of a user's page in any cache
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

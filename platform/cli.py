@@ -59,6 +59,21 @@ def create_user(
     click.echo(f"Created user {user.username} ({', '.join(user.role_names)}).")
 
 
+@formflow_group.command("unlock")
+@click.argument("username", required=False)
+@click.option("--address", default=None, help="Only locks from this client address.")
+def unlock(username: str | None, address: str | None) -> None:
+    """Lift the login locks and failure counts of USERNAME (from every address, or only from
+    --address); --address alone lifts every lock from that address."""
+    from formflow.auth import throttle
+
+    if username is None and address is None:
+        raise click.UsageError("give a USERNAME, an --address, or both")
+    lifted = throttle.unlock(throttle.rows(username=username, address=address))
+    db.session.commit()
+    click.echo(f"Lifted {lifted} login lock(s) and count(s).")
+
+
 @formflow_group.group("token")
 def token() -> None:
     """API tokens."""

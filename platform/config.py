@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 #: The repository checkout this package runs from (editable install).
@@ -70,6 +71,8 @@ def settings_from_env(instance_path: Path, *, secret_key: str | None = None) -> 
         "MIGRATIONS_DIR": _env("MIGRATIONS_DIR") or str(REPO_ROOT / "migrations"),
         "LOGIN_MAX_ATTEMPTS": int(_env("LOGIN_MAX_ATTEMPTS", "5")),
         "LOGIN_LOCK_MINUTES": int(_env("LOGIN_LOCK_MINUTES", "15")),
+        #: failed logins from one client address across all usernames before it is locked
+        "LOGIN_MAX_ATTEMPTS_PER_ADDRESS": int(_env("LOGIN_MAX_ATTEMPTS_PER_ADDRESS", "20")),
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
         "REMEMBER_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
         "SMTP_HOST": _env("SMTP_HOST"),
@@ -92,6 +95,10 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
+    #: "remember me" lasts this long, on the server too (auth/sessions.py); a session without
+    #: it ends with the browser, and on the server after BROWSER_SESSION_LIFETIME at most
+    "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+    "BROWSER_SESSION_LIFETIME": timedelta(hours=12),
     "BABEL_DEFAULT_LOCALE": "zh_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "LANGUAGES": {"zh_CN": "中文", "en": "English"},

@@ -1,7 +1,7 @@
 """Every model, imported in one place so the metadata is complete for Alembic."""
 
 from formflow.audit.models import AuditEntry, AuditHead
-from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole
+from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole, UserSession
 from formflow.cases.models import Attachment, Case
 from formflow.customers.models import Customer
 from formflow.processes.models import Process, ProcessVersion
@@ -37,5 +37,6 @@ __all__ = [
     "Timer",
     "User",
     "UserRole",
+    "UserSession",
     "WebhookDelivery",
 ]

@@ -33,6 +33,9 @@ ROUTES = {
     "admin.user_password": ("POST", "/admin/users/{target}/password", ADMIN),
     "admin.token_create": ("POST", "/admin/users/{target}/tokens", ADMIN),
     "admin.token_revoke": ("POST", "/admin/tokens/{token}/revoke", ADMIN),
+    "admin.user_unlock": ("POST", "/admin/users/{target}/unlock", ADMIN),
+    # a lock that does not exist: the admin's post is a 404 (lifting one: tests/admin/test_login_locks.py)
+    "admin.lock_release": ("POST", "/admin/login-locks/999999999/unlock", ADMIN),
     "audit.index": ("GET", "/audit/", AUDIT),
     "audit.verify": ("GET", "/audit/verify", AUDIT),
     "audit.export": ("GET", "/audit/export.csv", AUDIT),

@@ -1,4 +1,4 @@
-"""Managing users: create, edit, roles, (de)activate, reset password, API tokens."""
+"""Managing users: create, edit, roles, (de)activate, reset password, API tokens, login locks."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from formflow.admin.forms import (
     UserCreateForm,
     UserEditForm,
 )
-from formflow.auth import services
+from formflow.auth import services, sessions, throttle
 from formflow.auth.decorators import permission_required
-from formflow.errors import Invalid
+from formflow.errors import Invalid, NotFound
 from formflow.extensions import db
 from formflow.formerrors import attach_errors
 
@@ -24,7 +24,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/users")
 @permission_required("users.manage")
 def users():
-    return render_template("admin/users.html", users=services.list_users())
+    return render_template("admin/users.html", users=services.list_users(), locks=throttle.locks())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -66,6 +66,8 @@ def _edit_page(user, form=None, password_form=None, token_form=None, new_token=N
         token_form=token_form or TokenForm(formdata=None),
         confirm_form=ConfirmForm(),
         new_token=new_token,
+        locks=throttle.locks(username=user.username),
+        live_sessions=sessions.live(user),
     )
     return page, status
 
@@ -150,3 +152,27 @@ def token_revoke(token_id: int):
     db.session.commit()
     flash(_("Token revoked."), "success")
     return redirect(url_for("admin.user_edit", user_id=token.user_id))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@permission_required("users.manage")
+def user_unlock(user_id: int):
+    """Lift the user's login locks and counts from every address."""
+    user = services.get_user(user_id)
+    throttle.unlock_username(user.username)
+    db.session.commit()
+    flash(_("Login locks of %(name)s lifted.", name=user.username), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/login-locks/<int:lock_id>/unlock", methods=["POST"])
+@permission_required("users.manage")
+def lock_release(lock_id: int):
+    """Lift one lock: a username from one address, or an address for every username."""
+    lock = throttle.get_lock(lock_id)
+    if lock is None:
+        raise NotFound(_("This lock has already been lifted."))
+    throttle.unlock([lock])
+    db.session.commit()
+    flash(_("Lock lifted."), "success")
+    return redirect(url_for("admin.users"))

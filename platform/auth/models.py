@@ -1,11 +1,11 @@
-"""Users, their roles, API tokens and the failed-login throttle."""
+"""Users, their roles, their sessions, API tokens and the failed-login throttle."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from formflow.extensions import db, utcnow
@@ -20,9 +20,6 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
-    #: Bumped when the password changes or the user is deactivated: old sessions and
-    #: "remember me" cookies carry the old value and stop working.
-    session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -45,8 +42,16 @@ class User(UserMixin, db.Model):
         # A User object is a known identity; whether it may act is `is_active`'s question.
         return True
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+    #: The plain key of the session this request runs in (set by login and the session
+    #: loader, never stored): what Flask-Login keeps in the cookie, see session_identity.
+    session_key = None
+
+    def session_identity(self) -> str:
+        """Flask-Login's id_attribute: the session's random key, not the user id, so a
+        cookie names one revocable server-side session (auth.services.start_session)."""
+        if not self.session_key:
+            raise RuntimeError("log in through auth.services.start_session")
+        return self.session_key
 
     @property
     def role_names(self) -> list[str]:
@@ -94,13 +99,44 @@ class ApiToken(db.Model):
         return self.revoked_at is None
 
 
-class LoginThrottle(db.Model):
-    """Failed logins per username typed (existing or not, so nothing is revealed)."""
+class UserSession(db.Model):
+    """One logged-in browser: its cookie carries a random key whose sha256 is stored here.
 
-    __tablename__ = "login_throttle"
+    Logging out revokes this row only (the user's other devices stay logged in); a password
+    change or deactivation revokes all of the user's rows. A replayed session or remember-me
+    cookie names a revoked or expired row and gets the login page.
+    """
+
+    __tablename__ = "user_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username_key: Mapped[str] = mapped_column(String(200), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed logins of one username (existing or not, so nothing is revealed) from one
+    client address; the row with username_key "" counts every username from that address.
+
+    Counted by an atomic upsert (auth.throttle): concurrent guesses cannot skip the count.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("username_key", "address", name="uq_login_throttle_username_address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(64))
     failures: Mapped[int] = mapped_column(default=0)
-    last_failed_at: Mapped[datetime | None]
+    #: How often this row was locked: each lock lasts twice as long as the one before.
+    lockouts: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(index=True)
     locked_until: Mapped[datetime | None]

@@ -5,22 +5,23 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from formflow import audit
+from formflow.auth import passwords, sessions, throttle
 from formflow.auth.current import acting_user
-from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole
+from formflow.auth.models import ApiToken, User, UserRole
 from formflow.auth.permissions import ROLES
+from formflow.auth.throttle import LoginRefused
 from formflow.errors import Conflict, Invalid, NotFound
 from formflow.extensions import db, utcnow
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
-MIN_PASSWORD_LENGTH = 8
 TOKEN_PREFIX = "ff_"
 # Checked against when the username does not exist, so a miss costs as much as a hit.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -61,13 +62,6 @@ def _check_roles(roles: list[str]) -> list[dict]:
     return []
 
 
-def _check_password(password: str, pointer: str = "/password") -> list[dict]:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        message = _("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
-        return [{"pointer": pointer, "message": message}]
-    return []
-
-
 def _check_profile(display_name: str, email: str | None) -> list[dict]:
     errors = []
     if len(display_name) > 200:
@@ -100,8 +94,8 @@ def create_user(
         errors.append({"pointer": "/username", "message": _("Use 2–80 letters, digits or . _ @ -")})
     elif find_user(username) is not None:
         errors.append({"pointer": "/username", "message": _("This username is already taken.")})
-    if enforce_password_policy:
-        errors += _check_password(password)
+    if enforce_password_policy:  # off only for the demo users (formflow/demo.py)
+        errors += passwords.problems(password, username=username)
     errors += _check_roles(roles) + _check_profile(display_name.strip(), (email or "").strip())
     if errors:
         raise Invalid(errors)
@@ -157,32 +151,38 @@ def set_active(user: User, active: bool, *, actor=None) -> User:
         _guard_last_admin(user, losing_admin=True)
     before = snapshot(user)
     user.active = active
-    user.session_version += 1
     db.session.flush()
     action = "user.activate" if active else "user.deactivate"
     audit.record(action, "user", user.id, before=before, after=snapshot(user), actor=actor)
+    if not active:
+        # Deactivation ends every way in: sessions, and the API tokens for good, so that
+        # reactivating the user later does not bring old tokens back to life.
+        sessions.end_all(user)
+        for token in user.tokens:
+            revoke_token(token, actor=actor)
     return user
 
 
 def reset_password(user: User, new_password: str, *, actor=None) -> None:
     """Set a new password (admin reset); every existing session of the user ends."""
-    errors = _check_password(new_password)
+    errors = passwords.problems(new_password, username=user.username)
     if errors:
         raise Invalid(errors)
     user.password_hash = generate_password_hash(new_password)
-    user.session_version += 1
+    sessions.end_all(user)
     db.session.flush()
     audit.record("user.password_reset", "user", user.id, after={"password_changed": True}, actor=actor)
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
+    """Every session of the user ends, this one too: the caller starts a new one."""
     if not check_password_hash(user.password_hash, current):
         raise Invalid([{"pointer": "/current_password", "message": _("The current password is wrong.")}])
-    errors = _check_password(new, "/new_password")
+    errors = passwords.problems(new, username=user.username, pointer="/new_password")
     if errors:
         raise Invalid(errors)
     user.password_hash = generate_password_hash(new)
-    user.session_version += 1
+    sessions.end_all(user)
     db.session.flush()
     audit.record("user.password_change", "user", user.id, after={"password_changed": True}, actor=user)
 
@@ -190,60 +190,54 @@ def change_own_password(user: User, current: str, new: str) -> None:
 # --- logging in -------------------------------------------------------------------
 
 
-class LoginRefused(Invalid):
-    """Wrong credentials or too many attempts; the message never says which user exists."""
+def count_login_attempt(username: str, remote_addr: str | None) -> throttle.Attempt:
+    """Count the attempt before the password is checked (auth/throttle.py); LoginRefused
+    when the username from this address, or the address, is locked. The caller commits."""
+    if not throttle.username_key(username):
+        raise LoginRefused(message=_("Invalid username or password."))
+    return throttle.count_attempt(username, remote_addr)
 
 
-def _throttle_for(username: str) -> LoginThrottle:
-    key = username.strip().lower()[:200]
-    throttle = db.session.execute(
-        sa.select(LoginThrottle).where(LoginThrottle.username_key == key)
-    ).scalar_one_or_none()
-    if throttle is None:
-        throttle = LoginThrottle(username_key=key, failures=0)
-        db.session.add(throttle)
-    return throttle
-
-
-def authenticate(username: str, password: str) -> User:
-    """The active user with these credentials, or LoginRefused.
-
-    After LOGIN_MAX_ATTEMPTS failures the username (existing or not) is locked for
-    LOGIN_LOCK_MINUTES; the caller commits even on refusal so the count is kept.
-    """
-    now = utcnow()
-    throttle = _throttle_for(username)
-    if throttle.locked_until and throttle.locked_until > now:
-        minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
-        raise LoginRefused(message=_("Too many failed attempts. Try again in %(n)d minutes.", n=minutes))
+def authenticate(attempt: throttle.Attempt, username: str, password: str) -> User:
+    """The active user with these credentials, or LoginRefused (the count stands, and the
+    row reaching its limit locks). The caller commits even on refusal."""
     user = find_user(username)
     password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not password_ok or not user.active:
-        throttle.failures = (throttle.failures or 0) + 1
-        throttle.last_failed_at = now
-        if throttle.failures >= current_app.config["LOGIN_MAX_ATTEMPTS"]:
-            throttle.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-            throttle.failures = 0
-        db.session.flush()
-        audit.record("auth.login_failed", "login", throttle.username_key, actor=None)
+        throttle.failed(attempt)
         raise LoginRefused(message=_("Invalid username or password."))
-    throttle.failures = 0
-    throttle.locked_until = None
-    user.last_login_at = now
+    throttle.succeeded(attempt)
+    user.last_login_at = utcnow()
     db.session.flush()
-    audit.record("auth.login", "user", user.id, actor=user)
+    audit.record("auth.login", "user", user.id, after={"address": attempt.address}, actor=user)
     return user
 
 
-def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's user loader: "<id>:<session_version>" of an active user."""
-    user_id, _sep, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+def start_session(user: User, *, remember: bool, address: str | None = None, user_agent: str = "") -> str:
+    """A new server-side session (auth/sessions.py) for login_user(); returns its key."""
+    return sessions.start(user, remember=remember, address=address or "", user_agent=user_agent)
+
+
+def end_session(user: User) -> None:
+    """Logout: this session ends on the server; the user's other sessions go on."""
+    sessions.end(user)
+    audit.record("auth.logout", "user", user.id, actor=user)
+
+
+def load_session_user(session_key: str) -> User | None:
+    """Flask-Login's user loader: the user of a live session, else None (-> login page)."""
+    return sessions.load(session_key)
+
+
+@dataclass
+class PurgeReport:
+    sessions: int
+    throttles: int
+
+
+def purge_login_records(now: datetime) -> PurgeReport:
+    """A `formflow tick` job: drop ended sessions and throttle rows that start afresh anyway."""
+    return PurgeReport(sessions=sessions.purge(now), throttles=throttle.purge(now))
 
 
 # --- API tokens -----------------------------------------------------------------------

@@ -466,6 +466,7 @@ def _notify(case, *, subject: str, body: str, role: str | None = None, user_id: 
 JOBS = (
     ("formflow.workflows.webhooks", "retry_webhooks", True),
     ("formflow.workflows.notify", "send_pending_emails", False),
+    ("formflow.auth.services", "purge_login_records", True),
 )
 
 

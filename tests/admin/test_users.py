@@ -179,3 +179,25 @@ def test_a_refused_password_reset_then_saving_the_page_keeps_the_roles(app, logi
     assert fields.getlist("roles") == ["finance"]
     admin.post(f"/admin/users/{bob}", data=fields, follow_redirects=True)
     assert _user(app, "bob")["roles"] == ["finance"]
+
+
+def test_reactivating_a_user_does_not_revive_their_api_tokens(app, login_as, make_user):
+    """Issue 11 item 4: deactivating only hid the tokens; activating brought them back."""
+    bob = make_user("bob")
+    admin = login_as("admin")
+    page = admin.post_form(f"/admin/users/{bob}/tokens", {"name": "erp"}).get_data(as_text=True)
+    plain = re.search(r'data-testid="new-token">([^<]+)<', page).group(1)
+    bearer = {"Authorization": f"Bearer {plain}"}
+    assert admin.get("/api/v1/me", headers=bearer).status_code == 200
+    assert admin.post_form(f"/admin/users/{bob}/deactivate").status_code == 302
+    assert admin.get("/api/v1/me", headers=bearer).status_code == 401
+    assert admin.post_form(f"/admin/users/{bob}/activate").status_code == 302
+    assert admin.get("/api/v1/me", headers=bearer).status_code == 401
+    with app.app_context():
+        token = db.session.execute(sa.select(ApiToken)).scalar_one()
+        assert token.revoked_at is not None
+    assert "token.revoke" in _audit_actions(app)
+    # a new token works again after reactivation
+    page = admin.post_form(f"/admin/users/{bob}/tokens", {"name": "erp2"}).get_data(as_text=True)
+    fresh = re.search(r'data-testid="new-token">([^<]+)<', page).group(1)
+    assert admin.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200

@@ -53,7 +53,9 @@ def test_lock_expires(app, client, make_user):
     for _attempt in range(5):
         client.login("alice", "wrong")
     with app.app_context():
-        throttle = db.session.execute(db.select(LoginThrottle)).scalar_one()
+        throttle = db.session.execute(
+            db.select(LoginThrottle).where(LoginThrottle.username_key == "alice")
+        ).scalar_one()
         throttle.locked_until -= timedelta(minutes=16)
         db.session.commit()
     assert client.login("alice").status_code == 302
