@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -24,10 +25,24 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+#: Requests that only read: their transactions take no write lock (WAL lets them read while
+#: another connection writes), so a page, an export or the health check never waits for a
+#: writer and never holds one up, however long it takes.
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
     if connection.dialect.name == "sqlite":
-        # IMMEDIATE takes the write lock up front: a transaction that reads, then
-        # writes (a balance, the audit head) waits its turn instead of failing with
-        # SQLITE_BUSY half-way. The same default Rails chose for SQLite.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin_statement())
+
+
+def begin_statement() -> str:
+    """DEFERRED for reading requests; IMMEDIATE otherwise: a transaction that reads, then
+    writes (a balance, the audit head) takes the write lock up front and waits its turn
+    instead of failing with SQLITE_BUSY half-way (the same default Rails chose for SQLite).
+    A writing request reaches its first statement only after its whole body has arrived
+    (inputguard reads it first), so a slow client never holds the lock."""
+    if has_request_context() and request.method in READING_METHODS:
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"

@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from formflow.errors import DomainError, Unauthorized
@@ -30,6 +31,7 @@ def _messages_for(status: int) -> str:
         413: _("The upload is larger than allowed."),
         422: _("The data is not valid."),
         500: _("Something went wrong on our side. It has been logged."),
+        503: _("The database is busy. Try again in a moment."),
     }.get(status, _("The request could not be processed."))
 
 
@@ -72,6 +74,15 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
         return _respond(status, [{"pointer": "", "message": message}], headers)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error: OperationalError):
+        # SQLite's write lock still taken after the busy timeout: a wait, not a fault
+        if "database is locked" not in str(error.orig):
+            return unexpected_error(error)
+        db.session.rollback()
+        log.warning("Database busy on %s %s", request.method, request.path)
+        return _respond(503, [{"pointer": "", "message": _messages_for(503)}], {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -40,8 +40,12 @@ def refuse_unstorable_request() -> None:
     if UNSTORABLE.search(request.path):
         raise UnstorableInput(_("The address contains a character that is not allowed."))
     places = [request.args]
+    # Reading the whole body here, before any database work, means a writing request takes
+    # SQLite's write lock only once its body has arrived (a slow client holds nothing).
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         places.append(request.form)
+    else:
+        request.get_data(cache=True)
     for values in places:
         for name, value in values.items(multi=True):
             if UNSTORABLE.search(name) or UNSTORABLE.search(value):
