@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
 
     _init_extensions(app)
+    inputguard.register(app)  # before the routes: NUL, surrogates and ids past INTEGER refused
     _register_blueprints(app)
     register_error_handlers(app)
     _register_request_hooks(app)
@@ -93,8 +94,6 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_request_hooks(app: Flask) -> None:
     from formflow.auth.current import acting_user
-
-    inputguard.register(app)  # NUL and unpaired surrogates refused before any view
 
     @app.before_request
     def assign_request_id() -> None:

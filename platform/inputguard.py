@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, request
 from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
 
 from formflow.errors import DomainError
 from formflow.forms.pointers import join
@@ -24,13 +25,25 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_JSON_DEPTH = 64
 #: The largest integer a database column (BIGINT) holds.
 MAX_INTEGER = 2**63 - 1
+#: The largest id an INTEGER primary key holds.
+MAX_ROW_ID = 2**31 - 1
 
 
 class UnstorableInput(DomainError):
     status = 400
 
 
+class RowNumber(IntegerConverter):
+    """`<int:…>` in routes: at most what an INTEGER column holds (a larger id is no row's:
+    404, where PostgreSQL answered "integer out of range" with a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def register(app: Flask) -> None:
+    app.url_map.converters["int"] = RowNumber
     app.before_request(refuse_unstorable_request)
 
 
@@ -48,11 +61,11 @@ def refuse_unstorable_request() -> None:
         request.get_data(cache=True)
     for values in places:
         for name, value in values.items(multi=True):
-            if UNSTORABLE.search(name) or UNSTORABLE.search(value):
+            if any(isinstance(text, str) and UNSTORABLE.search(text) for text in (name, value)):
                 raise UnstorableInput(_unstorable_message(name))
     if request.mimetype == "multipart/form-data":
         for name, upload in request.files.items(multi=True):
-            if UNSTORABLE.search(name) or UNSTORABLE.search(upload.filename or ""):
+            if any(isinstance(text, str) and UNSTORABLE.search(text) for text in (name, upload.filename)):
                 raise UnstorableInput(_unstorable_message(name))
 
 

@@ -191,3 +191,21 @@ def test_form_controls_with_nonsense_values_are_not_a_500(app, demo, client, con
     client.login("staff", DEMO_PASSWORD)
     response = client.post_form("/cases/new?process=deduction&customer=C001", {"/reason": "x", **control})
     assert response.status_code in (200, 400, 422), response.get_data(as_text=True)[:500]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/cases/99999999999", "/cases/99999999999", "/cases/2147483648/edit"]
+)
+def test_an_id_beyond_any_row_is_not_found(demo, client, staff_api, path):
+    client.login("admin", DEMO_PASSWORD)
+    response = client.get(
+        path, headers={"Authorization": staff_api["Authorization"]} if "/api/" in path else {}
+    )
+    assert response.status_code == 404
+
+
+def test_a_multipart_part_without_a_name_is_not_a_500(demo, client, staff_api):
+    body = b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"
+    headers = {"Authorization": staff_api["Authorization"], "Content-Type": "multipart/form-data; boundary=b"}
+    response = client.post("/api/v1/attachments", data=body, headers=headers)
+    assert 400 <= response.status_code < 500
