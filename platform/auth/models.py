@@ -48,10 +48,9 @@ class User(UserMixin, db.Model):
 
     def session_identity(self) -> str:
         """Flask-Login's id_attribute: the session's random key, not the user id, so a
-        cookie names one revocable server-side session (auth.services.start_session)."""
-        if not self.session_key:
-            raise RuntimeError("log in through auth.services.start_session")
-        return self.session_key
+        cookie names one revocable server-side session (auth.services.start_session).
+        Logged in without one, the user is known for this request only: "" names no row."""
+        return self.session_key or ""
 
     @property
     def role_names(self) -> list[str]:
