@@ -32,6 +32,8 @@ from formflow.customers import services as customers
 from formflow.customers.models import Customer
 from formflow.errors import Conflict, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
+from formflow.forms.declared import undeclared
+from formflow.forms.filetypes import content_type, read_head
 from formflow.forms.normalising import file_fields, normalise, out_of_bounds
 from formflow.forms.parsing import file_problem, stream_size
 from formflow.forms.pointers import join
@@ -40,6 +42,7 @@ from formflow.processes.models import Process, ProcessVersion
 from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
 from formflow.rules.operators import business_today
 from formflow.workflows import engine
+from formflow.workflows.models import ChecklistTick
 
 STATES = ("draft", "submitted")
 
@@ -391,13 +394,19 @@ def _record_submit(case: Case, actor) -> None:
 
 def apply_case_rules(version, customer, case, actor, data, previous, *, submit: bool):
     """The version's rules over `data` (server-side, always): computed values stored, hidden
-    values dropped, read-only values kept. Drafts skip required-if and validate rules."""
+    values dropped, read-only values kept. Drafts skip required-if and validate rules.
+    Invalid first when `data` holds numbers beyond any meaning or keys the form does not
+    declare (a key stored before, unchanged, excepted); every save, submission and action's
+    data comes through here."""
     if not isinstance(data, dict):
         raise Invalid([{"pointer": "/data", "message": _("The data must be a JSON object.")}])
     schema, ui_schema = form_of(version)
     too_large = out_of_bounds(schema, ui_schema, data)
     if too_large:  # before any rule or check does arithmetic with it
-        raise Invalid([{**error, "pointer": "/data" + error["pointer"]} for error in too_large])
+        raise Invalid([_in_data(error) for error in too_large])
+    unknown = undeclared(schema, data, previous)
+    if unknown:  # before any rule reads them; what is stored is the form's fields only
+        raise Invalid([_in_data(error) for error in unknown])
     data = normalise(schema, ui_schema, data)
     context = rule_context(
         data,
@@ -405,7 +414,7 @@ def apply_case_rules(version, customer, case, actor, data, previous, *, submit: 
         case=case_context(case, version),
         user=actor,
     )
-    return apply_rules(
+    data, outcome = apply_rules(
         version.spec,
         data,
         context,
@@ -414,6 +423,10 @@ def apply_case_rules(version, customer, case, actor, data, previous, *, submit: 
         check_required=submit,
         check_validate=submit,
     )
+    too_large = out_of_bounds(schema, ui_schema, data)
+    if too_large:  # a computed value (an amount times a rate) is bounded like a typed one
+        raise Invalid([_in_data(error) for error in too_large])
+    return data, outcome
 
 
 def rules_preview(version, customer, case, actor, data) -> tuple[RuleOutcome | None, dict | None]:
@@ -497,8 +510,9 @@ def _listed(value) -> list:
 
 def upload_for_api(file, actor, *, process: str | None = None, field: str | None = None) -> Attachment:
     """Store a file sent to the API. With `process` and `field` (a JSON Pointer of one of
-    its file fields) the field's size and type limits apply at once, as on the form; in any
-    case they apply when the token is put into a field."""
+    its file fields) the field's size and type limits apply at once, as on the form (the type
+    decided from the content, not the Content-Type sent); in any case they apply when the
+    token is put into a field. Invalid beyond the uploader's quota."""
     from formflow.forms.schema_tree import Tree
 
     node = None
@@ -515,8 +529,9 @@ def upload_for_api(file, actor, *, process: str | None = None, field: str | None
         node = next((n for n in root.walk() if n.pointer == field and n.widget == "file"), None)
         if node is None:
             raise Invalid([{"pointer": "/field", "message": _("The form has no file field %(f)s.", f=field)}])
-    filename, size = file.filename or "", stream_size(file.stream)
-    problem = file_problem(node, filename, file.mimetype or "", size) if node is not None else None
+    filename, size = uploads.display_filename(file.filename), stream_size(file.stream)
+    found = content_type(read_head(file.stream), filename)
+    problem = file_problem(node, filename, found, size) if node is not None else None
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if problem is None and node is None and limit and size > int(limit):
         problem = _("The file is too large.")
@@ -554,6 +569,8 @@ def _referenced_attachments(data: dict, case: Case | None, actor) -> tuple[list[
             message = _("This file belongs to another case; upload it again.")
         elif attachment.case_id is None and attachment.uploaded_by_id != actor.id:
             message = _("This file was uploaded by someone else; upload it again.")
+        elif uploads.expired(attachment):  # about to be deleted by the clean-up
+            message = _("This upload has expired; upload it again.")
         else:
             attachments[attachment.id] = attachment
             continue
@@ -569,15 +586,27 @@ def _linked(case: Case) -> list[Attachment]:
 
 def _link_attachments(case: Case, attachments: list[Attachment]) -> None:
     """Put the referenced files on the case; files a draft no longer refers to go back
-    to their uploader (visible to them alone), so a case shows only its evidence."""
+    to their uploader (visible to them alone, and deleted by the orphan clean-up), so a case
+    shows only its evidence. A checklist's evidence is not in the data, and stays."""
     keep = {a.id for a in attachments}
-    for attachment in _linked(case):
-        if attachment.id not in keep:
-            attachment.case_id = None
+    linked = _linked(case)
+    evidence = _checklist_evidence(case) if linked else set()
+    for attachment in linked:
+        if attachment.id in keep or attachment.token in evidence or attachment.field.startswith("checklist:"):
+            continue
+        attachment.case_id = None
     for attachment in attachments:
         attachment.case_id = case.id
     db.session.flush()
     db.session.expire(case, ["attachments"])
+
+
+def _checklist_evidence(case: Case) -> set[str]:
+    """The tokens of the files the case's checklist ticks hold as evidence."""
+    query = sa.select(ChecklistTick.attachment_token).where(
+        ChecklistTick.case_id == case.id, ChecklistTick.attachment_token.is_not(None)
+    )
+    return set(db.session.execute(query).scalars())
 
 
 def _token_values(value, pointer: str) -> Iterator[tuple[str, str]]:

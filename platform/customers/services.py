@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -77,11 +79,23 @@ def search(text: str | None, *, limit: int = 20) -> list[Customer]:
     return list(db.session.execute(query).scalars())
 
 
+#: What a customer code looks like: it goes into paths (/customers/C001, the API's
+#: /api/v1/customers/C001), so no "/", space, "%", dot or other character meaning something there.
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
 def create(code: str, name: str, tier: str, *, status: str = "active", actor=None) -> Customer:
+    """A new customer; Invalid (with each field's pointer) for an empty or malformed code
+    (see CODE), name or tier, an unknown status, or a code already taken."""
     code, name, tier = code.strip(), name.strip(), tier.strip()
     errors = []
     if not code:
         errors.append({"pointer": "/code", "message": _("Code is required.")})
+    elif len(code) <= 40 and not CODE.fullmatch(code):
+        message = _(
+            "A code is letters A–Z, digits, “-” and “_”, starting with a letter or digit (e.g. C001)."
+        )
+        errors.append({"pointer": "/code", "message": message})
     if not name:
         errors.append({"pointer": "/name", "message": _("Name is required.")})
     if not tier:

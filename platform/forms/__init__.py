@@ -12,7 +12,9 @@ Public interface (other packages use only these):
   add/remove a row, or refresh after an answer that changes the fields; then re-render,
   do not save; re-render with `selections=Parsed.selections`). Pass `previous` (stored
   data, or {} when new) so read-only fields keep their stored or default value whatever
-  the browser posts.
+  the browser posts. `store_upload(pointer, file, options)` stores a file that met the
+  field's limits (size, `accept` by its content) and returns its token; an `Invalid` it
+  raises (the store's own limits, e.g. a quota) is an error at the field.
 - `validate(schema, data) -> list[{"pointer", "message"}]` the verdict of jsonschema
   Draft 2020-12 with format checking, messages in the user's language.
 - `check_schema(schema)` / `check_ui_schema(schema, ui_schema)` -> `[{"pointer", "message"}]`

@@ -63,7 +63,8 @@ def file_fields(schema: dict, ui_schema: dict | None, data: Any) -> list[Node]:
 MONEY_CEILING = Decimal(10) ** 15
 #: A number with more digits, or an exponent beyond this, is refused before any arithmetic.
 MAX_DIGITS = 40
-#: No list in a case's data is longer (a schema's maxItems may ask for fewer).
+#: No list in a case's data is longer (a schema's maxItems may ask for fewer), and no object
+#: has more keys.
 MAX_ITEMS = 5000
 
 
@@ -76,6 +77,9 @@ def out_of_bounds(schema: dict, ui_schema: dict | None, data: Any) -> list[dict]
 
     def walk(value: Any, pointer: str) -> None:
         if isinstance(value, dict):
+            if len(value) > MAX_ITEMS:  # no form has as many fields: refused before any look-up
+                errors.append({"pointer": pointer, "message": _("At most %(n)d fields.", n=MAX_ITEMS)})
+                return
             for key, item in value.items():
                 walk(item, join(pointer, str(key)))
         elif isinstance(value, list):

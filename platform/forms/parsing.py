@@ -13,7 +13,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from formflow.errors import Invalid
 from formflow.forms.binding import bind
+from formflow.forms.filetypes import UNKNOWN, accepted_by_type, accepts, content_type, read_head
 from formflow.forms.pointers import assign, parent, resolve, split
 from formflow.forms.schema_tree import MISSING, Node, Tree
 from formflow.forms.validation import exact
@@ -151,28 +153,51 @@ def _store(node: Node, upload: FileStorage, store_upload, errors: list[dict]) ->
         errors.append({"pointer": node.pointer, "message": problem})
         return None
     options = node.ui.get("ui:options") if isinstance(node.ui.get("ui:options"), dict) else {}
-    return store_upload(node.pointer, upload, options)
+    try:
+        return store_upload(node.pointer, upload, options)
+    except Invalid as refused:  # the store's own limits (e.g. the uploader's quota), at the field
+        errors.append({"pointer": node.pointer, "message": refused.errors[0]["message"]})
+        return None
 
 
 def upload_problem(node: Node, upload: FileStorage) -> str | None:
-    """Why this file may not go into this field (size, type), or None."""
-    return file_problem(node, upload.filename or "", upload.mimetype or "", stream_size(upload.stream))
+    """Why this file may not go into this field (size, type of its content), or None."""
+    filename = upload.filename or ""
+    found = content_type(read_head(upload.stream), filename)
+    return file_problem(node, filename, found, stream_size(upload.stream))
 
 
-def file_problem(node: Node, filename: str, mimetype: str, size: int) -> str | None:
-    """Why a file of this name, type and size may not go into this field, or None (the
-    form's upload, an API upload and a token put into a field are checked alike)."""
+def file_problem(node: Node, filename: str, found_type: str, size: int) -> str | None:
+    """Why a file of this name, content type (`content_type` of its first bytes, never what
+    the browser claimed) and size may not go into this field, or None (the form's upload,
+    an API upload and a token put into a field are checked alike)."""
     limit = node.ui_option("maxSize") or current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and size > int(limit):
         return _("The file is too large (at most %(size)s).", size=human_size(int(limit)))
     accept = node.ui_option("accept")
-    if accept:
-        patterns = accept if isinstance(accept, list) else str(accept).split(",")
-        if not any(_accepts(pattern.strip().lower(), filename, mimetype) for pattern in patterns):
-            return _(
-                "This type of file is not accepted here (allowed: %(types)s).", types=", ".join(patterns)
-            )
-    return None
+    if not accept:
+        return None
+    patterns = [str(p).strip() for p in (accept if isinstance(accept, list) else str(accept).split(","))]
+    patterns = [pattern for pattern in patterns if pattern]
+    if not patterns or any(accepts(pattern, filename, found_type) for pattern in patterns):
+        return None
+    field, types = node.title or node.pointer, ", ".join(patterns)
+    if accepted_by_type(patterns, found_type):
+        return _(
+            "%(field)s accepts only %(types)s: name the file with its extension.", field=field, types=types
+        )
+    if found_type == UNKNOWN:
+        return _(
+            "%(field)s accepts only %(types)s; the content of this file is none of these.",
+            field=field,
+            types=types,
+        )
+    return _(
+        "%(field)s accepts only %(types)s; the content of this file is %(found)s.",
+        field=field,
+        types=types,
+        found=found_type,
+    )
 
 
 def stream_size(stream) -> int:
@@ -182,15 +207,6 @@ def stream_size(stream) -> int:
     size = stream.tell()
     stream.seek(position)
     return size
-
-
-def _accepts(pattern: str, filename: str, mimetype: str) -> bool:
-    name, mimetype = filename.lower(), mimetype.lower()
-    if pattern.startswith("."):
-        return name.endswith(pattern)
-    if pattern.endswith("/*"):
-        return mimetype.startswith(pattern[:-1])
-    return mimetype == pattern
 
 
 def human_size(size: int) -> str:

@@ -181,24 +181,8 @@ def store_evidence(case, item_id: str, file: FileStorage, user) -> str:
     pass it to `tick`). Anyone who may tick may upload here, unlike a case's form fields
     (which only the case's editors fill in)."""
     _item_for(case, item_id, user)
-    filename = uploads.display_filename(file.filename)
-    sha256, size = uploads._write_blob(file.stream)  # content-addressed store of cases.uploads
-    attachment = Attachment(
-        token=uploads.new_token(),
-        case_id=case.id,
-        field=f"checklist:{case.state}/{item_id}"[:500],
-        filename=filename,
-        content_type=uploads._media_type(file, filename),
-        size=size,
-        sha256=sha256,
-        uploaded_by_id=user.id,
-    )
-    db.session.add(attachment)
-    db.session.flush()
-    audit.record(
-        "attachment.upload", "attachment", attachment.id, after=uploads.snapshot(attachment), actor=user
-    )
-    return attachment.token
+    field = f"checklist:{case.state}/{item_id}"
+    return uploads.new_attachment(file, field=field, actor=user, case_id=case.id).token
 
 
 def _evidence_attachment(case, token: str, user) -> Attachment:
@@ -211,6 +195,8 @@ def _evidence_attachment(case, token: str, user) -> Attachment:
         message = _("This file belongs to another case; upload it again.")
     elif attachment.case_id is None and attachment.uploaded_by_id != user.id:
         message = _("This file was uploaded by someone else; upload it again.")
+    elif uploads.expired(attachment):
+        message = _("This upload has expired; upload it again.")
     else:
         return attachment
     raise Invalid([{"pointer": "/attachment", "message": message}])

@@ -244,9 +244,9 @@ def tick(
     progress: Callable[[int], Any] | None = None,
 ) -> TickReport:
     """Fire every timer due at `now` (default: the current time; naive means UTC here), each
-    claimed atomically and committed on its own; then retry webhooks and send pending
-    e-mails. Running it again for the same `now` does nothing more. `progress(n)` is called
-    after each timer (the CLI's progress bar)."""
+    claimed atomically and committed on its own; then retry webhooks, send pending e-mails
+    and delete uploads that never went on a case. Running it again for the same `now` does
+    nothing more. `progress(n)` is called after each timer (the CLI's progress bar)."""
     now = utcnow() if now is None else (now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now)
     node = node or default_node()
     report = TickReport(now=now)
@@ -467,6 +467,7 @@ JOBS = (
     ("formflow.workflows.webhooks", "retry_webhooks", True),
     ("formflow.workflows.notify", "send_pending_emails", False),
     ("formflow.auth.services", "purge_login_records", True),
+    ("formflow.cases.uploads", "remove_orphan_uploads", True),
 )
 
 

@@ -8,10 +8,13 @@ import threading
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from formflow.auth import services as auth
 from formflow.cases import services as cases
+from formflow.cases.models import Case
 from formflow.demo import load_demo
+from formflow.errors import Invalid
 from formflow.extensions import db
 from formflow.forms import validate
 from formflow.forms.validation import is_multiple
@@ -127,3 +130,85 @@ def test_a_list_longer_than_any_form_means_is_refused(app, demo):
     refused = app.test_client().post("/api/v1/cases", data=body, headers=_headers(app))
     assert refused.status_code == 422
     assert refused.json["errors"][0]["pointer"] == "/data/notes"
+
+
+BEYOND_FLOAT = ["1e309", "-1e309", "1e400", "1E+309", "Infinity", "-Infinity", "NaN", "inf"]
+
+
+@pytest.mark.parametrize("typed", BEYOND_FLOAT)
+def test_an_amount_beyond_any_float_is_refused_on_the_form(app, demo, login_as, typed):
+    staff = login_as("staff")
+    staff.raw.set_cookie("lang", "en")
+    fields = {"/reason": "quality", "/amount": typed, "case_action": "draft"}
+    refused = staff.post_form("/cases/new?process=deduction&customer=C001", fields)
+    assert refused.status_code == 422
+    assert 'id="ff-amount-error"' in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count(Case.id))).scalar_one() == 0
+
+
+@pytest.mark.parametrize("literal", ["1e309", "-1e309", "1e400", '"Infinity"', '"1e309"', "Infinity", "NaN"])
+def test_an_amount_beyond_any_float_is_refused_by_the_api_on_create_and_in_action_data(app, demo, literal):
+    headers, client = _headers(app), app.test_client()
+    body = '{"process":"deduction","customer":"C001","data":{"reason":"quality","amount":' + literal + "}}"
+    created = client.post("/api/v1/cases", data=body, headers=headers)
+    assert created.status_code in (400, 422)  # 400: not JSON at all (a bare Infinity or NaN)
+    if created.status_code == 422:
+        assert created.json["errors"][0]["pointer"] == "/data/amount"
+    draft = client.post(
+        "/api/v1/cases",
+        json={"process": "deduction", "customer": "C001", "data": {"reason": "quality"}},
+        headers=headers,
+    )
+    number = draft.json["id"]
+    action = client.post(
+        f"/api/v1/cases/{number}/actions/submit", data='{"data":{"amount":' + literal + "}}", headers=headers
+    )
+    assert action.status_code in (400, 422)
+    if action.status_code == 422:
+        assert action.json["errors"][0]["pointer"] == "/data/amount"
+    with app.app_context():
+        stored = [case.data for case in db.session.execute(sa.select(Case)).scalars()]
+        assert stored == [{"reason": "quality"}]
+
+
+def test_an_amount_beyond_any_float_is_refused_when_a_draft_is_saved(app, demo):
+    with app.app_context():
+        admin = auth.find_user("admin")
+        case = cases.start("deduction", "C001", {"reason": "quality"}, submit=False, actor=admin)
+        for amount in (
+            Decimal("1E+309"),
+            Decimal("-1E+309"),
+            Decimal("Infinity"),
+            Decimal("NaN"),
+            float("inf"),
+        ):
+            with pytest.raises(Invalid) as refused:
+                cases.save(case, {"reason": "quality", "amount": amount}, submit=False, actor=admin)
+            assert refused.value.errors[0]["pointer"] == "/data/amount"
+        assert case.data == {"reason": "quality"}
+
+
+def test_a_computed_amount_has_the_ceiling_of_a_typed_one(app):
+    from cases.cases_support import new_customer, spec
+
+    from formflow.processes import services as processes
+
+    schema = {"type": "object", "properties": {"units": {"type": "number"}, "total": {"type": "number"}}}
+    total = {
+        "id": "total",
+        "kind": "compute",
+        "field": "/total",
+        "value": {"*": [{"var": "data.units"}, 1e12]},
+    }
+    with app.app_context():
+        processes.import_spec(spec("t_total", schema, {"total": {"ui:widget": "money"}}) | {"rules": [total]})
+        processes.publish("t_total")
+        new_customer("C100")
+        staff = auth.create_user("units", "correct-horse-9", ["staff"])
+        assert (
+            cases.start("t_total", "C100", {"units": 999}, submit=False, actor=staff).data["total"] < 10**15
+        )
+        with pytest.raises(Invalid) as refused:
+            cases.start("t_total", "C100", {"units": 1000}, submit=False, actor=staff)
+        assert refused.value.errors[0]["pointer"] == "/data/total"

@@ -449,7 +449,7 @@ def test_an_image_matches_a_wildcard_type(zh):
         (upload(content=b"x" * 1025), "The file is too large (at most 1 KB)."),
         (
             upload("run.exe", b"MZ", "application/octet-stream"),
-            "This type of file is not accepted here (allowed: .pdf, image/*).",
+            "Receipt accepts only .pdf, image/*; the content of this file is application/x-msdownload.",
         ),
     ],
 )

@@ -197,6 +197,30 @@ def test_a_file_is_evidence_and_lands_on_the_case(world, app_ctx):
     assert attachment.field == "checklist:execution/revoke" and attachment.filename == "revoked.txt"
 
 
+def test_evidence_stays_on_a_case_sent_back_to_its_form_and_outlives_the_upload_clean_up(world, app_ctx):
+    from datetime import timedelta
+
+    from formflow.cases import uploads
+    from formflow.extensions import utcnow
+
+    case = new_case()
+    stored_here = checklists.store_evidence(case, "revoke", evidence_file(), user("fin1"))
+    checklists.tick(case, "revoke", user("fin1"), attachment_token=stored_here)
+    # a file uploaded on its own first (as the API does), then ticked by its token
+    uploaded_first = uploads.new_attachment(
+        evidence_file(b"settlement slip"), field="", actor=user("fin1")
+    ).token
+    checklists.tick(case, "settle", user("fin1"), attachment_token=uploaded_first)
+    engine.perform(case, "return", user("fin1"))
+    cases.save(case, {"amount": Decimal("600")}, submit=False, actor=user("staff1"))  # the data names no file
+    for row in db.session.execute(sa.select(Attachment)).scalars():
+        row.created_at = utcnow() - timedelta(days=30)
+    db.session.commit()
+    assert uploads.remove_orphan_uploads(utcnow() + timedelta(days=2)).uploads == 0
+    rows = db.session.execute(sa.select(Attachment.token, Attachment.case_id)).all()
+    assert sorted(rows) == sorted([(stored_here, case.id), (uploaded_first, case.id)])
+
+
 def test_someone_elses_or_another_cases_file_is_not_evidence(world, app_ctx):
     case, other = new_case(), new_case()
     foreign = checklists.store_evidence(other, "revoke", evidence_file(b"other"), user("fin1"))
