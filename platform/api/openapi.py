@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from formflow.customers.services import CODE as CUSTOMER_CODE
+
 ERRORS = {
     "type": "object",
     "required": ["errors"],
@@ -465,7 +467,8 @@ CASE_PATHS = {
                 "403": _error("Not allowed to upload (only those who may start or edit cases)"),
                 "413": _error("Larger than the largest request"),
                 "422": _error(
-                    "No file (/file), too large or of a type the field refuses (/file), or an "
+                    "No file (/file), too large, of a type the field refuses (judged by the content, "
+                    "not the Content-Type sent) or beyond the uploader's quota (/file), or an "
                     "unknown process (/process) or field (/field)"
                 ),
             },
@@ -601,7 +604,7 @@ def document() -> dict:
                                     "type": "object",
                                     "required": ["code", "name", "tier"],
                                     "properties": {
-                                        "code": {"type": "string", "maxLength": 40},
+                                        "code": {"type": "string", "pattern": CUSTOMER_CODE.pattern},
                                         "name": {"type": "string", "maxLength": 200},
                                         "tier": {"type": "string", "maxLength": 10},
                                         "status": {"type": "string"},

@@ -38,6 +38,7 @@ TOKEN_PREFIX = "att_"
 TOKEN = re.compile(r"^att_[A-Za-z0-9_-]{28}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TEMPORARY_PREFIX = ".upload-"
+_ASIDE_PREFIX = ".removing-"
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 _CHUNK = 64 * 1024
 _FILENAME_LIMIT = 255
@@ -256,20 +257,27 @@ def remove_orphan_uploads(now: datetime | None = None) -> OrphanReport:
 
 def _remove_unreferenced_files(before: datetime) -> int:
     """Delete the stored files older than `before` that no attachment names (orphans just
-    deleted, uploads whose request was rolled back), and temporary files of broken writes."""
+    deleted, uploads whose request was rolled back), and what broken writes or removals
+    left. Another node sweeping at the same time is no error: a file gone is skipped."""
     folder = upload_folder()
     if not folder.is_dir():
         return 0
     limit = time.time() - (utcnow() - before).total_seconds()
     removed, candidates = 0, []
     shards = [Path(entry.path) for entry in os.scandir(folder) if len(entry.name) == 2 and entry.is_dir()]
-    for folder_entry in [folder, *shards]:
-        for entry in os.scandir(folder_entry):
-            if not entry.is_file() or entry.stat().st_mtime >= limit:
+    for shard in [folder, *shards]:
+        for entry in os.scandir(shard):
+            try:
+                facts = entry.stat()
+            except FileNotFoundError:
                 continue
-            if entry.name.startswith(_TEMPORARY_PREFIX):
-                os.unlink(entry.path)  # a write (or a removal) that never finished
-            elif folder_entry != folder and _SHA256.match(entry.name):
+            # a rename keeps the time of the content but sets the change time: a file set
+            # aside counts from then, so a removal in progress on another node is left alone
+            leftover = entry.name.startswith(_TEMPORARY_PREFIX) and facts.st_mtime < limit
+            leftover |= entry.name.startswith(_ASIDE_PREFIX) and facts.st_ctime < time.time() - 3600
+            if leftover:
+                Path(entry.path).unlink(missing_ok=True)
+            elif shard != folder and _SHA256.match(entry.name) and facts.st_mtime < limit:
                 candidates.append(entry)
     for start in range(0, len(candidates), _ORPHAN_BATCH):
         chunk = candidates[start : start + _ORPHAN_BATCH]
@@ -278,24 +286,24 @@ def _remove_unreferenced_files(before: datetime) -> int:
                 sa.select(Attachment.sha256).where(Attachment.sha256.in_([blob.name for blob in chunk]))
             ).scalars()
         )
-        db.session.rollback()  # read only; no transaction held while files go
+        db.session.commit()  # read only: no transaction held while files go
         removed += sum(_remove_file(Path(blob.path), limit) for blob in chunk if blob.name not in named)
     return removed
 
 
 def _remove_file(path: Path, limit: float) -> bool:
     """Delete a stored file unless an upload of the same content rewrote it meanwhile: it
-    is renamed aside first, and put back if it turns out to be recent (a new upload's row
-    may not be committed yet, but its file is always new)."""
-    aside = path.with_name(_TEMPORARY_PREFIX + path.name)
+    is renamed aside first (under a name of its own), and put back if it turns out to be
+    recent (a new upload's row may not be committed yet, but its file is always new)."""
+    aside = path.with_name(f"{_ASIDE_PREFIX}{path.name}-{secrets.token_hex(4)}")
     try:
         os.rename(path, aside)
     except FileNotFoundError:
-        return False
+        return False  # another node took it
     if aside.stat().st_mtime >= limit:
         os.replace(aside, path)
         return False
-    os.unlink(aside)
+    aside.unlink(missing_ok=True)
     return True
 
 

@@ -5,7 +5,9 @@ a draft or case refers to); a quota per user."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -170,6 +172,21 @@ def test_uploads_on_a_draft_or_a_case_are_never_deleted(app, payment, customer, 
     with app.app_context():
         for row in kept:
             assert uploads.for_download(row.token, auth.find_user("alice")).id == row.id
+
+
+def test_a_stored_file_no_attachment_names_goes_once_it_is_old_never_while_recent(app, payment):
+    old, recent = PDF + b"rolled back long ago", PDF + b"rolled back just now"
+    with app.app_context():
+        uploader = new_user("alice")
+        for content in (old, recent):
+            uploads.store_upload("/receipt", FileStorage(io.BytesIO(content), "r.pdf"), actor=uploader)
+        db.session.rollback()  # the request failed after storing: files without rows
+        assert _blob(app, old).exists() and _blob(app, recent).exists()
+        two_days_ago = time.time() - 2 * 24 * 3600
+        os.utime(_blob(app, old), (two_days_ago, two_days_ago))
+        report = uploads.remove_orphan_uploads()
+    assert report.uploads == 0 and report.files >= 1
+    assert not _blob(app, old).exists() and _blob(app, recent).exists()
 
 
 def test_an_upload_past_its_day_can_no_longer_go_on_a_case(app, payment, customer):
