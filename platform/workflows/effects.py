@@ -368,7 +368,8 @@ def set_customer_status(ctx: EffectContext, config: dict) -> dict:
 )
 def start_case(ctx: EffectContext, config: dict) -> dict:
     """A draft case of another process (e.g. a dispute) for the same customer, its data from
-    the mapping (target pointer → JSONLogic) plus `parent_case`; its workflow starts.
+    the mapping (target pointer → JSONLogic) plus `parent_case` when its form has that field
+    (the audit entry names the parent in any case); its workflow starts.
 
     Not `cases.services.start`: that is the door for people and requires the actor to hold
     `cases.create`, which an approver or the timer does not — here the authority is the
@@ -394,7 +395,8 @@ def start_case(ctx: EffectContext, config: dict) -> dict:
         except (OperatorFailure, ValueError, ArithmeticError) as failure:
             raise Invalid([{"pointer": "/data/" + escape(target), "message": str(failure)}]) from None
         _put(data, target, value)
-    data["parent_case"] = parent.id
+    if "parent_case" in (schema.get("properties") or {}):  # data holds the form's fields only
+        data["parent_case"] = parent.id
     data, outcome = cases.apply_case_rules(version, customer, None, ctx.actor, data, {}, submit=False)
     errors = list(outcome.errors)  # pointers relative to the new case's data
     verdict = forms.validate(cases.without_required(schema), data)
