@@ -44,13 +44,12 @@ def test_pattern_properties_names_are_checked_and_matched_in_linear_time(app_ctx
 
 @pytest.mark.parametrize(
     "pattern, reason",
-    [("^(?=a)a$", "look-ahead"), ("(?<!x)y", "look-ahead"), ("^(a)\\1$", "back-references")],
+    [("^(?=a)a$", "前瞻"), ("(?<!x)y", "后顾"), ("^(a)\\1$", "反向引用")],  # zh-CN, the default
 )
 def test_patterns_re2_cannot_run_are_refused_with_the_reason(app_ctx, pattern, reason):
     [problem] = check_schema({"type": "string", "pattern": pattern})
     assert problem["pointer"] == "/pattern"
-    with_english = pattern_problem(pattern)
-    assert with_english and ("look" in with_english or "back" in with_english or "向" in with_english)
+    assert reason in problem["message"] and problem["message"] == pattern_problem(pattern)
 
 
 @pytest.mark.parametrize(
