@@ -7,6 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from formflow.outbound import parse_allow_hosts
+
 #: The repository checkout this package runs from (editable install).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +91,8 @@ def settings_from_env(instance_path: Path, *, secret_key: str | None = None) -> 
         "WEBHOOK_SECRET": _env("WEBHOOK_SECRET"),
         #: keys the audit hash chain (HMAC); unset: derived from SECRET_KEY, with a warning (audit/keying.py)
         "AUDIT_KEY": _env("AUDIT_KEY"),
+        #: internal hosts webhooks may reach ("name", "name:port", comma separated; see outbound.py)
+        "WEBHOOK_ALLOW_HOSTS": parse_allow_hosts(_env("WEBHOOK_ALLOW_HOSTS", "")),
     }
 
 

@@ -5,23 +5,26 @@ delivery row and in the audit log.
 The effect only writes a WebhookDelivery row in the action's transaction: an action that
 rolls back never sent anything, and a committed one is delivered at least once. Receivers
 verify `X-Formflow-Signature: sha256=<hex>` (HMAC-SHA256 of the raw body with
-FORMFLOW_WEBHOOK_SECRET) and de-duplicate on `X-Formflow-Delivery`."""
+FORMFLOW_WEBHOOK_SECRET) and de-duplicate on `X-Formflow-Delivery`.
+
+A URL pointing inside (this machine, the private network, link-local, multicast, a user name
+or password in it) is refused when the spec is checked and again, after DNS, at each
+delivery (formflow/outbound.py); FORMFLOW_WEBHOOK_ALLOW_HOSTS names the internal hosts that
+may receive. Only the status code and its standard reason are kept from an answer."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import logging
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
 
-from formflow import audit, exactjson
+from formflow import audit, exactjson, outbound
 from formflow.extensions import db, utcnow
 from formflow.workflows.effects import EffectContext, effect
 from formflow.workflows.models import WebhookDelivery
@@ -34,8 +37,53 @@ MAX_ATTEMPTS = 6
 #: How long a claimed delivery is left to the node that claimed it (far above the timeout):
 #: a node that dies mid-send gives it back to the next tick after this.
 CLAIM_LEASE = timedelta(minutes=5)
-#: How much of a failing response's body is kept in `last_error`.
-ERROR_BODY_CHARS = 300
+#: `last_error` is a short reason of ours (the answer's body is never read, let alone kept).
+ERROR_CHARS = 100
+
+
+def allowed_hosts() -> outbound.AllowList:
+    """FORMFLOW_WEBHOOK_ALLOW_HOSTS as parsed by config (a string set by hand is parsed here)."""
+    value = current_app.config.get("WEBHOOK_ALLOW_HOSTS") if has_app_context() else None
+    return outbound.parse_allow_hosts(value) if isinstance(value, str) else frozenset(value or ())
+
+
+def _check_url(config: dict, spec: dict) -> list[dict]:
+    """At save and publish: what the URL itself says (no DNS; delivery checks the addresses)."""
+    try:
+        outbound.check_url(config["url"], allowed_hosts())
+    except outbound.Refused as refused:
+        return [{"pointer": "/url", "message": _refusal_message(refused)}]
+    return []
+
+
+def _refusal_message(refused: outbound.Refused) -> str:
+    inside = _(
+        "Webhooks are not sent inside the network; an administrator can allow a named host "
+        "with FORMFLOW_WEBHOOK_ALLOW_HOSTS."
+    )
+    subject = refused.subject
+    said = {
+        "localhost": lambda: _("%(address)s is this machine.", address=subject),
+        "unspecified": lambda: _("%(address)s is the unspecified address (this machine).", address=subject),
+        "loopback": lambda: _("%(address)s is a loopback address (this machine).", address=subject),
+        "link-local": lambda: _(
+            "%(address)s is a link-local address (such as the cloud metadata service).", address=subject
+        ),
+        "multicast": lambda: _("%(address)s is a multicast address.", address=subject),
+        "reserved": lambda: _("%(address)s is a reserved address.", address=subject),
+        "private": lambda: _("%(address)s is a private network address.", address=subject),
+        "non-public": lambda: _("%(address)s is not a public address.", address=subject),
+    }.get(refused.kind)
+    if said is not None:
+        return said() + " " + inside
+    return {
+        "scheme": _("Webhooks are sent to http and https URLs only."),
+        "credentials": _(
+            "A user name or password does not belong in a webhook URL (it would be stored and shown)."
+        ),
+        "port": _("The port must be a number from 1 to 65535."),
+        "path": _("The path must be printable ASCII (percent-encode spaces and other characters)."),
+    }.get(refused.kind, _("The URL names no valid host."))
 
 
 # --- the effect -------------------------------------------------------------------------------
@@ -50,6 +98,7 @@ ERROR_BODY_CHARS = 300
             "event": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]+$", "maxLength": 100},
         },
     },
+    check=_check_url,
 )
 def webhook(ctx: EffectContext, config: dict) -> dict:
     """Queue the delivery; its key makes a re-run of the same effect a no-op."""
@@ -127,6 +176,7 @@ def retry_webhooks(now: datetime | None = None, *, limit: int = 100) -> WebhookR
     (committed before the POST, so no transaction or lock is held across the network, and
     nodes running tick together never both send it). 2xx → delivered; anything else →
     attempts+1, `last_error`, retried after 1, 2, 4, … minutes; after MAX_ATTEMPTS → failed.
+    A refused URL (outbound.Refused) fails at once.
     Without FORMFLOW_WEBHOOK_SECRET nothing is sent (deliveries wait, attempts untouched)."""
     now = now or utcnow()
     secret = current_app.config.get("WEBHOOK_SECRET")
@@ -146,8 +196,8 @@ def retry_webhooks(now: datetime | None = None, *, limit: int = 100) -> WebhookR
         if not _claim(delivery_id, now):
             continue
         delivery = db.session.get(WebhookDelivery, delivery_id)
-        http_status, error = post(delivery, secret)
-        _record_attempt(delivery, now, http_status, error)
+        http_status, error, permanent = post(delivery, secret)
+        _record_attempt(delivery, now, http_status, error, permanent=permanent)
         db.session.commit()
         if delivery.status == "delivered":
             report.delivered += 1
@@ -173,54 +223,41 @@ def _claim(delivery_id: int, now: datetime) -> bool:
     return claimed == 1
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failure: urllib would re-send the POST as a GET without the body."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-def post(delivery: WebhookDelivery, secret: str) -> tuple[int | None, str]:
-    """POST the delivery once: (HTTP status or None, error text; "" on a 2xx)."""
+def post(delivery: WebhookDelivery, secret: str) -> tuple[int | None, str, bool]:
+    """POST the delivery once: (HTTP status or None, error text or "" on a 2xx, whether the
+    error is permanent). A redirect is a failure (re-sent as a GET it would lose the body, and
+    its target is unchecked); a refused URL is permanent: trying again gives the same answer."""
     body = body_of(delivery.payload)
-    request = urllib.request.Request(
-        delivery.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Formflow-Webhook/1",
-            "X-Formflow-Event": delivery.event,
-            "X-Formflow-Delivery": delivery.key,
-            SIGNATURE_HEADER: sign(body, secret),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Formflow-Webhook/1",
+        "X-Formflow-Event": delivery.event,
+        "X-Formflow-Delivery": delivery.key,
+        SIGNATURE_HEADER: sign(body, secret),
+    }
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            response.read(1024)
-            status = response.status
-    except urllib.error.HTTPError as error:
-        detail = error.read(ERROR_BODY_CHARS).decode("utf-8", "replace") if error.fp else ""
-        error.close()
-        return error.code, f"HTTP {error.code} {error.reason}: {detail}".strip().rstrip(":")
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-        return None, str(getattr(error, "reason", None) or error) or type(error).__name__
+        status, phrase = outbound.post(
+            delivery.url, body, headers, allow=allowed_hosts(), timeout=TIMEOUT_SECONDS
+        )
+    except outbound.Refused as refused:
+        return None, str(refused)[:ERROR_CHARS], True
+    except outbound.Failed as failed:
+        return None, str(failed)[:ERROR_CHARS] or "no answer", False
     if 200 <= status < 300:
-        return status, ""
-    return status, f"HTTP {status}"
+        return status, "", False
+    return status, f"HTTP {status} {phrase}".strip()[:ERROR_CHARS], False
 
 
-def _record_attempt(delivery: WebhookDelivery, now: datetime, http_status: int | None, error: str) -> None:
+def _record_attempt(
+    delivery: WebhookDelivery, now: datetime, http_status: int | None, error: str, *, permanent: bool = False
+) -> None:
     delivery.attempts += 1
     if not error:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
         delivery.last_error = ""
     else:
-        delivery.last_error = error[:1000]
-        if delivery.attempts >= MAX_ATTEMPTS:
+        delivery.last_error = error[:ERROR_CHARS]
+        if permanent or delivery.attempts >= MAX_ATTEMPTS:
             delivery.status, delivery.next_attempt_at = "failed", None
         else:
             delivery.next_attempt_at = now + backoff(delivery.attempts)

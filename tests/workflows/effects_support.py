@@ -143,7 +143,9 @@ class Receiver:
 
 
 @contextmanager
-def http_receiver(statuses=(200,)) -> Iterator[Receiver]:
+def http_receiver(statuses=(200,), *, answer: bytes | None = None, tls=None) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 (webhook tests allow that host). `answer`: the body it sends
+    (default {"status": N}); `tls`: an ssl.SSLContext to serve https with."""
     receiver = Receiver("", statuses=list(statuses))
 
     class Handler(BaseHTTPRequestHandler):
@@ -155,16 +157,19 @@ def http_receiver(statuses=(200,)) -> Iterator[Receiver]:
             if 300 <= status < 400:
                 self.send_header("Location", "/elsewhere")
             self.send_header("Content-Type", "application/json")
-            answer = json.dumps({"status": status}).encode()
-            self.send_header("Content-Length", str(len(answer)))
+            text = answer if answer is not None else json.dumps({"status": status}).encode()
+            self.send_header("Content-Length", str(len(text)))
             self.end_headers()
-            self.wfile.write(answer)
+            self.wfile.write(text)
 
         def log_message(self, *args):  # keep the test output clean
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/formflow"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    receiver.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/hooks/formflow"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

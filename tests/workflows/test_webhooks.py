@@ -1,5 +1,6 @@
 """Webhooks: queued in the action's transaction under an idempotency key, sent by tick to a
-local HTTP receiver, HMAC-signed, retried with exponential backoff, every attempt audited."""
+local HTTP receiver, HMAC-signed, retried with exponential backoff, every attempt audited;
+never sent inside the network unless the host is allowed, and no answer's body is kept."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from workflows.effects_support import free_port, http_receiver, new_case, publish_with, walk, world
+from outbound_support import fake_dns
+from workflows.effects_support import free_port, http_receiver, new_case, publish_with, spec_with, walk, world
 
+from formflow import outbound
 from formflow.audit.models import AuditEntry
+from formflow.errors import Invalid
 from formflow.extensions import db, utcnow
+from formflow.processes.spec import check_spec
 from formflow.workflows import webhooks
 from formflow.workflows.effects import run_effects
 from formflow.workflows.models import WebhookDelivery
@@ -22,7 +27,13 @@ SECRET = "whsec-test-secret"
 @pytest.fixture
 def people(app, app_ctx, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOK_SECRET", SECRET)
+    allow(app, monkeypatch, "127.0.0.1")  # the local receivers; loopback is refused otherwise
     return world()
+
+
+def allow(app, monkeypatch, hosts: str) -> None:
+    """FORMFLOW_WEBHOOK_ALLOW_HOSTS=hosts, as the admin sets it."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_HOSTS", outbound.parse_allow_hosts(hosts))
 
 
 def _queue(people, url, *, now=None):
@@ -211,3 +222,156 @@ def test_a_claimed_delivery_is_not_sent_by_another_node(people):
     assert (report.delivered, report.retrying, report.failed) == (0, 0, 0)
     db.session.expire_all()
     assert _delivery(case).next_attempt_at == now + webhooks.CLAIM_LEASE
+
+
+# --- inside addresses, credentials and what is kept of an answer -----------------------------
+
+INSIDE_URLS = [
+    "http://127.0.0.1:5000/hook",
+    "http://127.1/hook",
+    "http://2130706433/hook",
+    "http://0x7f.1/hook",
+    "http://0.0.0.0:5432/",
+    "http://[::1]/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "http://localhost:5000/hook",
+    "http://api.localhost/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.5/hook",
+    "http://224.0.0.1/hook",
+    "https://user:secret@hooks.example.com/hook",
+]
+
+
+@pytest.mark.parametrize("url", INSIDE_URLS)
+def test_check_refuses_inside_urls_and_credentials_at_their_pointer(app, app_ctx, monkeypatch, url):
+    allow(app, monkeypatch, "")
+    spec = spec_with({"executed": {"on_enter": [{"effect": "webhook", "url": url, "event": "e"}]}})
+    problems = check_spec(spec)
+    assert [p["pointer"] for p in problems] == ["/workflow/states/executed/on_enter/0/url"]
+    if "@" not in url:
+        assert "FORMFLOW_WEBHOOK_ALLOW_HOSTS" in problems[0]["message"]
+
+
+def test_publish_refuses_an_inside_url_unless_its_host_is_allowed(people, app, monkeypatch):
+    allow(app, monkeypatch, "")
+    hooked = {"executed": {"on_enter": [{"effect": "webhook", "url": "http://127.0.0.1:9/x", "event": "e"}]}}
+    with pytest.raises(Invalid) as refused:
+        publish_with(hooked)
+    db.session.rollback()
+    assert "/workflow/states/executed/on_enter/0/url" in [e["pointer"] for e in refused.value.errors]
+    allow(app, monkeypatch, "127.0.0.1:9")
+    publish_with(hooked)  # allowed: the named host (and port)
+    allow(app, monkeypatch, "127.0.0.1:10")
+    assert check_spec(spec_with(hooked))  # another port of it is not
+
+
+def _receiver_port(receiver) -> int:
+    return int(receiver.url.split(":")[2].split("/")[0])
+
+
+def _failed_once(delivery) -> None:
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 1, None)
+
+
+def test_a_delivery_to_localhost_is_refused_once_the_host_is_no_longer_allowed(people, app, monkeypatch):
+    """The spec passed when it was published (localhost allowed then); tick refuses it now,
+    at once and for good, and the receiver hears nothing."""
+    with http_receiver() as receiver:
+        port = _receiver_port(receiver)
+        allow(app, monkeypatch, f"localhost:{port}")
+        case = _queue(people, f"http://localhost:{port}/hooks/formflow")
+        allow(app, monkeypatch, "")
+        report = webhooks.retry_webhooks(utcnow())
+        assert receiver.requests == []
+    assert (report.delivered, report.retrying, report.failed) == (0, 0, 1)
+    db.session.expire_all()
+    delivery = _delivery(case)
+    _failed_once(delivery)
+    assert delivery.last_error == "refused: localhost is this machine"
+    [attempt] = _attempts(delivery)
+    assert (attempt["status"], attempt["error"], attempt["http_status"]) == (
+        "failed",
+        delivery.last_error,
+        None,
+    )
+    assert webhooks.retry_webhooks(utcnow() + timedelta(days=1)).failed == 0  # not retried
+
+
+def test_a_name_resolving_inside_is_refused_at_delivery(people, app, monkeypatch):
+    """DNS rebinding: the name says nothing at check time; at delivery it resolves to this
+    machine, where a receiver listens, and nothing is sent."""
+    dns = fake_dns(monkeypatch, {"hooks.example.com": ["127.0.0.1"]})
+    with http_receiver() as receiver:
+        case = _queue(people, f"http://hooks.example.com:{_receiver_port(receiver)}/hooks/formflow")
+        assert dns.lookups == []  # check and publish did not resolve
+        webhooks.retry_webhooks(utcnow())
+        assert receiver.requests == []
+    db.session.expire_all()
+    delivery = _delivery(case)
+    _failed_once(delivery)
+    assert delivery.last_error == "refused: 127.0.0.1 is a loopback address"
+    assert dns.lookups == ["hooks.example.com"]
+
+
+def test_the_allow_list_lets_only_the_named_host_through(people, app, monkeypatch):
+    fake_dns(monkeypatch, {"hooks.internal.test": ["127.0.0.1"], "other.internal.test": ["127.0.0.1"]})
+    with http_receiver() as receiver:
+        port = _receiver_port(receiver)
+        allow(app, monkeypatch, f"hooks.internal.test:{port}, localhost:{port}, other.internal.test:{port}")
+        named = _queue(people, f"http://hooks.internal.test:{port}/hooks/formflow")
+        other = _queue_again(people, f"http://other.internal.test:{port}/hooks/formflow")
+        allow(app, monkeypatch, f"hooks.internal.test:{port}")  # what the admin leaves allowed
+        report = webhooks.retry_webhooks(utcnow())
+    assert (report.delivered, report.failed) == (1, 1)
+    [request] = receiver.requests
+    assert request["headers"]["Host"] == f"hooks.internal.test:{port}"
+    assert request["headers"]["X-Formflow-Delivery"] == _delivery(named).key
+    db.session.expire_all()
+    assert _delivery(named).status == "delivered"
+    assert _delivery(other).last_error == "refused: 127.0.0.1 is a loopback address"
+
+
+def test_a_stored_url_with_credentials_is_refused_at_delivery(people):
+    with http_receiver() as receiver:
+        case = _queue(people, receiver.url)
+        delivery = _delivery(case)
+        delivery.url = receiver.url.replace("http://", "http://admin:hunter2@")  # queued before the check
+        db.session.commit()
+        webhooks.retry_webhooks(utcnow())
+        assert receiver.requests == []
+    db.session.expire_all()
+    _failed_once(_delivery(case))
+    assert _delivery(case).last_error == "refused: the URL carries a user name or password"
+
+
+def test_an_error_answers_body_is_not_stored(people):
+    secret = b'{"error": "db password is hunter2", "trace": "' + b"x" * 5000 + b'"}'
+    with http_receiver(statuses=[500], answer=secret) as receiver:
+        case = _queue(people, receiver.url)
+        webhooks.retry_webhooks(utcnow())
+        assert len(receiver.requests) == 1
+    db.session.expire_all()
+    delivery = _delivery(case)
+    assert delivery.last_error == "HTTP 500 Internal Server Error" and delivery.status == "pending"
+    entries = db.session.execute(
+        sa.select(AuditEntry).where(AuditEntry.object_type == "webhook_delivery")
+    ).scalars()
+    text = json.dumps([e.after for e in entries], default=str)
+    assert "hunter2" not in text and "xxxx" not in text
+    assert _attempts(delivery)[0]["error"] == "HTTP 500 Internal Server Error"
+
+
+def test_a_slow_receiver_is_given_up_on_within_the_timeout(people, monkeypatch):
+    from outbound_support import trickling_server
+
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 1)
+    with trickling_server() as port:
+        case = _queue(people, f"http://127.0.0.1:{port}/hook")
+        started = utcnow()
+        webhooks.retry_webhooks(started)
+        took = utcnow() - started
+    db.session.expire_all()
+    delivery = _delivery(case)
+    assert took < timedelta(seconds=3) and delivery.status == "pending"  # retried later
+    assert delivery.last_error == "no answer within 1 s"
