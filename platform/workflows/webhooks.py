@@ -42,9 +42,12 @@ ERROR_CHARS = 100
 
 
 def allowed_hosts() -> outbound.AllowList:
-    """FORMFLOW_WEBHOOK_ALLOW_HOSTS as parsed by config (a string set by hand is parsed here)."""
-    value = current_app.config.get("WEBHOOK_ALLOW_HOSTS") if has_app_context() else None
-    return outbound.parse_allow_hosts(value) if isinstance(value, str) else frozenset(value or ())
+    """FORMFLOW_WEBHOOK_ALLOW_HOSTS as parsed by config (a string or list of names given to
+    create_app is parsed here)."""
+    value = (current_app.config.get("WEBHOOK_ALLOW_HOSTS") if has_app_context() else None) or ()
+    if isinstance(value, str) or any(isinstance(entry, str) for entry in value):
+        return outbound.parse_allow_hosts(value)
+    return frozenset(value)
 
 
 def _check_url(config: dict, spec: dict) -> list[dict]:
