@@ -87,6 +87,7 @@ def test_offboarding_walks_through_its_timer_and_needs_the_checklist(page, live_
     later = (utcnow() + timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     result = live_app.test_cli_runner().invoke(args=["formflow", "tick", "--now", later])
     assert result.exit_code == 0, result.output
+    log_in(page, "risk")  # 31 days on, the tick has also ended every browser session (12 h at most)
     page.goto(case_url)
     assert "Evaluation" in page.locator("main").inner_text()
 
