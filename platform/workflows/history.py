@@ -406,7 +406,7 @@ def timer_outcome(text: Any, words: _Words) -> str:
 
 
 def _webhook_status(status: str) -> str:
-    return {"pending": _("waiting"), "sent": _("sent"), "failed": _("failed")}.get(status, status)
+    return {"pending": _("waiting"), "delivered": _("sent"), "failed": _("failed")}.get(status, status)
 
 
 def _moment(value: Any) -> str:

@@ -375,3 +375,15 @@ def test_a_slow_receiver_is_given_up_on_within_the_timeout(people, monkeypatch):
     delivery = _delivery(case)
     assert took < timedelta(seconds=3) and delivery.status == "pending"  # retried later
     assert delivery.last_error == "no answer within 1 s"
+
+
+def test_the_case_history_names_a_delivered_webhook_in_words(people):
+    from formflow.workflows import history
+
+    with http_receiver() as receiver:
+        case = _queue(people, receiver.url)
+        webhooks.retry_webhooks(utcnow())
+    db.session.expire_all()
+    summaries = [entry.summary for entry in history.timeline(case) if entry.kind == "webhook"]
+    assert summaries and all("delivered" not in summary for summary in summaries)
+    assert any("已发送" in summary for summary in summaries)
