@@ -148,10 +148,10 @@ def test_a_refused_url_is_never_connected_to(monkeypatch):
 
 
 def test_the_connection_goes_to_the_checked_address_with_the_url_host(monkeypatch):
-    """DNS rebinding: a second lookup would get an unroutable address; there is none."""
+    """DNS rebinding: a second lookup would get an address where nothing listens; there is none."""
     with http_receiver() as receiver:
         port = int(receiver.url.split(":")[2].split("/")[0])
-        dns = fake_dns(monkeypatch, {"hooks.internal.test": [["127.0.0.1"], ["203.0.113.9"]]})
+        dns = fake_dns(monkeypatch, {"hooks.internal.test": [["127.0.0.1"], ["127.0.0.2"]]})
         allow = outbound.parse_allow_hosts(f"hooks.internal.test:{port}")
         status, phrase = outbound.post(f"http://hooks.internal.test:{port}/in?x=1", b"{}", {}, allow=allow)
     assert (status, phrase) == (200, "OK")
