@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,3 +66,11 @@ def migrate_to_head(app) -> None:
     with app.app_context():
         upgrade(directory=app.config["MIGRATIONS_DIR"])
         db.engine.dispose()
+
+
+def finishes(work, seconds: float = 10) -> bool:
+    """Whether `work` returns within `seconds` (a hang detector, not a speed target)."""
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()

@@ -6,7 +6,6 @@ stores nothing. Bounded in examples so `make test` stays quick."""
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 import sqlalchemy as sa
@@ -38,7 +37,7 @@ def staff_form(app, client):
     assert client.login("staff", DEMO_PASSWORD).status_code == 302
     page = client.get(NEW).get_data(as_text=True)
     fields = dict(read_form(page).fields)
-    token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
+    token = client.csrf_token(NEW)
     return client, fields, token
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from support import finishes
 
 from formflow.auth import services as auth
 from formflow.cases import services as cases
@@ -20,14 +21,6 @@ from formflow.forms import validate
 from formflow.forms.validation import is_multiple
 
 HUGE = Decimal("1E+999999999")
-
-
-def finishes(work, seconds: float = 10) -> bool:
-    """Whether `work` returns within `seconds` (a hang detector, not a speed target)."""
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    return not thread.is_alive()
 
 
 @pytest.mark.parametrize(

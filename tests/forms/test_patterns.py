@@ -4,22 +4,13 @@ backtracking validator would hang on, and those RE2 cannot run."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+from support import finishes
 
 from formflow.forms import check_schema, validate
 from formflow.forms.patterns import pattern_problem, search
 
 EVIL = "a" * 40_000 + "!"
-
-
-def finishes(work, seconds: float = 10) -> bool:
-    """Whether `work` returns within `seconds` (a hang detector, not a speed target)."""
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    return not thread.is_alive()
 
 
 @pytest.mark.parametrize("pattern", ["^(a+)+$", "(a*)*!x", "^(a|a+)*$", "(x+x+)+y", "^(a*b*)*$"])
