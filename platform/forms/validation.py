@@ -158,16 +158,21 @@ def _pattern_properties(validator, pattern_properties, instance, schema):
                 yield from validator.descend(value, subschema, path=name, schema_path=pattern)
 
 
-def _additional_properties(validator, additional, instance, schema):
-    if not validator.is_type(instance, "object"):
-        return
+def _undeclared(instance: dict, schema: dict) -> list[str]:
+    """The names in `instance` neither `properties` nor `patternProperties` of `schema` cover."""
     declared = schema.get("properties", {})
     named = schema.get("patternProperties", {})
-    extras = [
+    return [
         name
         for name in instance
         if name not in declared and not any(patterns.search(pattern, name) for pattern in named)
     ]
+
+
+def _additional_properties(validator, additional, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    extras = _undeclared(instance, schema)
     if validator.is_type(additional, "object"):
         for name in extras:
             yield from validator.descend(instance[name], additional, path=name)
@@ -234,13 +239,7 @@ def _describe(error: ValidationError) -> list[dict]:
     if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(
         error.instance, dict
     ):
-        declared = error.schema.get("properties", {})
-        named = error.schema.get("patternProperties", {})
-        extra = [
-            name
-            for name in error.instance
-            if name not in declared and not any(patterns.search(pattern, name) for pattern in named)
-        ]
+        extra = _undeclared(error.instance, error.schema)
         if extra:
             return [
                 {"pointer": join(pointer, name), "message": _("Unknown field: %(names)s.", names=name)}
