@@ -73,9 +73,9 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.cases.views import bp as cases_bp
     from formflow.customers.views import bp as customers_bp
     from formflow.home.views import bp as home_bp
+    from formflow.processes.rule_builder_views import bp as rules_builder_bp
     from formflow.processes.views import bp as processes_bp
-    from formflow.rules.builder_views import bp as rules_builder_bp
-    from formflow.rules.views import bp as tables_bp
+    from formflow.tables.views import bp as tables_bp
     from formflow.workflows.checklist_views import bp as checklists_bp
     from formflow.workflows.notifications_views import bp as notifications_bp
     from formflow.workflows.views import bp as workflow_bp
@@ -83,8 +83,8 @@ def _register_blueprints(app: Flask) -> None:
     blueprints = (home_bp, auth_bp, admin_bp, audit_bp, customers_bp, processes_bp, cases_bp, api_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    app.register_blueprint(tables_bp)  # global parameter tables (formflow/rules/views.py)
-    app.register_blueprint(rules_builder_bp)  # a process's rules (formflow/rules/builder_views.py)
+    app.register_blueprint(tables_bp)  # global parameter tables (formflow/tables/views.py)
+    app.register_blueprint(rules_builder_bp)  # a process's rules (formflow/processes/rule_builder_views.py)
     app.register_blueprint(workflow_bp)  # inbox, delegations, case actions (formflow/workflows/views.py)
     app.register_blueprint(checklists_bp)  # ticking checklists (formflow/workflows/checklist_views.py)
     app.register_blueprint(notifications_bp)  # mine, mark read (workflows/notifications_views.py)

@@ -5,7 +5,7 @@ from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole, UserSe
 from formflow.cases.models import Attachment, Case
 from formflow.customers.models import Customer
 from formflow.processes.models import Process, ProcessVersion
-from formflow.rules.models import GlobalTable, GlobalTableVersion, ProcessTablePin
+from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
 from formflow.workflows.models import (
     CaseApproval,
     ChecklistTick,

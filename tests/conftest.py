@@ -150,3 +150,17 @@ def live_app(tmp_path):
         with application.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def zh(app):
+    """A request in the default language (zh-CN, no cookie)."""
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def en(app):
+    """A request from a user who chose English (messages asserted in English)."""
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        yield

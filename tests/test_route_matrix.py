@@ -155,7 +155,7 @@ def targets(app, make_user):
         from formflow.processes import services as processes
 
         processes.import_spec(MATRIX_PROCESS)
-        from formflow.rules import tables
+        from formflow import tables
 
         tables.create_global_table(
             "matrix_table", {"zh-CN": "矩阵表", "en": "Matrix table"}, [{"name": "k"}], "k"

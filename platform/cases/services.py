@@ -38,8 +38,8 @@ from formflow.forms.normalising import file_fields, normalise, out_of_bounds
 from formflow.forms.parsing import file_problem, stream_size
 from formflow.forms.pointers import join
 from formflow.processes import services as processes
+from formflow.processes.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
 from formflow.processes.models import Process, ProcessVersion
-from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
 from formflow.rules.operators import business_today
 from formflow.workflows import engine
 from formflow.workflows.models import ChecklistTick

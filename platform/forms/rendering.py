@@ -42,7 +42,7 @@ def render(
 ) -> Markup:
     """The form's fields as HTML. `data=None` is a new form (defaults filled in);
     `selections` are the alternatives a posted form had picked (`Parsed.selections`);
-    `rules` a rule outcome (formflow.rules.form_rules.RuleOutcome): hidden fields, fields
+    `rules` a rule outcome (formflow.processes.form_rules.RuleOutcome): hidden fields, fields
     required or made read-only by rules, computed values shown as previews."""
     if readonly:
         from formflow.forms.display import display

@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 
 from formflow.forms.pointers import escape, join, split
 from formflow.forms.schema_tree import primary_type
+from formflow.processes.form_rules import field_schema, known_vars, placeholders, spec_tables
 from formflow.rules import check, compile
 from formflow.rules.checking import scoped_operations, var_paths
 from formflow.rules.errors import RuleError
-from formflow.rules.form_rules import field_schema, known_vars, placeholders, spec_tables
 
 ROW_VARS = ("row", "index")
 

@@ -34,7 +34,7 @@ from formflow.processes.spec import (
     spec_sha256,
     spec_text,
 )
-from formflow.rules.tables import pin_global_tables
+from formflow.tables import pin_global_tables
 
 __all__ = [
     "ImportResult",
@@ -426,7 +426,7 @@ def run_spec_tests(spec: dict, *, tables: dict | None = None) -> list[dict]:
     one `{"pointer": "/tests/<index>", "message"}` per failing expectation, saying what was
     expected and what came out; [] when all pass. `tables`: default the spec's and the
     global parameter tables."""
-    from formflow.rules import spec_tests
+    from formflow.processes import spec_tests
 
     return spec_tests.run(spec, tables=tables)
 

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from formflow.errors import Invalid
 from formflow.jsonerrors import problem
-from formflow.rules.tables import check_tables
+from formflow.tables import check_tables
 
 KEY_PATTERN = "^[a-z][a-z0-9_]{1,79}$"
 NOT_BLANK_PATTERN = "\\S"

@@ -15,10 +15,10 @@ from formflow.errors import Invalid
 from formflow.extensions import db
 from formflow.forms.texts import localized
 from formflow.jsonerrors import describe
+from formflow.processes import spec_tests
+from formflow.processes.form_rules import KIND_LABELS, truthy, version_tables
 from formflow.processes.models import ProcessVersion
 from formflow.processes.spec import check_test_context
-from formflow.rules import spec_tests
-from formflow.rules.form_rules import KIND_LABELS, truthy, version_tables
 
 #: How many past cases the panel offers.
 RECENT_CASES = 20

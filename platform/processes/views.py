@@ -9,14 +9,14 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from formflow import tables as parameter_tables
 from formflow.auth.decorators import permission_required
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.pagination import next_page_url
 from formflow.processes import services, trying
+from formflow.processes import whatif as what_if
 from formflow.processes.forms import ConfirmImportForm, EditForm, ImportForm, PublishForm, TryForm
-from formflow.rules import tables as parameter_tables
-from formflow.rules import whatif as what_if
 
 bp = Blueprint("processes", __name__, url_prefix="/admin/processes")
 

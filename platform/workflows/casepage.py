@@ -16,8 +16,8 @@ from formflow.extensions import db, utcnow
 from formflow.forms.display import field_titles
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import localized
+from formflow.processes.form_rules import evaluate_rules, field_schema, version_tables
 from formflow.rules.errors import RuleError
-from formflow.rules.form_rules import evaluate_rules, field_schema, version_tables
 from formflow.workflows import history
 from formflow.workflows.models import Timer
 

@@ -24,8 +24,8 @@ from formflow.cases.models import Attachment
 from formflow.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from formflow.extensions import db, utcnow
 from formflow.forms.texts import localized
+from formflow.processes.form_rules import truthy, version_tables
 from formflow.rules.errors import RuleError
-from formflow.rules.form_rules import truthy, version_tables
 from formflow.workflows.models import ChecklistTick
 
 log = logging.getLogger(__name__)

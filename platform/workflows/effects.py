@@ -24,7 +24,7 @@ from formflow import audit, forms, rules
 from formflow.customers.models import CUSTOMER_STATUSES
 from formflow.errors import Invalid, NotFound
 from formflow.forms.pointers import escape, resolve, split
-from formflow.rules.form_rules import convert, field_schema, known_vars, spec_tables, version_tables
+from formflow.processes.form_rules import convert, field_schema, known_vars, spec_tables, version_tables
 from formflow.rules.operators import OperatorFailure, to_money
 
 #: A JSON Pointer to a field of the form (no `*` rows: an effect writes one value).

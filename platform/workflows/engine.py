@@ -22,7 +22,7 @@ from formflow.extensions import db, utcnow
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import localized
 from formflow.i18n import join_list
-from formflow.rules.form_rules import rule_context, truthy, version_tables
+from formflow.processes.form_rules import rule_context, truthy, version_tables
 from formflow.rules.operators import business_today
 from formflow.workflows.models import CaseApproval
 

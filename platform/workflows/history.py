@@ -341,7 +341,7 @@ def _role(role: Any) -> str:
 
 
 def _field_title(version, pointer: str) -> str:
-    from formflow.rules.form_rules import field_schema
+    from formflow.processes.form_rules import field_schema
 
     form = (version.spec or {}).get("form") or {}
     ui = form.get("uiSchema") or {}

@@ -283,7 +283,7 @@ def _check_notify(config: dict, spec: dict) -> list[dict]:
     for problem in check_notices({"notices": {config["template"]: notice}}):
         problems.append({"pointer": "/template", "message": f"{problem['pointer']}: {problem['message']}"})
     if isinstance(config["to"], dict) and "field" in config["to"]:
-        from formflow.rules.form_rules import field_schema
+        from formflow.processes.form_rules import field_schema
 
         form = spec.get("form") if isinstance(spec.get("form"), dict) else {}
         if not field_schema(form.get("schema") or {}, config["to"]["field"]):

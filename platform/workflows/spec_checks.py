@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 
 from formflow.auth.permissions import ROLES
 from formflow.forms.pointers import join
+from formflow.processes.form_rules import field_schema, known_vars, spec_tables
 from formflow.rules import check as check_rule
-from formflow.rules.form_rules import field_schema, known_vars, spec_tables
 
 
 def check_workflow(spec: dict, already: Iterable[dict] = ()) -> list[dict]:

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
+from formflow import tables
 from formflow.audit.models import AuditEntry
 from formflow.auth import services as users
 from formflow.cases import services as cases
@@ -18,8 +19,7 @@ from formflow.customers import services as customers
 from formflow.extensions import db
 from formflow.processes import services as processes
 from formflow.processes.models import ProcessVersion
-from formflow.rules import tables
-from formflow.rules.models import GlobalTableVersion
+from formflow.tables.models import GlobalTableVersion
 
 LIMITS = {
     "key": "deduction_limits",

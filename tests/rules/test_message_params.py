@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from formflow.rules.form_rules import apply_rules, param_text, rule_context
-from formflow.rules.tables import normalized
+from formflow.processes.form_rules import apply_rules, param_text, rule_context
+from formflow.tables import normalized
 
 SCHEMA = {
     "type": "object",

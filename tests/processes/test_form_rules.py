@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from formflow.rules.form_rules import apply_rules, known_vars, rule_context
+from formflow.processes.form_rules import apply_rules, known_vars, rule_context
 
 SCHEMA = {
     "type": "object",

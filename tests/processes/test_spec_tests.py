@@ -12,8 +12,7 @@ import pytest
 
 from formflow.errors import Invalid
 from formflow.extensions import db
-from formflow.processes import services
-from formflow.rules import spec_tests
+from formflow.processes import services, spec_tests
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

@@ -19,7 +19,7 @@ from formflow import exactjson, forms
 from formflow.errors import Invalid
 from formflow.forms.pointers import resolve
 from formflow.forms.schema_tree import Tree
-from formflow.rules.form_rules import RuleOutcome, apply_rules, rule_context
+from formflow.processes.form_rules import RuleOutcome, apply_rules, rule_context
 
 
 @dataclass

@@ -8,14 +8,14 @@ import copy
 import pytest
 import sqlalchemy as sa
 
+from formflow import tables
 from formflow.audit.models import AuditEntry
 from formflow.errors import Conflict, Invalid, NotFound
 from formflow.extensions import db
 from formflow.processes import services as processes
+from formflow.processes.form_rules import apply_rules, rule_context
 from formflow.processes.spec import check_spec
-from formflow.rules import tables
-from formflow.rules.form_rules import apply_rules, rule_context
-from formflow.rules.models import GlobalTableVersion
+from formflow.tables.models import GlobalTableVersion
 
 LIMITS = {
     "key": "deduction_limits",

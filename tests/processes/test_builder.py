@@ -14,6 +14,7 @@ import pytest
 
 from formflow import rules
 from formflow.extensions import db
+from formflow.processes import rule_builder
 from formflow.rules import builder
 from formflow.rules.builder import Conditions
 
@@ -307,7 +308,7 @@ def test_built_rules_answer_alike_on_the_server_and_in_the_browser(app_ctx, tmp_
             [{"rule": rule, "data": a[2], "tables": TABLES} for rule, a in zip(built, ANSWERS, strict=True)]
         )
     )
-    script = Path(__file__).with_name("js_rules.js")
+    script = Path(__file__).parent.parent / "rules" / "js_rules.js"
     finished = subprocess.run(
         [node, str(script), str(cases)], capture_output=True, text=True, timeout=60, check=True
     )
@@ -319,7 +320,7 @@ def test_built_rules_answer_alike_on_the_server_and_in_the_browser(app_ctx, tmp_
 
 
 def test_the_catalogue_offers_fields_rows_context_and_table_values(app_ctx):
-    found = builder.catalogue(SPEC)
+    found = rule_builder.catalogue(SPEC)
     assert [c.pointer for c in found.targets][:3] == ["/amount", "/count", "/reason"]
     assert "/instalments/*/bank_account" in [c.pointer for c in found.targets]
     assert found.fields["row.method"].pointer == "/instalments/*/method"
@@ -346,7 +347,7 @@ def test_the_catalogue_offers_fields_rows_context_and_table_values(app_ctx):
     ],
 )
 def test_typed_values(path, text, many, expected, app_ctx):
-    value = builder.parse_value(text, builder.catalogue(SPEC).fields[path], many=many)
+    value = rule_builder.parse_value(text, rule_builder.catalogue(SPEC).fields[path], many=many)
     assert value == expected and type(value) is type(expected)
 
 
@@ -365,7 +366,7 @@ def test_values_that_do_not_fit_the_field_are_refused(path, text, message, app):
         app.test_request_context(headers={"Cookie": "lang=en"}),
         pytest.raises(ValueError, match=re.escape(message)),
     ):
-        builder.parse_value(text, builder.catalogue(SPEC).fields[path])
+        rule_builder.parse_value(text, rule_builder.catalogue(SPEC).fields[path])
 
 
 # --- the admin pages ----------------------------------------------------------------------------------

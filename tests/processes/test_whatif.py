@@ -7,12 +7,13 @@ import copy
 
 import pytest
 
+from formflow import tables
 from formflow.auth import services as users
 from formflow.cases import services as cases
 from formflow.customers import services as customers
 from formflow.extensions import db
 from formflow.processes import services as processes
-from formflow.rules import tables, whatif
+from formflow.processes import whatif
 
 LIMITS = {
     "key": "deduction_limits",

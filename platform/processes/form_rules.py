@@ -73,7 +73,7 @@ def _user(user) -> dict:
 def spec_tables(spec: dict) -> dict[str, dict]:
     """The tables a rule may `lookup`: the spec's own, plus global tables when available."""
     try:
-        from formflow.rules.tables import tables_for
+        from formflow.tables import tables_for
     except ImportError:  # before parameter tables existed
         return {
             t["key"]: _normalized(t) for t in spec.get("tables") or [] if isinstance(t, dict) and "key" in t
@@ -84,7 +84,7 @@ def spec_tables(spec: dict) -> dict[str, dict]:
 def version_tables(version) -> dict[str, dict]:
     """The tables a process version's rules read (global tables as pinned at publish)."""
     try:
-        from formflow.rules.tables import tables_for_version
+        from formflow.tables import tables_for_version
     except ImportError:
         return spec_tables(version.spec)
     return tables_for_version(version)

@@ -7,12 +7,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from formflow import tables
 from formflow.auth.decorators import permission_required
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.pagination import next_page_url
-from formflow.rules import tables
-from formflow.rules.tables import COLUMN_TYPES, Grid, TableDefinition
+from formflow.tables import COLUMN_TYPES, Grid, TableDefinition
 
 bp = Blueprint("tables", __name__, url_prefix="/admin/tables")
 

@@ -26,7 +26,7 @@ from formflow.processes import services as processes
 from formflow.processes.models import ProcessVersion
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
-from formflow.rules.tables import tables_for, tables_for_version
+from formflow.tables import tables_for, tables_for_version
 from formflow.workflows.titles import state_title
 
 DEFAULT_LAST = 100
@@ -317,7 +317,7 @@ def _moment(case: Case) -> datetime:
 
 def _context(case: Case) -> tuple[dict, date]:
     from formflow.forms.values import business_zone
-    from formflow.rules.form_rules import rule_context
+    from formflow.processes.form_rules import rule_context
 
     moment = _moment(case)
     context = rule_context(
@@ -336,7 +336,7 @@ def _context(case: Case) -> tuple[dict, date]:
 
 
 def _verdict(spec: dict, tables: dict, case: Case, context: dict, today: date) -> Verdict:
-    from formflow.rules.form_rules import apply_rules
+    from formflow.processes.form_rules import apply_rules
 
     verdict = Verdict()
     try:

@@ -32,9 +32,11 @@ from formflow.errors import Invalid
 from formflow.extensions import db
 from formflow.forms.texts import localized
 from formflow.jsonerrors import describe
+from formflow.processes import rule_builder
+from formflow.processes.form_rules import KIND_LABELS
+from formflow.processes.rule_builder import Catalogue
 from formflow.rules import builder
-from formflow.rules.builder import Catalogue, Conditions
-from formflow.rules.form_rules import KIND_LABELS
+from formflow.rules.builder import Conditions
 
 try:
     from wtforms.fields.choices import SelectChoice
@@ -106,8 +108,8 @@ class JsonRuleForm(FlaskForm):
 @bp.route("/")
 @permission_required("processes.read")
 def index(key: str):
-    version, spec = builder.latest_spec(key)
-    found = builder.catalogue(spec)
+    version, spec = rule_builder.latest_spec(key)
+    found = rule_builder.catalogue(spec)
     rows = [_summary(rule, found) for rule in spec.get("rules") or [] if isinstance(rule, dict)]
     return render_template(
         "rules/process_rules.html",
@@ -121,7 +123,7 @@ def index(key: str):
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required("processes.manage")
 def new(key: str):
-    _version, spec = builder.latest_spec(key)
+    _version, spec = rule_builder.latest_spec(key)
     if request.method == "GET":
         if request.args.get("mode") == "json":
             return _json_page(
@@ -134,14 +136,14 @@ def new(key: str):
 @bp.route("/<rule_id>/edit", methods=["GET", "POST"])
 @permission_required("processes.manage")
 def edit(key: str, rule_id: str):
-    _version, spec = builder.latest_spec(key)
-    _index, rule = builder.find_rule(spec, rule_id)
+    _version, spec = rule_builder.latest_spec(key)
+    _index, rule = rule_builder.find_rule(spec, rule_id)
     if request.method == "POST":
         return _posted(key, spec, rule)
     conditions = _conditions(rule)
     if conditions is None or request.args.get("mode") == "json":
         return _json_page(key, spec, rule, JsonRuleForm(formdata=None, text=_rule_text(rule)))
-    return _builder_page(key, spec, rule, _form_of_rule(rule, conditions, builder.catalogue(spec)))
+    return _builder_page(key, spec, rule, _form_of_rule(rule, conditions, rule_builder.catalogue(spec)))
 
 
 @bp.route("/<rule_id>/delete", methods=["POST"])
@@ -151,7 +153,7 @@ def delete(key: str, rule_id: str):
     if not form.validate_on_submit():
         flash(_("The form expired; try again."), "error")
         return redirect(url_for("process_rules.index", key=key))
-    result = builder.delete_rule(key, rule_id, actor=current_user)
+    result = rule_builder.delete_rule(key, rule_id, actor=current_user)
     db.session.commit()
     flash(
         _("Rule %(id)s deleted: draft version %(number)d.", id=rule_id, number=result.version.number),
@@ -167,7 +169,7 @@ def _posted(key: str, spec: dict, rule: dict | None):
     """A post of either editor: a step (add/remove a row, switch editor) or a save."""
     if request.form.get("mode") == "json":
         return _json_posted(key, spec, rule)
-    found = builder.catalogue(spec)
+    found = rule_builder.catalogue(spec)
     form = BuilderForm()
     _choices(form, found)
     if "add_row" in request.form:
@@ -190,9 +192,9 @@ def _posted(key: str, spec: dict, rule: dict | None):
 
 def _save(key: str, spec: dict, rule: dict | None, built: dict, on_errors):
     try:
-        saved = builder.save_rule(key, built, replacing=rule["id"] if rule else None, actor=current_user)
+        saved = rule_builder.save_rule(key, built, replacing=rule["id"] if rule else None, actor=current_user)
     except Invalid as invalid:
-        own, rest = builder.errors_of_rule(invalid.errors, _index_after_save(spec, rule))
+        own, rest = rule_builder.errors_of_rule(invalid.errors, _index_after_save(spec, rule))
         return on_errors((own, rest))
     db.session.commit()
     number = saved.result.version.number
@@ -203,7 +205,7 @@ def _save(key: str, spec: dict, rule: dict | None, built: dict, on_errors):
 def _index_after_save(spec: dict, rule: dict | None) -> int:
     if rule is None:
         return len(spec.get("rules") or [])
-    return builder.find_rule(spec, rule["id"])[0]
+    return rule_builder.find_rule(spec, rule["id"])[0]
 
 
 def _builder_errors(key, spec, rule, form: BuilderForm, found: Catalogue, errors):
@@ -217,7 +219,7 @@ def _builder_errors(key, spec, rule, form: BuilderForm, found: Catalogue, errors
         target = next(
             (f for prefix, f in places.items() if pointer == prefix or pointer.startswith(prefix + "/")), None
         )
-        row = builder.row_of_error(pointer, len(form.rows))
+        row = rule_builder.row_of_error(pointer, len(form.rows))
         if target is not None:
             target.errors = [*target.errors, error["message"]]
         elif row is not None:
@@ -273,8 +275,8 @@ def _row_of_entry(entry: ConditionForm, found: Catalogue) -> dict:
         return row
     choice = found.fields.get(entry.field.data)
     if op.code == "contains" and choice is not None and not choice.options:
-        choice = builder.FieldChoice(choice.path, choice.pointer, choice.label, "string")
-    return {**row, "value": builder.parse_value(entry.value.data, choice, many=op.operand == "values")}
+        choice = rule_builder.FieldChoice(choice.path, choice.pointer, choice.label, "string")
+    return {**row, "value": rule_builder.parse_value(entry.value.data, choice, many=op.operand == "values")}
 
 
 def _choices(form: BuilderForm, found: Catalogue) -> None:
@@ -298,7 +300,7 @@ def _without_row(form: BuilderForm, position: str, found: Catalogue) -> BuilderF
 
 def _preset_form(spec: dict, args) -> BuilderForm:
     """A new rule: "show this field when" (default) or "tier threshold" (preset=tier)."""
-    found = builder.catalogue(spec)
+    found = rule_builder.catalogue(spec)
     numbers = [c for c in found.targets if c.type in ("number", "integer") and c.path.startswith("data.")]
     data = {
         "kind": args.get("kind") if args.get("kind") in dict(CONDITION_KINDS) else "visible",
@@ -331,7 +333,7 @@ def _form_of_rule(rule: dict, conditions: Conditions, found: Catalogue) -> Build
             {
                 "field": row["field"],
                 "op": row["op"],
-                "value": builder.value_text(row.get("value")),
+                "value": rule_builder.value_text(row.get("value")),
                 "threshold": threshold,
                 "key": row.get("key", builder.DEFAULT_LOOKUP_KEY),
             }
@@ -352,7 +354,7 @@ def _form_of_rule(rule: dict, conditions: Conditions, found: Catalogue) -> Build
 
 
 def _builder_page(key, spec, rule, form, *, row_errors=None, errors=None, status=200, found=None):
-    found = found or builder.catalogue(spec)
+    found = found or rule_builder.catalogue(spec)
     page = render_template(
         "rules/process_rule_edit.html",
         key=key,
@@ -384,7 +386,7 @@ def _json_posted(key: str, spec: dict, rule: dict | None):
         return _json_page(key, spec, rule, form, errors=[{"pointer": "", "message": message}], status=422)
     conditions = _conditions(built)
     if "to_builder" in request.form and conditions is not None:
-        return _builder_page(key, spec, rule, _form_of_rule(built, conditions, builder.catalogue(spec)))
+        return _builder_page(key, spec, rule, _form_of_rule(built, conditions, rule_builder.catalogue(spec)))
     return _save(
         key,
         spec,
@@ -414,7 +416,7 @@ def _json_page(key, spec, rule, form, *, errors=None, status=200):
 
 
 def _json_template(spec: dict) -> dict:
-    found = builder.catalogue(spec)
+    found = rule_builder.catalogue(spec)
     target = found.targets[0].pointer if found.targets else "/field"
     read = next((path for path in found.fields if path.startswith("data.")), "data.field")
     return {"id": "new-rule", "kind": "visible", "field": target, "when": {"!!": [{"var": read}]}}
@@ -445,5 +447,5 @@ def _summary(rule: dict, found: Catalogue) -> dict:
         or KIND_LABELS.get(rule.get("kind"), rule.get("kind")),
         "title": localized(rule.get("title")),
         "target": target,
-        "condition": builder.describe(conditions, found) if conditions else None,
+        "condition": rule_builder.describe(conditions, found) if conditions else None,
     }
