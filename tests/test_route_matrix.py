@@ -83,6 +83,7 @@ ROUTES = {
     "cases.attachment": ("GET", "/cases/attachments/{attachment}", ADMIN),
     "api.case_create": ("POST", "/api/v1/cases", frozenset({"admin", "staff"})),
     "api.case": ("GET", "/api/v1/cases/{case}", ADMIN),
+    "api.case_explain": ("GET", "/api/v1/cases/{case}/explain", ADMIN),
     # the target case has no workflow, hence no checklist: 404 for everyone who may read it
     # (who may tick is the engine's call: tests/workflows/test_checklists.py)
     "checklists.tick": ("POST", "/cases/{case}/checklist/no-such-item", ADMIN),

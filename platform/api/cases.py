@@ -17,7 +17,7 @@ from formflow.cases import services as cases
 from formflow.cases.models import Case
 from formflow.errors import Invalid
 from formflow.extensions import db
-from formflow.workflows import engine, history
+from formflow.workflows import engine, explaining, history
 from formflow.workflows.casepage import decision
 from formflow.workflows.races import lost_race_is_conflict
 
@@ -45,6 +45,15 @@ def case(case_id: int):
     found = cases.get(case_id)
     require(g.api_user, "cases.read", found)
     return jsonify(_case_json(found) | _workflow_json(found, g.api_user))
+
+
+@bp.route("/cases/<int:case_id>/explain")
+def case_explain(case_id: int):
+    """Why: each rule result and each rule-decided number of the case, with its evaluation
+    (the values read and each step's result, in words and as a tree)."""
+    found = cases.get(case_id)
+    require(g.api_user, "cases.read", found)
+    return jsonify({"id": found.id, "state": found.state} | explaining.case_explanation(found, g.api_user))
 
 
 @bp.route("/cases/<int:case_id>/actions/<action>", methods=["POST"])

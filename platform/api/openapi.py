@@ -255,6 +255,87 @@ CASE_SCHEMAS = {
             "sha256": {"type": "string"},
         },
     },
+    "ExplainNode": {
+        "type": "object",
+        "properties": {
+            "operator": {
+                "type": ["string", "null"],
+                "description": "the JSONLogic operator (null: a literal)",
+            },
+            "text": {"type": "string", "description": "the step in words: data.amount (3000) > 2000 → true"},
+            "result": {"description": "the step's result"},
+            "error": {"type": "string"},
+            "children": {"type": "array", "items": {"$ref": "#/components/schemas/ExplainNode"}},
+        },
+    },
+    "Explanation": {
+        "type": "object",
+        "properties": {
+            "result": {"description": "the rule's result (null when it failed)"},
+            "reads": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "path": {"type": "string", "description": "a context path: data.amount"},
+                        "lookup": {
+                            "type": "array",
+                            "items": {},
+                            "description": "[table, key, column] of a parameter-table lookup",
+                        },
+                        "value": {},
+                    },
+                },
+            },
+            "tree": {"oneOf": [{"$ref": "#/components/schemas/ExplainNode"}, {"type": "null"}]},
+            "error": {"type": "string", "description": "why the rule could not be evaluated"},
+        },
+    },
+    "CaseExplanation": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "state": {"type": "string"},
+            "rules": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "kind": {"enum": ["compute", "visible", "enable", "required", "validate"]},
+                        "pointer": {"type": "string"},
+                        "result": {},
+                        "explain": {"$ref": "#/components/schemas/Explanation"},
+                    },
+                },
+            },
+            "approvals_required": {
+                "oneOf": [{"$ref": "#/components/schemas/Explanation"}, {"type": "null"}],
+                "description": "the current step's approvals required (null outside an approval step)",
+            },
+            "guards": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "action": {"type": "string"},
+                        "explain": {"$ref": "#/components/schemas/Explanation"},
+                    },
+                },
+            },
+            "checklist": {
+                "type": "array",
+                "description": "the current step's checklist items whose required is a rule",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "explain": {"$ref": "#/components/schemas/Explanation"},
+                    },
+                },
+            },
+        },
+    },
     "Case": {
         "type": "object",
         "properties": {
@@ -506,6 +587,30 @@ CASE_PATHS = {
                 "200": {
                     "description": "The case",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Case"}}},
+                },
+                "401": _error("Missing or invalid token"),
+                "403": _error("Not allowed"),
+                "404": _error("No such case"),
+            },
+        }
+    },
+    "/cases/{case_id}/explain": {
+        "get": {
+            "summary": "Why: each rule result and each rule-decided number of a case, with its evaluation",
+            "description": (
+                "Who may read the case may read this. Each explanation gives the result, the values the "
+                "rule read (data paths and lookup(table, key, column)) and a tree of the steps, each "
+                "with a sentence in the caller's language."
+            ),
+            "parameters": [
+                {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "The explanations",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/CaseExplanation"}}
+                    },
                 },
                 "401": _error("Missing or invalid token"),
                 "403": _error("Not allowed"),

@@ -8,6 +8,7 @@ recorded. Lookups are evaluated inlined (`{"val": ["$tables", table, key, column
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import datalogic_py
@@ -155,7 +156,7 @@ class _Reading:
         literal = expression if not isinstance(expression, dict) else None
         result = self.results.get(node["id"], literal)
         if not isinstance(expression, dict) or len(expression) != 1:
-            return {"operator": None, "text": _value(expression), "result": result, "children": []}
+            return {"operator": None, "text": value_text(expression), "result": result, "children": []}
         operator, arguments = next(iter(expression.items()))
         base = _arguments_at(pointer, operator, arguments)
         arguments = arguments if isinstance(arguments, list) else [arguments]
@@ -164,12 +165,12 @@ class _Reading:
         lookup = self._lookup_of(operator, base, arguments)
         shown_operator = "lookup" if lookup is not None else operator
         if lookup is not None:
-            text = f"lookup({', '.join(lookup)}) = {_value(result)}"
+            text = f"lookup({', '.join(lookup)}) = {value_text(result)}"
             children = []
             self._read(node, {"lookup": [self._raw(base(i), a) for i, a in enumerate(arguments)][1:]})
         elif operator in ("var", "val"):
             path = self._path(operator, base, arguments)
-            text = f"{path} = {_value(result)}"
+            text = f"{path} = {value_text(result)}"
             if node["id"] not in self.iterated:
                 self._read(node, {"path": path})
         else:
@@ -186,14 +187,14 @@ class _Reading:
             self.reads.append(entry)
 
     def _sentence(self, operator: str, base, arguments: list, shown: list[str], result: Any) -> str:
-        arrow = _value(result)
+        arrow = value_text(result)
         if operator in INFIX and len(shown) >= 2:
             return f"{f' {operator} '.join(shown)} → {arrow}"
         if operator == "if" or operator == "?:":
             return self._if_sentence(base, arguments, result)
         if operator in ("and", "or"):
             values = ", ".join(
-                _value(self._raw(base(i), a)) if self._evaluated(base(i), a) else "…"
+                value_text(self._raw(base(i), a)) if self._evaluated(base(i), a) else "…"
                 for i, a in enumerate(arguments)
             )
             if operator == "and":
@@ -219,9 +220,9 @@ class _Reading:
                     "condition %(n)d (%(condition)s) is met → %(result)s",
                     n=number,
                     condition=self._operand(pointer, condition),
-                    result=_value(result),
+                    result=value_text(result),
                 )
-        return _("no condition is met → %(result)s", result=_value(result))
+        return _("no condition is met → %(result)s", result=value_text(result))
 
     # --- operands ------------------------------------------------------------------
 
@@ -242,10 +243,10 @@ class _Reading:
         """An argument as a sentence shows it: `data.amount (3000)`, a literal, or a result."""
         node = self.by_pointer.get(pointer)
         if node is None:
-            return _value(argument)
+            return value_text(argument)
         if node["id"] not in self.results:
             return "…"
-        value = _value(self.results[node["id"]])
+        value = value_text(self.results[node["id"]])
         if isinstance(argument, dict) and len(argument) == 1:
             operator, inner = next(iter(argument.items()))
             base = _arguments_at(pointer, operator, inner)
@@ -306,7 +307,7 @@ def _truthy(value: Any) -> bool:
     return engine.ENGINE.truthy(exactjson.dumps(value))
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
     """A value in a sentence: true/false/empty in words, numbers as exactjson writes them."""
     if value is True:
         return _("true")
@@ -316,6 +317,8 @@ def _value(value: Any) -> str:
         return _("empty")
     if isinstance(value, str):
         return _short(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)  # the engine writes 3000 read from 3000.00 as 3000.0: shown as 3000
     return _short_text(exactjson.dumps(value))
 
 
