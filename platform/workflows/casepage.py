@@ -66,6 +66,18 @@ class Decision:
     timeline: list[history.TimelineEntry]
     checklist: list = field(default_factory=list)  # checklists.ChecklistItemView
     can_tick: bool = False
+    case: Any = field(default=None, repr=False)
+    viewer: Any = field(default=None, repr=False)
+    _why: dict | None = field(default=None, repr=False)
+
+    def why(self) -> dict:
+        """Why the approvals required and each rule row are what they are (the case page's
+        "why?" disclosures): formflow.workflows.explaining, computed when first asked."""
+        if self._why is None:
+            from formflow.workflows import explaining
+
+            self._why = explaining.for_page(self.case, self.viewer) if self.case is not None else {}
+        return self._why
 
 
 def decision(case, user) -> Decision:
@@ -97,6 +109,8 @@ def decision(case, user) -> Decision:
         timeline=history.timeline(case),
         checklist=checklists.items(case) if workflow else [],
         can_tick=checklists.can_tick(case, user) if workflow else False,
+        case=case,
+        viewer=user,
     )
 
 
