@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.processes.rule_builder_views import bp as rules_builder_bp
     from formflow.processes.views import bp as processes_bp
     from formflow.tables.views import bp as tables_bp
+    from formflow.trials import views as _trials  # noqa: F401  (its routes are on processes_bp)
     from formflow.workflows.checklist_views import bp as checklists_bp
     from formflow.workflows.notifications_views import bp as notifications_bp
     from formflow.workflows.views import bp as workflow_bp

@@ -12,7 +12,7 @@ from formflow.customers.models import Customer
 from formflow.exactjson import ExactJSON
 from formflow.extensions import db, utcnow
 from formflow.processes.models import Process, ProcessVersion
-from formflow.workflows.titles import state_title
+from formflow.processes.titles import state_title
 
 
 class Case(db.Model):

@@ -750,7 +750,7 @@ def state_title(case: Case) -> str:
 
 
 def _state_title(version: ProcessVersion, state: str) -> str:
-    from formflow.workflows.titles import state_title
+    from formflow.processes.titles import state_title
 
     return state_title(version, state)
 

@@ -119,7 +119,7 @@ def _context_options(path: str, spec: dict) -> tuple[tuple[Any, str], ...]:
 
         return tuple(status_labels().items())
     if path == "case.state":
-        from formflow.workflows.titles import state_title
+        from formflow.processes.titles import state_title
 
         states = ((spec.get("workflow") or {}).get("states") or {}) if isinstance(spec, dict) else {}
         return tuple((name, state_title(spec, name)) for name in states)

@@ -266,8 +266,8 @@ def check_spec(spec: Any) -> list[dict]:
 
 
 def _workflow_errors(spec: Any, errors: list[dict]) -> list[dict]:
-    """States, actions, roles, reachability, guards and effects (workflows/spec_checks.py)."""
-    from formflow.workflows.spec_checks import check_workflow
+    """States, actions, roles, reachability, guards and effects (processes/workflow_checks.py)."""
+    from formflow.processes.workflow_checks import check_workflow
 
     if not isinstance(spec, dict) or any(error["pointer"].startswith("/form") for error in errors):
         return []

@@ -1,5 +1,5 @@
-"""Admin pages for processes: list, versions, template upload/import, export, publish, and
-trying a version's rules."""
+"""Admin pages for processes: list, versions, template upload/import, export, publish, table
+grids, editing (trying rules and what-if replays: formflow/trials/views.py, on this blueprint)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from formflow.auth.decorators import permission_required
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.pagination import next_page_url
-from formflow.processes import services, trying
-from formflow.processes import whatif as what_if
-from formflow.processes.forms import ConfirmImportForm, EditForm, ImportForm, PublishForm, TryForm
+from formflow.processes import services
+from formflow.processes.forms import ConfirmImportForm, EditForm, ImportForm, PublishForm
 
 bp = Blueprint("processes", __name__, url_prefix="/admin/processes")
 
@@ -117,32 +116,6 @@ def version(key: str, number: int):
     return render_template("processes/version.html", version=found, spec_text=services.spec_text(found.spec))
 
 
-@bp.route("/<key>/versions/<int:number>/try", methods=["GET", "POST"])
-@permission_required("processes.read")
-def try_rules(key: str, number: int):
-    """Read-only: run the version's rules over a context; nothing is stored."""
-    found = services.version(key, number)
-    form = TryForm()
-    result, errors = None, []
-    if form.validate_on_submit():
-        try:
-            context = trying.chosen_context(
-                found, form.context.data, form.case.data, bool(form.use_case.data)
-            )
-            result = trying.try_rules(found, context)
-        except Invalid as invalid:
-            errors = invalid.errors
-        else:
-            form.context.data = trying.context_text(context)
-    elif not form.is_submitted():
-        form.context.data = trying.context_text(trying.sample_context())
-    page = render_template(
-        "processes/try.html", version=found, form=form, cases=trying.recent_cases(found), result=result,
-        errors=errors, shown=trying.shown,
-    )  # fmt: skip
-    return page, 422 if errors or form.errors else 200
-
-
 @bp.route("/<key>/publish", methods=["POST"])
 @permission_required("processes.manage")
 def publish(key: str):
@@ -208,23 +181,6 @@ def table_grid(key: str, table_key: str):
 def _grid_page(latest, table: dict, grid, base: str, status: int = 200):
     page = render_template("processes/table_grid.html", version=latest, table=table, grid=grid, base=base)
     return page, status
-
-
-@bp.route("/<key>/whatif")
-@permission_required("processes.read")
-def whatif(key: str):
-    """The draft's (or ?version=N's) rules over the last cases, against the published version."""
-    candidate = what_if.candidate(key, request.args.get("version", type=int))
-    last = request.args.get("last", default=what_if.DEFAULT_LAST, type=int)
-    result = what_if.replay_version(key, candidate.number, last=last) if candidate else None
-    return render_template(
-        "processes/whatif.html",
-        process=services.get_process(key),
-        candidate=candidate,
-        result=result,
-        publish_form=PublishForm(formdata=None),
-        value_text=what_if.value_text,
-    )
 
 
 @bp.route("/<key>/edit", methods=["GET", "POST"])

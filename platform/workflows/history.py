@@ -23,8 +23,8 @@ from formflow.customers.models import status_label
 from formflow.extensions import db
 from formflow.forms.texts import localized, spec_language
 from formflow.i18n import join_list
+from formflow.processes.titles import action_title, checklist_label, state_title
 from formflow.workflows.models import NoticeDocument, Notification, Timer, WebhookDelivery
-from formflow.workflows.titles import action_title, checklist_label, state_title
 
 #: audit action -> timeline kind (anything else on the case is "other")
 KINDS = {

@@ -18,9 +18,10 @@ from formflow.cases import services as cases
 from formflow.errors import DomainError, Invalid, NotFound
 from formflow.extensions import db
 from formflow.i18n import select_locale
+from formflow.processes import titles
 from formflow.rules.operators import business_today
 from formflow.safe_redirect import safe_next
-from formflow.workflows import engine, inbox, titles
+from formflow.workflows import engine, inbox
 from formflow.workflows.races import lost_race_is_conflict
 
 bp = Blueprint("workflow", __name__)

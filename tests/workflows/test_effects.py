@@ -103,7 +103,7 @@ def test_check_with_the_spec_knows_fields_templates_and_variables(app_ctx):
 
 
 def test_the_lead_checker_prefixes_pointers_per_state(app_ctx):
-    from formflow.workflows.spec_checks import check_workflow
+    from formflow.processes.workflow_checks import check_workflow
 
     spec = spec_with({"hook": {"on_enter": [{"effect": "webhook", "url": "nope", "event": "e"}]}})
     pointers = [p["pointer"] for p in check_workflow(spec)]

@@ -24,10 +24,10 @@ from formflow.extensions import db
 from formflow.forms.pointers import resolve
 from formflow.processes import services as processes
 from formflow.processes.models import ProcessVersion
+from formflow.processes.titles import state_title
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
 from formflow.tables import tables_for, tables_for_version
-from formflow.workflows.titles import state_title
 
 DEFAULT_LAST = 100
 MAX_LAST = 1000

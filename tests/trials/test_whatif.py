@@ -13,7 +13,7 @@ from formflow.cases import services as cases
 from formflow.customers import services as customers
 from formflow.extensions import db
 from formflow.processes import services as processes
-from formflow.processes import whatif
+from formflow.trials import whatif
 
 LIMITS = {
     "key": "deduction_limits",
