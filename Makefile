@@ -14,7 +14,7 @@ COMPILED := $(CATALOGS:.po=.mo)
 help:
 	@echo "make run     create .venv, migrate the SQLite database, load demo data, serve on 127.0.0.1:$(PORT)"
 	@echo "make test    the whole suite on SQLite, then on PostgreSQL (FORMFLOW_TEST_DATABASE_URL)"
-	@echo "make lint    ruff check + format check;  make fmt  reformat"
+	@echo "make lint    ruff check + format check + import-linter layers;  make fmt  reformat"
 	@echo "make messages  extract strings and update the .po catalogues"
 
 $(STAMP): pyproject.toml
@@ -47,6 +47,7 @@ test-pg: venv translations
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: venv
 	$(BIN)/ruff check --fix .

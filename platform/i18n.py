@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import current_app, request
 
 LANG_COOKIE = "lang"
@@ -28,3 +30,11 @@ def join_list(items) -> str:
         return format_list(items, locale=get_locale() or "zh_Hans_CN")
     except (RuntimeError, ValueError):  # outside a request or with no usable locale
         return ", ".join(items)
+
+
+def business_zone() -> ZoneInfo:
+    """The time zone business dates are counted in (Babel's default timezone, Asia/Shanghai)."""
+    try:
+        return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+    except RuntimeError:  # outside an app context
+        return ZoneInfo("Asia/Shanghai")

@@ -9,24 +9,16 @@ import re
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from formflow.forms.schema_tree import MISSING, Node, token_of
 from formflow.forms.validation import exact
+from formflow.i18n import business_zone
 
 
 class Unreadable(ValueError):
     """The input cannot become a value of the field's type; the message says why."""
-
-
-def business_zone() -> ZoneInfo:
-    try:
-        return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    except RuntimeError:
-        return ZoneInfo("Asia/Shanghai")
 
 
 # --- value -> input ----------------------------------------------------------------

@@ -15,9 +15,9 @@ from typing import Any
 import datalogic_py
 from flask_babel import gettext as _
 
-from formflow.forms.pointers import join
 from formflow.rules.engine import ENGINE, MAX_RULE_DEPTH, depth, rule_text
 from formflow.rules.errors import RuleError
+from formflow.rules.jsontext import pointer_join as join
 from formflow.rules.operators import OPERATORS, date_duration
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")

@@ -15,8 +15,8 @@ import datalogic_py
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from formflow import exactjson
 from formflow.rules import engine
+from formflow.rules import jsontext as exactjson
 from formflow.rules.errors import RuleError
 from formflow.rules.operators import bound
 

@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from formflow import exactjson
+from formflow.i18n import business_zone
+from formflow.rules import jsontext as exactjson
 
 CENT = Decimal("0.01")
 
@@ -116,8 +117,6 @@ def business_today() -> date:
     fixed = current_today.get()
     if fixed is not None:
         return fixed
-    from formflow.forms.values import business_zone
-
     return datetime.now(business_zone()).date()
 
 
