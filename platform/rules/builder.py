@@ -238,5 +238,3 @@ def _row(expression: Any) -> dict | None:
                     "key": _var(key),
                 }
     return None
-
-
