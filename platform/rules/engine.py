@@ -15,8 +15,8 @@ from typing import Any
 import datalogic_py
 from flask_babel import gettext as _
 
-from formflow.rules import jsontext as exactjson
 from formflow.jsonerrors import describe
+from formflow.rules import jsontext as exactjson
 from formflow.rules.errors import RuleError
 from formflow.rules.operators import OPERATORS, OperatorFailure, bound, callback
 
