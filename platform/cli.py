@@ -162,25 +162,90 @@ def _read_spec(path: str) -> dict:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def check(files: tuple[str, ...]) -> None:
     """Check process spec files (meta-schema, form, rules, then the spec's tests); print
-    FILE:POINTER: message per problem, exit 1 on any."""
+    FILE:POINTER: message per problem, exit 1 on any. Needs no database: without one, the
+    `lookup`s of global tables are listed as not checked (and those specs' tests not run)."""
+    from formflow import dbready
     from formflow.errors import Invalid
-    from formflow.processes.services import check_spec, run_spec_tests
+    from formflow.tables.lookups import without_global_tables
 
+    offline = not dbready.is_ready()
+    unseen: list[str] = []
     problems = 0
     for path in files:
         try:
             spec = _read_spec(path)
-            errors = check_spec(spec)
-            if not errors:  # the tests of a spec with problems would only fail for those
-                errors = run_spec_tests(spec)
+            if offline:
+                with without_global_tables():
+                    errors, missed = _check_without_database(path, spec)
+                unseen.extend(missed)
+            else:
+                errors = _check_one(spec)
         except Invalid as invalid:
             errors = invalid.errors
+        except OSError as error:
+            errors = [{"pointer": "", "message": error.strerror or str(error)}]
         _echo_problems(path, errors)
         problems += len(errors)
+    if offline:
+        named = f": {'; '.join(unseen)}" if unseen else ""
+        click.echo(f"global tables not checked (no database){named}", err=True)
     if problems:
         click.echo(f"{problems} problem(s) in {len(files)} file(s).", err=True)
         raise SystemExit(1)
     click.echo(f"OK: {len(files)} file(s), no problems.")
+
+
+def _check_one(spec: dict) -> list[dict]:
+    from formflow.processes.services import check_spec, run_spec_tests
+
+    errors = check_spec(spec)
+    if not errors:  # the tests of a spec with problems would only fail for those
+        errors = run_spec_tests(spec)
+    return errors
+
+
+def _check_without_database(path: str, spec: dict) -> tuple[list[dict], list[str]]:
+    """`_check_one` with no global tables to see: the problems, and a phrase per `lookup` of a
+    table the spec does not define itself (not reported as unknown: it may be a global one).
+    The tests of a spec that reads such tables are not run: they would fail for want of them."""
+    from formflow.processes.services import check_spec, run_spec_tests
+    from formflow.tables.cells import spec_tables
+    from formflow.tables.lookups import referenced_tables
+
+    try:
+        own = {table["key"] for _index, table in spec_tables(spec)}
+    except (KeyError, TypeError, AttributeError):
+        own = set()
+    errors, unseen = [], []
+    for error in check_spec(spec):
+        name = _at_pointer(spec, error["pointer"]) if error["pointer"].endswith("/lookup/0") else None
+        if isinstance(name, str) and name not in own:
+            unseen.append(f'lookup of "{name}" in {path}:{error["pointer"]}')
+        else:
+            errors.append(error)
+    referenced = referenced_tables(spec)
+    if referenced is None:
+        unseen.append(f"a computed lookup in {path} (its tests not run)")
+    elif referenced - own:
+        if not unseen:
+            unseen.extend(f'lookup of "{name}" in {path}' for name in sorted(referenced - own))
+        unseen[-1] += " (its tests not run)"
+    elif not errors:
+        errors = run_spec_tests(spec)
+    return errors, unseen
+
+
+def _at_pointer(document, pointer: str):
+    """The value at a JSON Pointer in `document` (None when there is none)."""
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(document, dict):
+            document = document.get(token)
+        elif isinstance(document, list) and token.isdigit() and int(token) < len(document):
+            document = document[int(token)]
+        else:
+            return None
+    return document
 
 
 @formflow_group.command("import")
@@ -316,3 +381,25 @@ def _job_summary(result) -> str:
             return f"skipped ({values['skipped']})"
         return " ".join(f"{name} {value}" for name, value in values.items() if isinstance(value, int))
     return "done" if result is None else str(result)
+
+
+# --- every command but these needs the database set up -------------------------------------
+
+#: Commands that run without a (migrated) database.
+WITHOUT_DATABASE = {"init-db", "check"}
+
+
+def _require_database(group: click.Group) -> None:
+    """Wrap every command's callback in `dbready.guarded` (once, here, not per command)."""
+    from flask.cli import with_appcontext
+
+    from formflow.dbready import guarded
+
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _require_database(command)
+        elif command.name not in WITHOUT_DATABASE and command.callback is not None:
+            command.callback = with_appcontext(guarded(command.callback))
+
+
+_require_database(formflow_group)

@@ -5,7 +5,9 @@ it was published (`pin_global_tables`), so its cases keep their values."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +73,23 @@ def _latest_versions(keys: Iterable[str] | None = None) -> dict[str, GlobalTable
     return {found.table.key: found for found in db.session.execute(query).scalars()}
 
 
+#: True inside `without_global_tables()`: there is no database to read global tables from.
+_NO_GLOBAL_TABLES: ContextVar[bool] = ContextVar("no_global_tables", default=False)
+
+
+@contextlib.contextmanager
+def without_global_tables() -> Iterator[None]:
+    """Check specs as if there were no global tables (`formflow check` with no database)."""
+    token = _NO_GLOBAL_TABLES.set(True)
+    try:
+        yield
+    finally:
+        _NO_GLOBAL_TABLES.reset(token)
+
+
 def current_global_tables() -> dict[str, GlobalTableVersion]:
     """Every global table at its newest version (what a draft reads)."""
-    return _latest_versions() if has_app_context() else {}
+    return _latest_versions() if has_app_context() and not _NO_GLOBAL_TABLES.get() else {}
 
 
 def tables_for(spec: Any, *, global_tables: Mapping[str, Any] | None = None) -> dict[str, dict]:
