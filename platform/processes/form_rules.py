@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from formflow.forms.pointers import assign, join, resolve, split
 from formflow.forms.texts import localized
 from formflow.i18n import join_list
+from formflow.rules.context import fragment
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
 from formflow.rules.operators import OperatorFailure, to_money
@@ -137,16 +138,29 @@ class _Run:
         self.tables = tables if tables is not None else spec_tables(spec)
         self.outcome = RuleOutcome()
         self._prepared = None
+        #: the context but its data, and the data, each written once (rules.context.fragment)
+        self._shared = None
+        self._data = None
         #: the context of the rule `each` yielded last (a row's own, inside a group)
         self.rule_context: Any = None
 
-    def prepared(self):
-        if self._prepared is None:
-            self._prepared = prepare({**self.context, "data": self.data}, self.tables)
-        return self._prepared
+    def prepared(self, row: Any = None, index: int | None = None):
+        """The context prepared for the engine: the form's, or a group row's (with `row` and
+        `index`), each sharing the pieces written once."""
+        if row is None and self._prepared is not None:
+            return self._prepared
+        if self._shared is None:
+            self._shared = {key: fragment(value) for key, value in self.context.items() if key != "data"}
+        if self._data is None:
+            self._data = fragment(self.data)
+        pieces = {**self._shared, "data": self._data}
+        if row is None:
+            self._prepared = prepare(pieces, self.tables)
+            return self._prepared
+        return prepare({**pieces, "row": row, "index": index}, self.tables)
 
     def changed(self) -> None:
-        self._prepared = None
+        self._prepared = self._data = None
 
     def each(self, kind: str) -> Iterator[tuple[dict, str, Any]]:
         """(rule, concrete pointer, result) for every rule of `kind`, every row it applies to."""
@@ -155,9 +169,7 @@ class _Run:
             for pointer, row, index in expand(rule.get("field", ""), self.data):
                 if kind != "visible" and self.outcome.is_hidden(pointer):
                     continue
-                context = self.prepared() if row is None else prepare(
-                    {**self.context, "data": self.data, "row": row, "index": index}, self.tables
-                )  # fmt: skip
+                context = self.prepared(row, index)
                 self.rule_context = context
                 try:
                     result = compile(expression).evaluate(context, today=self.today, rule_id=rule.get("id"))

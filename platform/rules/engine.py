@@ -3,7 +3,9 @@ and a depth bound.
 
 Rules reach the engine as JSON text, never as Python objects: datalogic-py 5.9 crashes the
 process (segfault) compiling a Python dict nested ~10,000 deep, while the same rule as text
-is refused cleanly. We also measure the depth ourselves, without recursion, first."""
+is refused cleanly. We also measure the depth ourselves, without recursion, first.
+
+Data (a rule's context) reaches it as JSON text written in one pass (`rules.context`)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,13 @@ from functools import lru_cache
 from typing import Any
 
 import datalogic_py
+import orjson
 from flask_babel import gettext as _
 
 from formflow.jsonerrors import describe
+from formflow.rules import context
 from formflow.rules import jsontext as exactjson
+from formflow.rules.context import TABLES_KEY
 from formflow.rules.errors import RuleError
 from formflow.rules.operators import OPERATORS, OperatorFailure, bound, callback
 
@@ -25,8 +30,6 @@ from formflow.rules.operators import OPERATORS, OperatorFailure, bound, callback
 OPS_BUDGET = 200_000
 #: Nesting of a rule; datalogic's own compile limit is 256.
 MAX_RULE_DEPTH = 128
-#: Nesting of the data a rule reads.
-MAX_DATA_DEPTH = 64
 
 ENGINE = datalogic_py.Engine(
     custom_operators={name: callback(entry) for name, entry in OPERATORS.items()},
@@ -63,9 +66,6 @@ def rule_text(rule: Any) -> str:
     return exactjson.dumps(with_lookups_inlined(rule), separators=(",", ":"))
 
 
-TABLES_KEY = "$tables"
-
-
 def with_lookups_inlined(rule: Any) -> Any:
     """`{"lookup": [table, key, column]}` as a path into the context's indexed tables,
     `{"val": ["$tables", table, key, column]}`, evaluated inside the engine: a Python
@@ -80,59 +80,36 @@ def with_lookups_inlined(rule: Any) -> Any:
     return {key: with_lookups_inlined(value) for key, value in rule.items()}
 
 
-def indexed(tables: dict[str, dict] | None) -> dict:
-    """{table: {key: {column: value}}} for the inlined lookups (keys as text, as JSON
-    object keys are; a number key 3 and "3" are the same row)."""
-    index: dict = {}
-    for name, table in (tables or {}).items():
-        columns = list(table.get("columns") or [])
-        key_column = table.get("keyColumn") or (columns[0] if columns else None)
-        if key_column not in columns:
-            continue
-        key_index = columns.index(key_column)
-        rows = {}
-        for row in table.get("rows") or []:
-            if isinstance(row, list) and len(row) == len(columns):
-                rows.setdefault(_key_text(row[key_index]), dict(zip(columns, row, strict=True)))
-        index[name] = rows
-    return index
-
-
-def _key_text(value: Any) -> str:
-    if isinstance(value, float | int) and not isinstance(value, bool) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value) if not isinstance(value, str) else value
-
-
 #: A context parsed once and evaluated by many rules: datalogic-py's own DataHandle.
 Prepared = datalogic_py.DataHandle
 
 
 def prepare(data: Any, tables: dict[str, dict] | None = None) -> Prepared:
-    """The context as a DataHandle, with the parameter tables its `lookup`s read."""
+    """The context as a DataHandle, with the parameter tables its `lookup`s read: written
+    as JSON text in one pass and parsed by the engine (`rules.context`)."""
     if type(data) is Prepared:
         return data
-    if depth(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH:
-        raise RuleError(_("The data is nested more than %(n)d levels deep.", n=MAX_DATA_DEPTH))
-    if tables:
-        data = {**data, TABLES_KEY: indexed(tables)} if isinstance(data, dict) else data
+    written = context.text(context.with_tables(data, tables))
     try:
-        text = exactjson.dumps(data, separators=(",", ":"))
-    except RecursionError:
-        raise RuleError(_("The data is nested more than %(n)d levels deep.", n=MAX_DATA_DEPTH)) from None
-    return datalogic_py.DataHandle(text)
+        return datalogic_py.DataHandle(written)
+    except datalogic_py.DataLogicError:  # the only text orjson writes that it refuses: depth
+        raise context.too_deep() from None
+
+
+#: the quick way to the engine's JSON text (`rules.context.text` for every value)
+_write = orjson.dumps
+_written_default = context.written_default
 
 
 class CompiledRule:
     """A compiled rule: `.evaluate(data)`, `.facts()`. Cached and shared (thread-safe)."""
 
-    __slots__ = ("_evaluate_data", "compiled", "text")
+    __slots__ = ("_evaluate", "_evaluate_data", "compiled", "text")
 
     def __init__(self, text: str, compiled: Any):
         self.text = text
         self.compiled = compiled  # datalogic_py.Rule
+        self._evaluate = compiled.evaluate
         self._evaluate_data = compiled.evaluate_data
 
     def evaluate(  # positional-or-keyword, not keyword-only: CPython calls it on its fast path
@@ -145,8 +122,20 @@ class CompiledRule:
         prepares the context once with them: `rules.prepare(context, tables)`. `today`
         fixes the date operators' clock (or bind it once with `rules.bound(today=…)`)."""
         try:
-            if today is None:  # the hot path: a prepared context, nothing to bind
-                return self._evaluate_data(data if type(data) is Prepared else prepare(data, tables))
+            if today is None:  # the hot paths: nothing to bind
+                if type(data) is Prepared:
+                    return self._evaluate_data(data)
+                if tables is None and type(data) is dict:
+                    try:
+                        written = _write(data, default=_written_default)
+                    except orjson.JSONEncodeError:
+                        pass  # the rarer values: `prepare` writes them, or says what is wrong
+                    else:
+                        try:
+                            return self._evaluate(written.decode())  # a str is JSON text to it
+                        except datalogic_py.ParseError:  # the one text of orjson's it refuses
+                            raise context.too_deep() from None
+                return self._evaluate_data(prepare(data, tables))
             handle = prepare(data, tables)
             with bound(today=today):
                 return self._evaluate_data(handle)
@@ -167,9 +156,26 @@ def _compile_text(text: str) -> CompiledRule:
         raise RuleError(explain(error)) from None
 
 
+#: A rule as written (its JSON text by orjson, or the text given) -> its compiled form: a
+#: cached rule is found in about a microsecond, where `rule_text` (the depth check, lookups
+#: inlined, exact JSON) costs tens
+_BY_SOURCE: dict[str | bytes, CompiledRule] = {}
+_BY_SOURCE_SIZE = 4096
+
+
 def compile(rule: Any) -> CompiledRule:
-    """Compile once; the same rule text comes back from the cache."""
-    return _compile_text(rule_text(rule))
+    """Compile once; the same rule comes back from the cache."""
+    try:
+        source = rule if isinstance(rule, str) else orjson.dumps(rule, default=context.written_default)
+    except orjson.JSONEncodeError:  # too deep, or a value orjson does not write: the long way
+        return _compile_text(rule_text(rule))
+    found = _BY_SOURCE.get(source)
+    if found is None:
+        found = _compile_text(rule_text(rule))
+        if len(_BY_SOURCE) >= _BY_SOURCE_SIZE:
+            _BY_SOURCE.clear()
+        _BY_SOURCE[source] = found
+    return found
 
 
 def evaluate(rule: Any, data: Any, **options: Any) -> Any:

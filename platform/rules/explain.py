@@ -17,6 +17,8 @@ from flask_babel import lazy_gettext as _l
 
 from formflow.rules import engine
 from formflow.rules import jsontext as exactjson
+from formflow.rules.context import TABLES_KEY, with_tables
+from formflow.rules.context import text as context_text
 from formflow.rules.errors import RuleError
 from formflow.rules.operators import bound
 
@@ -56,12 +58,7 @@ def explain(rule: Any, context: Any, tables: dict | None = None, today: date | N
     "children"}` per step of the rule."""
     try:
         text = engine.rule_text(rule)
-        if engine.depth(context, engine.MAX_DATA_DEPTH) > engine.MAX_DATA_DEPTH:
-            raise RuleError(_("The data is nested more than %(n)d levels deep.", n=engine.MAX_DATA_DEPTH))
-        data = context
-        if tables and isinstance(data, dict):
-            data = {**data, engine.TABLES_KEY: engine.indexed(tables)}
-        data_text = exactjson.dumps(data, separators=(",", ":"))
+        data_text = context_text(with_tables(context, tables))
     except RuleError as error:
         return {"result": None, "reads": [], "tree": None, "error": error.errors[0]["message"]}
     try:
@@ -259,7 +256,7 @@ class _Reading:
         return value
 
     def _lookup_of(self, operator: str, base, arguments: list) -> list[str] | None:
-        if operator != "val" or len(arguments) != 4 or arguments[0] != engine.TABLES_KEY:
+        if operator != "val" or len(arguments) != 4 or arguments[0] != TABLES_KEY:
             return None
         return [_short(self._raw(base(i), a)) for i, a in enumerate(arguments)][1:]
 
