@@ -30,6 +30,8 @@ class Evaluation:
     outcome: RuleOutcome
     errors: list[dict]  # {"pointer", "message", "rule"?}: rule errors, then the schema's
     required: set[str]  # concrete pointers required now (by a rule or the schema), shown ones
+    context: dict | None = None  # the rule context the rules ran over
+    today: date | None = None  # the business date of its `now`
 
     @property
     def valid(self) -> bool:
@@ -65,7 +67,9 @@ def evaluate(spec: dict, context: dict, *, tables: dict | None = None) -> Evalua
             continue  # one message per field; a hidden field is not required
         errors.append({"pointer": target, "message": error["message"]})
         reported.add(target)
-    return Evaluation(after, outcome, errors, _required(schema, after, outcome))
+    return Evaluation(
+        after, outcome, errors, _required(schema, after, outcome), full_context, business_date(now)
+    )
 
 
 def business_date(now: Any) -> date | None:

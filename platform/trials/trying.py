@@ -18,6 +18,7 @@ from formflow.jsonerrors import describe
 from formflow.processes import spec_tests
 from formflow.processes.form_rules import KIND_LABELS, truthy, version_tables
 from formflow.processes.models import ProcessVersion
+from formflow.processes.rule_explanations import by_result, explained_results
 from formflow.processes.spec import check_test_context
 
 #: How many past cases the panel offers.
@@ -38,6 +39,8 @@ class RuleRow:
     passed: bool | None = None  # validate/visible/required/enable: the condition held
     error: str | None = None
     title: str = ""  # the rule's title, when the spec gives one
+    #: why the rule gave its result here (processes.rule_explanations, reads as texts)
+    explain: dict | None = None
 
     @property
     def kind_label(self) -> str:
@@ -122,8 +125,14 @@ def case_context(version: ProcessVersion, case_id: int) -> dict:
 
 def try_rules(version: ProcessVersion, context: dict) -> TryResult:
     """Every rule of `version` over `context`, with the computed values and the verdict."""
-    evaluation = spec_tests.evaluate(version.spec, context, tables=version_tables(version))
+    tables = version_tables(version)
+    evaluation = spec_tests.evaluate(version.spec, context, tables=tables)
     outcome = evaluation.outcome
+    why = by_result(
+        explained_results(
+            version.spec, evaluation.data, evaluation.context, outcome, tables, evaluation.today
+        )
+    )
     rows: list[RuleRow] = []
     for rule in version.spec.get("rules") or []:
         rule_id, kind = rule.get("id", ""), rule.get("kind", "")
@@ -133,15 +142,22 @@ def try_rules(version: ProcessVersion, context: dict) -> TryResult:
         for result in results:
             passed = None if kind == "compute" else truthy(result["value"])
             message = next((e["message"] for e in problems if e["pointer"] == result["pointer"]), None)
-            rows.append(
-                RuleRow(rule_id, kind, result["pointer"], result["value"], True, passed, message, title)
-            )
+            explanation = why.get((rule_id, result["pointer"]))
+            row = RuleRow(rule_id, kind, result["pointer"], result["value"], True, passed, message, title)
+            row.explain = explanation
+            rows.append(row)
         reached = {result["pointer"] for result in results}
         for problem in problems:  # failed at run time: no result at that pointer
             if problem["pointer"] not in reached:
                 rows.append(
                     RuleRow(
-                        rule_id, kind, problem["pointer"], passed=False, error=problem["message"], title=title
+                        rule_id,
+                        kind,
+                        problem["pointer"],
+                        passed=False,
+                        error=problem["message"],
+                        title=title,
+                        explain=why.get((rule_id, problem["pointer"])),
                     )
                 )
         if not results and not problems:

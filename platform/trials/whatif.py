@@ -24,6 +24,7 @@ from formflow.extensions import db
 from formflow.forms.pointers import resolve
 from formflow.processes import services as processes
 from formflow.processes.models import ProcessVersion
+from formflow.processes.rule_explanations import explained, explained_results, with_texts
 from formflow.processes.titles import state_title
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
@@ -41,10 +42,34 @@ class Verdict:
     missing: set[str] = field(default_factory=set)  # required and empty
     computed: dict[str, Any] = field(default_factory=dict)
     approvals: dict[str, Any] = field(default_factory=dict)  # workflow state -> approvals required
+    #: what explains it: (spec, data after the rules, context, outcome, tables, today)
+    run: tuple | None = field(default=None, repr=False)
+    _why: dict | None = field(default=None, repr=False)
 
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    def why(self, pointer: str) -> list[dict]:
+        """The explanations of the rule results at `pointer` (processes.rule_explanations)."""
+        if self.run is None:
+            return []
+        if self._why is None:
+            spec, data, context, outcome, tables, today = self.run
+            self._why = {}
+            for entry in explained_results(spec, data, context, outcome, tables, today):
+                self._why.setdefault(entry["pointer"], []).append(with_texts(entry["explain"]))
+        return self._why.get(pointer, [])
+
+    def why_approvals(self, state: str) -> dict | None:
+        """Why the workflow state would require its number of approvals (a rule's trace)."""
+        if self.run is None:
+            return None
+        spec, data, context, _outcome, tables, today = self.run
+        required = _approvals_rule(spec, state)
+        if not isinstance(required, dict | list):
+            return None
+        return explained(required, {**context, "data": data}, tables, today)
 
 
 @dataclass
@@ -281,6 +306,8 @@ def replay(
         result.replayed += 1
         if change.changed:
             result.changes.append(change)
+        else:
+            change.before.run = change.after.run = None  # nothing to explain: let it go
     return result
 
 
@@ -357,7 +384,15 @@ def _verdict(spec: dict, tables: dict, case: Case, context: dict, today: date) -
             verdict.missing.add(target)
     verdict.computed = dict(outcome.computed)
     verdict.approvals = _approvals(spec, {**context, "data": data}, tables, today)
+    verdict.run = (spec, data, context, outcome, tables, today)
     return verdict
+
+
+def _approvals_rule(spec: dict, state: str) -> Any:
+    states = (spec.get("workflow") or {}).get("states") if isinstance(spec.get("workflow"), dict) else None
+    found = states.get(state) if isinstance(states, dict) else None
+    approvals = found.get("approvals") if isinstance(found, dict) else None
+    return approvals.get("required") if isinstance(approvals, dict) else None
 
 
 def _approvals(spec: dict, context: dict, tables: dict, today: date) -> dict[str, Any]:

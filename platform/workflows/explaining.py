@@ -7,9 +7,10 @@ each explanation is the engine's own trace of the same rule over the same contex
 
 from __future__ import annotations
 
-from formflow.processes.form_rules import KINDS, apply_rules, expand, version_tables
+from formflow.processes.form_rules import KINDS, apply_rules, version_tables
+from formflow.processes.rule_explanations import explained_results, with_texts
 from formflow.rules.errors import RuleError
-from formflow.rules.explain import explain, value_text
+from formflow.rules.explain import explain
 
 
 def case_explanation(case, user=None) -> dict:
@@ -36,8 +37,7 @@ def _context(case, user=None) -> dict:
 def rule_explanations(case) -> list[dict]:
     """One entry per rule result of the case's form rules over its current data."""
     spec = case.version.spec or {}
-    rules = [r for r in spec.get("rules") or [] if isinstance(r, dict) and r.get("kind") in KINDS]
-    if not rules:
+    if not any(isinstance(r, dict) and r.get("kind") in KINDS for r in spec.get("rules") or []):
         return []
     tables = version_tables(case.version)
     context = _context(case)
@@ -45,40 +45,7 @@ def rule_explanations(case) -> list[dict]:
         data, outcome = apply_rules(spec, case.data or {}, context, tables=tables, previous=case.data or {})
     except RuleError:
         return []
-    by_id = {rule.get("id"): rule for rule in rules}
-    entries = [
-        (result["id"], result["kind"], result["pointer"], result["value"]) for result in outcome.results
-    ]
-    seen = {(rule_id, pointer) for rule_id, _kind, pointer, _value in entries}
-    for error in outcome.errors:  # a rule that could not be evaluated: its explanation shows why
-        rule = by_id.get(error.get("rule"))
-        if rule is not None and (error.get("rule"), error["pointer"]) not in seen:
-            entries.append((error["rule"], rule.get("kind"), error["pointer"], None))
-            seen.add((error["rule"], error["pointer"]))
-    out = []
-    for rule_id, kind, pointer, value in entries:
-        rule = by_id.get(rule_id)
-        if rule is None:
-            continue
-        expression = rule.get("value") if kind == "compute" else rule.get("when")
-        out.append(
-            {
-                "id": rule_id,
-                "kind": kind,
-                "pointer": pointer,
-                "result": value,
-                "explain": explain(expression, _row_context(context, data, rule, pointer), tables),
-            }
-        )
-    return out
-
-
-def _row_context(context: dict, data: dict, rule: dict, pointer: str) -> dict:
-    """The context the rule saw at `pointer`: with `row` and `index` inside a group."""
-    for concrete, row, index in expand(rule.get("field", ""), data):
-        if concrete == pointer and row is not None:
-            return {**context, "data": data, "row": row, "index": index}
-    return {**context, "data": data}
+    return explained_results(spec, data, context, outcome, tables)
 
 
 def approvals_explanation(case) -> dict | None:
@@ -128,21 +95,8 @@ def for_page(case, user=None) -> dict:
     workflow = engine.workflow_of(case.version)
     approvals = approvals_explanation(case) if workflow else None
     return {
-        "approvals_required": _with_texts(approvals) if approvals else None,
+        "approvals_required": with_texts(approvals) if approvals else None,
         "rules": {
-            (entry["id"], entry["pointer"]): _with_texts(entry["explain"])
-            for entry in rule_explanations(case)
+            (entry["id"], entry["pointer"]): with_texts(entry["explain"]) for entry in rule_explanations(case)
         },
     }
-
-
-def _with_texts(explanation: dict) -> dict:
-    reads = []
-    for entry in explanation.get("reads") or []:
-        what = (
-            entry["path"]
-            if "path" in entry
-            else f"lookup({', '.join(value_text(a) for a in entry['lookup'])})"
-        )
-        reads.append({**entry, "text": f"{what} = {value_text(entry.get('value'))}"})
-    return {**explanation, "reads": reads}

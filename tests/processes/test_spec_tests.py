@@ -430,3 +430,19 @@ def test_auditors_may_try_staff_may_not(login_as, tried):
     assert _try(auditor, context=json.dumps({"data": {"amount": 1}}), run="Run").status_code == 200
     staff = login_as("staff")
     assert staff.get(TRY).status_code == 403
+
+
+def test_each_rule_result_of_a_try_opens_to_its_evaluation(login_as, tried):
+    admin = login_as("admin")
+    context = {"data": {"amount": 900, "reason": "other"}, "customer": {"tier": "A"}}
+    page = _try(admin, context=json.dumps(context), run="Run").get_data(as_text=True)
+    results = page[page.index('data-testid="rule-results"') :]
+    assert results.count('<details class="why">') >= len(RULES) - 1  # every rule that ran
+    assert "<code>data.amount = 900</code>" in results
+    assert "<code>lookup(limits, A, max_single) = 500</code>" in results  # why the limit fails
+    assert "<code>customer.tier = A</code>" in results
+    admin.raw.set_cookie("lang", "zh-CN")
+    page = admin.post_form(TRY, {"context": json.dumps(context), "run": "Run"}, token_page=TRY).get_data(
+        as_text=True
+    )
+    assert "为什么？" in page and "读取的值" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import flask_babel
 import pytest
 
 from formflow import tables
@@ -239,3 +240,42 @@ def test_a_process_without_cases_or_publication(app_ctx, english):
     assert result.summary() == "There are no past cases to replay."
     processes.publish("deduction")
     assert whatif.candidate("deduction") is None
+
+
+def _texts(explanation: dict) -> list[str]:
+    return [read["text"] for read in explanation["reads"]]
+
+
+def test_each_change_is_explained_on_both_sides(seeded):
+    result = whatif.replay("deduction", _candidate(B=["B", 10000, 5000]))
+    changed = {change.case.customer.code: change for change in result.changes}
+    before, after = changed["B002"].before.why("/amount"), changed["B002"].after.why("/amount")
+    assert [e["result"] for e in before] == [True] and [e["result"] for e in after] == [False]
+    assert "lookup(deduction_limits, B, max_single) = 20000" in _texts(before[0])
+    assert "lookup(deduction_limits, B, max_single) = 10000" in _texts(after[0])
+    assert "data.amount = 12000" in _texts(after[0])
+    approvals = changed["B001"]  # 8000 is above the new dual-approval threshold of 5000
+    assert (
+        approvals.before.why_approvals("review")["result"],
+        approvals.after.why_approvals("review")["result"],
+    ) == (1, 2)
+    assert "lookup(deduction_limits, B, dual_approval_above) = 5000" in _texts(
+        approvals.after.why_approvals("review")
+    )
+    assert approvals.after.why_approvals("draft") is None  # a state without approvals
+
+
+def test_the_whatif_page_opens_each_change_to_its_evaluation(seeded, login_as):
+    processes.import_spec(_candidate(B=["B", 10000, 5000]))
+    db.session.commit()
+    auditor = login_as("auditor")
+    auditor.get("/lang/en")
+    page = auditor.get("/admin/processes/deduction/whatif").get_data(as_text=True)
+    changes = page[page.index('data-testid="whatif-changes"') :]
+    assert "Why? (published)" in changes and "Why? (draft)" in changes
+    assert "lookup(deduction_limits, B, max_single) = 10000" in changes
+    assert "lookup(deduction_limits, B, dual_approval_above) = 5000" in changes
+    auditor.get("/lang/zh_CN")
+    flask_babel.refresh()  # the fixture's app context (and its cached locale) serves every request
+    page = auditor.get("/admin/processes/deduction/whatif").get_data(as_text=True)
+    assert "为什么？（草稿）" in page and "为什么？（现行版本）" in page
