@@ -16,7 +16,7 @@ from formflow.extensions import db, utcnow
 from formflow.forms.display import field_titles
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import localized
-from formflow.processes.form_rules import evaluate_rules, field_schema, version_tables
+from formflow.processes.form_rules import KIND_LABELS, evaluate_rules, field_schema, truthy, version_tables
 from formflow.rules.errors import RuleError
 from formflow.workflows import history
 from formflow.workflows.models import Timer
@@ -36,7 +36,7 @@ class Expected:
 @dataclass
 class RuleRow:
     rule: str
-    kind: str  # "compute" | "validate"
+    kind: str  # "compute" | "validate" | "visible" | "required" | "enable"
     field: str  # the field's title (or pointer)
     pointer: str
     value: Any = None
@@ -44,6 +44,10 @@ class RuleRow:
     message: str = ""
     #: the rule's title in the user's language ("" when the spec gives none: show its id)
     title: str = ""
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
 
 
 @dataclass
@@ -170,20 +174,17 @@ def rule_rows(case) -> list[RuleRow]:
     }
     rows = []
     for result in outcome.results:
-        if result["kind"] not in ("compute", "validate"):
-            continue
-        pointer = result["pointer"]
+        pointer, kind = result["pointer"], result["kind"]
         title = shown.get(pointer) or localized(field_schema(schema, pointer).get("title")) or pointer
         message = failed.pop((result["id"], pointer), "")
-        ok = not message if result["kind"] == "compute" else (not message and bool(result["value"]))
-        # a computed value as stored (converted to the field's type: money to 0.01)
-        value = (
-            outcome.computed.get(pointer, result["value"]) if result["kind"] == "compute" else result["value"]
-        )
+        if kind == "validate":
+            ok, value = not message and truthy(result["value"]), result["value"]
+        elif kind == "compute":  # the value as stored (converted to the field's type: money to 0.01)
+            ok, value = not message, outcome.computed.get(pointer, result["value"])
+        else:  # visible, required, enable: whether the condition holds (a required field left empty fails)
+            ok, value = not message, truthy(result["value"])
         rows.append(
-            RuleRow(
-                result["id"], result["kind"], title, pointer, value, ok, message, titles.get(result["id"], "")
-            )
+            RuleRow(result["id"], kind, title, pointer, value, ok, message, titles.get(result["id"], ""))
         )
     for (rule_id, pointer), message in failed.items():
         title = shown.get(pointer) or localized(field_schema(schema, pointer).get("title")) or pointer

@@ -8,7 +8,7 @@ each explanation is the engine's own trace of the same rule over the same contex
 from __future__ import annotations
 
 from formflow.processes.form_rules import KINDS, apply_rules, version_tables
-from formflow.processes.rule_explanations import explained_results, with_texts
+from formflow.processes.rule_explanations import by_result, explained_results, with_texts
 from formflow.rules.errors import RuleError
 from formflow.rules.explain import explain
 
@@ -88,15 +88,22 @@ def checklist_explanations(case) -> list[dict]:
 
 
 def for_page(case, user=None) -> dict:
-    """`{"approvals_required": explanation | None, "rules": {(rule id, pointer): explanation}}`,
-    each read with its `text` (`data.amount = 3000`) in the user's language."""
+    """`{"approvals_required": explanation | None, "rules": {(rule id, pointer): explanation},
+    "guards": {action: explanation}, "checklist": {item id: explanation}}`, each read with
+    its `text` (`data.amount = 3000`) in the user's language."""
     from formflow.workflows import engine
 
     workflow = engine.workflow_of(case.version)
     approvals = approvals_explanation(case) if workflow else None
     return {
         "approvals_required": with_texts(approvals) if approvals else None,
-        "rules": {
-            (entry["id"], entry["pointer"]): with_texts(entry["explain"]) for entry in rule_explanations(case)
+        "rules": by_result(rule_explanations(case)),
+        "guards": {
+            entry["action"]: with_texts(entry["explain"])
+            for entry in (guard_explanations(case, user) if workflow else [])
+        },
+        "checklist": {
+            entry["id"]: with_texts(entry["explain"])
+            for entry in (checklist_explanations(case) if workflow else [])
         },
     }

@@ -56,10 +56,27 @@ def test_the_approvals_required_can_be_opened_in_english(app, world):
 def test_each_rule_result_can_be_opened(app, world):
     page = page_for(app, case_id(app), "en")
     rules = section(page, "rules", "</article>")
-    assert rules.count('<details class="why">') == 2  # the fee (compute) and the cap (validate)
+    assert (
+        rules.count('<details class="why">') == 3
+    )  # the fee (compute), the cap (validate), reviewer (required)
     words = text(rules)
     assert "data.amount (3000) <= 50000 → true" in words
     assert "data.amount (3000) * 0.06 → 180" in words
+    assert "required Required when" in words  # the required-if row: its result and its kind
+    assert "data.amount (3000) > lookup(limits, B, dual_approval_above) (2000) → true" in words
+
+
+def test_a_guard_and_a_checklist_item_required_by_a_rule_can_be_opened(app, world):
+    page = page_for(app, case_id(app), "en")
+    actions = section(page, "actions", "</section>")
+    assert "Why can “Reject” be done or not?" in text(actions)
+    assert "data.amount (3000) < 100000 → true" in text(actions)
+    checklist = text(section(page, "checklist", "</article>"))
+    assert "Why is it required or not?" in checklist
+    assert "data.amount (3000) > 1000 → true" in checklist
+    chinese = page_for(app, case_id(app), None)
+    assert "为什么必需或非必需？" in text(section(chinese, "checklist", "</article>"))
+    assert "可以或不可以执行？" in text(section(chinese, "actions", "</section>"))
 
 
 def test_the_chinese_page_explains_in_chinese(app, world):
