@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
 
     _init_extensions(app)
+    _register_effects()
     inputguard.register(app)  # before the routes: NUL, surrogates and ids past INTEGER refused
     _register_blueprints(app)
     register_error_handlers(app)
@@ -63,6 +64,12 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     # Import every model so metadata (and Alembic) sees them all.
     import formflow.models  # noqa: F401
+
+
+def _register_effects() -> None:
+    """The packages with workflow effects register them in formflow.effects on import: the
+    registry is full whenever an app exists (server, CLI, tests). A new one is added here."""
+    from formflow.workflows import builtin_effects, notify, webhooks  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -12,6 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +66,12 @@ def test_a_new_upward_import_is_refused(package_copy):
     result = _lint(package_copy)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "formflow.forms.wrong -> formflow.workflows.engine" in result.stdout
+
+
+@pytest.mark.parametrize("above", ["formflow.workflows", "formflow.processes", "formflow.cases"])
+def test_the_effect_registry_imports_nothing_above_it(above):
+    """formflow.effects sits below the engine that runs effects and the checks that call it:
+    a feature package registers an effect without importing formflow.workflows."""
+    graph = grimp.build_graph("formflow")
+    for module in ("formflow.effects", "formflow.notices"):
+        assert not graph.chain_exists(importer=module, imported=above, as_packages=True), (module, above)

@@ -12,7 +12,9 @@ from typing import Any
 from flask_babel import gettext as _
 
 from formflow.auth.permissions import ROLES
+from formflow.effects import check_effect
 from formflow.forms.pointers import join
+from formflow.notices import check_notices
 from formflow.processes.form_rules import field_schema, known_vars, spec_tables
 from formflow.rules import check as check_rule
 
@@ -96,8 +98,8 @@ def check_workflow(spec: dict, already: Iterable[dict] = ()) -> list[dict]:
                                                                action=expire.get("action")))  # fmt: skip
         if expire.get("do") == "escalate" and expire.get("role") not in ROLES:
             problem(join(at, "sla", "on_expire", "role"), _unknown_role(expire.get("role")))
-        problems.extend(_effect_problems(state, at, spec))
-    problems.extend(_notice_problems(workflow))
+        problems.extend(_effect_problems(state, at, spec, variables, tables))
+    problems.extend(check_notices(workflow))
     if not problems:
         problems.extend(_reachability(workflow, states, where))
     return problems
@@ -114,20 +116,10 @@ def _rule(rule: Any, pointer: str, variables: list[str], tables: dict) -> list[d
     ]
 
 
-def _notice_problems(workflow: dict) -> list[dict]:
-    from formflow.workflows.notify import check_notices
-
-    return check_notices(workflow)
-
-
-def _effect_problems(state: dict, at: str, spec: dict) -> list[dict]:
-    try:
-        from formflow.workflows.effects import check_effect
-    except ImportError:  # pragma: no cover - effects come with the workflow
-        return []
+def _effect_problems(state: dict, at: str, spec: dict, variables: list[str], tables: dict) -> list[dict]:
     problems = []
     for index, config in enumerate(state.get("on_enter") or []):
-        for found in check_effect(config, spec):
+        for found in check_effect(config, spec, known_vars=variables, tables=tables):
             problems.append(
                 {"pointer": join(at, "on_enter", index) + found["pointer"], "message": found["message"]}
             )

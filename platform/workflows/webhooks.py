@@ -25,8 +25,8 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from formflow import audit, exactjson, outbound
+from formflow.effects import EffectContext, effect
 from formflow.extensions import db, utcnow
-from formflow.workflows.effects import EffectContext, effect
 from formflow.workflows.models import WebhookDelivery
 
 log = logging.getLogger(__name__)

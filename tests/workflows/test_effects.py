@@ -13,10 +13,12 @@ from workflows.effects_support import CUSTOMER, new_case, publish_with, spec_wit
 from formflow.audit.models import AuditEntry
 from formflow.cases.models import Case
 from formflow.customers.models import Customer
+from formflow.effects import EFFECTS, check_effect
 from formflow.errors import Invalid
 from formflow.extensions import db
+from formflow.processes.form_rules import known_vars, spec_tables
 from formflow.workflows import effects
-from formflow.workflows.effects import EFFECTS, check_effect, run_effects
+from formflow.workflows.effects import run_effects
 from formflow.workflows.models import Notification
 
 NOW = datetime(2026, 3, 2, 9, 30)
@@ -82,7 +84,12 @@ def test_check_effect_points_into_the_config(app_ctx, config, pointers):
 
 def test_check_with_the_spec_knows_fields_templates_and_variables(app_ctx):
     spec = spec_with({})
-    problems = lambda config: [(p["pointer"], p["message"]) for p in check_effect(config, spec)]  # noqa: E731
+    variables, tables = known_vars(spec), {name: t["columns"] for name, t in spec_tables(spec).items()}
+
+    def problems(config):
+        found = check_effect(config, spec, known_vars=variables, tables=tables)
+        return [(p["pointer"], p["message"]) for p in found]
+
     assert problems({"effect": "set_field", "field": "/nowhere", "value": 1})[0][0] == "/field"
     assert (
         problems({"effect": "set_field", "field": "/fee", "value": {"var": "data.amont"}})[0][0]

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from workflows.effects_support import new_case, publish_with, smtp_sink, walk, world
 
+from formflow import notices
 from formflow.audit.models import AuditEntry
 from formflow.errors import Invalid
 from formflow.extensions import db, utcnow
@@ -122,7 +123,7 @@ VALUES = {
 )
 def test_the_sandbox_blocks_attribute_tricks(app_ctx, source):
     try:
-        rendered = notify.render_text(source, VALUES)
+        rendered = notices.render_text(source, VALUES)
     except Invalid:
         return
     for leak in ("class", "module", "function", "built-in", "uid=", "Config", "Request", "method"):
@@ -144,16 +145,16 @@ def test_the_sandbox_blocks_attribute_tricks(app_ctx, source):
 def test_the_sandbox_refuses_mutation_and_runaways(app_ctx, source):
     values = {**VALUES, "data": {"amount": "1", "items": [1, 2]}}
     with pytest.raises(Invalid):
-        notify.render_text(source, values)
+        notices.render_text(source, values)
     assert values["data"] == {"amount": "1", "items": [1, 2]}
 
 
 def test_missing_placeholders_render_empty_and_money_formats(app_ctx):
-    assert notify.render_text("[{{ data.nothing.deeper }}]{{ data.amount|money }}", VALUES) == "[]12.50"
+    assert notices.render_text("[{{ data.nothing.deeper }}]{{ data.amount|money }}", VALUES) == "[]12.50"
 
 
 def test_broken_templates_are_reported_with_pointers(app_ctx):
-    problems = notify.check_notices(
+    problems = notices.check_notices(
         {
             "notices": {
                 "ok": {"subject": "s {{ case.id }}", "body": {"zh-CN": "b", "en": "b"}},

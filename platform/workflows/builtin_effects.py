@@ -1,0 +1,208 @@
+"""The workflow's own effects: `set_field` (a value into the case's data),
+`customer.set_status` and `start_case` (a draft case of another process). They register in
+the effect registry (formflow.effects) on import; the app factory imports this module."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask_babel import gettext as _
+
+from formflow import audit, forms
+from formflow.customers.models import CUSTOMER_STATUSES
+from formflow.effects import LOGIC_SCHEMA, POINTER_SCHEMA, EffectContext, effect
+from formflow.errors import Invalid, NotFound
+from formflow.forms.pointers import escape, resolve, split
+from formflow.processes.form_rules import convert, field_schema
+from formflow.rules.operators import OperatorFailure, to_money
+
+
+def _form_schema(spec: dict) -> dict:
+    form = spec.get("form") if isinstance(spec.get("form"), dict) else {}
+    return form.get("schema") if isinstance(form.get("schema"), dict) else {}
+
+
+def _check_field(pointer_name: str):
+    def check(config: dict, spec: dict) -> list[dict]:
+        if field_schema(_form_schema(spec), config[pointer_name]):
+            return []
+        message = _("The form has no field %(field)s.", field=config[pointer_name])
+        return [{"pointer": "/" + pointer_name, "message": message}]
+
+    return check
+
+
+# --- set_field --------------------------------------------------------------------------------
+
+
+@effect(
+    "set_field",
+    schema={"required": ["field", "value"], "properties": {"field": POINTER_SCHEMA, "value": LOGIC_SCHEMA}},
+    logic=("/value",),
+    check=_check_field("field"),
+)
+def set_field(ctx: EffectContext, config: dict) -> dict:
+    """Store a value into the case's data, converted to the field's type (money exact)."""
+    pointer = config["field"]
+    schema = _form_schema(ctx.spec)
+    target = field_schema(schema, pointer)
+    result = ctx.value(config["value"])
+    try:
+        money = result is not None and _is_money(ctx.spec, pointer, target)
+        value = to_money(result) if money else convert(result, target)
+    except (OperatorFailure, ValueError, ArithmeticError) as failure:
+        raise Invalid([{"pointer": "/value", "message": str(failure)}]) from None
+    if target and value is not None:
+        errors = forms.validate(target, value)
+        if errors:
+            raise Invalid([{"pointer": "/value", "message": f"{pointer}: {errors[0]['message']}"}])
+    data = copy.deepcopy(ctx.case.data or {})
+    before = resolve(data, pointer)
+    _put(data, pointer, value)
+    from formflow.cases.services import search_text
+
+    ctx.case.data = data  # a new object: the JSON column sees the change
+    ctx.case.search_text = search_text(data)
+    return {"field": pointer, "before": before, "after": value}
+
+
+def _is_money(spec: dict, pointer: str, target: dict) -> bool:
+    ui = (spec.get("form") or {}).get("uiSchema") or {}
+    for token in split(pointer):
+        ui = ui.get(token) if isinstance(ui, dict) else None
+    widget = ui.get("ui:widget") if isinstance(ui, dict) else None
+    return widget == "money" or str(target.get("multipleOf")) == "0.01"
+
+
+def _put(data: dict, pointer: str, value: Any) -> None:
+    """Set (or, for None, remove) the value at `pointer`, making objects on the way."""
+    tokens = split(pointer)
+    holder: Any = data
+    for token in tokens[:-1]:
+        if isinstance(holder, list) and token.isdigit() and int(token) < len(holder):
+            holder = holder[int(token)]
+        elif isinstance(holder, dict):
+            holder = holder.setdefault(token, {})
+        else:
+            raise Invalid(
+                [{"pointer": "/field", "message": _("%(field)s is not inside an object.", field=pointer)}]
+            )
+    last = tokens[-1]
+    if isinstance(holder, list) and last.isdigit() and int(last) < len(holder):
+        holder[int(last)] = value
+    elif isinstance(holder, dict):
+        if value is None:
+            holder.pop(last, None)
+        else:
+            holder[last] = value
+    else:
+        raise Invalid(
+            [{"pointer": "/field", "message": _("%(field)s is not inside an object.", field=pointer)}]
+        )
+
+
+# --- customer.set_status ----------------------------------------------------------------------
+
+
+@effect(
+    "customer.set_status",
+    schema={"required": ["status"], "properties": {"status": {"enum": list(CUSTOMER_STATUSES)}}},
+)
+def set_customer_status(ctx: EffectContext, config: dict) -> dict:
+    """E.g. in rectification, offboarded, blacklisted; the customer's own audit entry keeps
+    before and after."""
+    customer = ctx.case.customer
+    before, after = customer.status, config["status"]
+    if before != after:
+        customer.status = after
+        audit.record(
+            "customer.status",
+            "customer",
+            customer.id,
+            before={"status": before},
+            after={"status": after, "case": ctx.case.id},
+            actor=ctx.actor,
+        )
+    return {"customer": customer.code, "before": before, "after": after}
+
+
+# --- start_case -------------------------------------------------------------------------------
+
+
+@effect(
+    "start_case",
+    schema={
+        "required": ["process"],
+        "properties": {
+            "process": {"type": "string", "minLength": 1, "maxLength": 80},
+            "data": {"type": "object", "propertyNames": POINTER_SCHEMA, "additionalProperties": LOGIC_SCHEMA},
+        },
+    },
+    logic=("/data/*",),
+)
+def start_case(ctx: EffectContext, config: dict) -> dict:
+    """A draft case of another process (e.g. a dispute) for the same customer, its data from
+    the mapping (target pointer → JSONLogic) plus `parent_case` when its form has that field
+    (the audit entry names the parent in any case); its workflow starts.
+
+    Not `cases.services.start`: that is the door for people and requires the actor to hold
+    `cases.create`, which an approver or the timer does not — here the authority is the
+    published spec. The new case belongs to the parent's initiator (who can then edit its
+    draft); its `case.create` audit entry names the actor who really caused it."""
+    from formflow.cases import services as cases
+    from formflow.cases.models import Case
+    from formflow.extensions import db
+    from formflow.workflows import engine
+
+    parent = ctx.case
+    try:
+        version, customer = cases.resolve(config["process"], parent.customer.code)
+    except Invalid as failure:
+        raise Invalid([{"pointer": "/process", "message": e["message"]} for e in failure.errors]) from None
+    except NotFound as failure:
+        raise Invalid([{"pointer": "/process", "message": failure.message}]) from None
+    schema, _ui = cases.form_of(version)
+    data: dict = {}
+    for target, expression in (config.get("data") or {}).items():
+        try:
+            value = convert(ctx.value(expression), field_schema(schema, target))
+        except (OperatorFailure, ValueError, ArithmeticError) as failure:
+            raise Invalid([{"pointer": "/data/" + escape(target), "message": str(failure)}]) from None
+        _put(data, target, value)
+    if "parent_case" in (schema.get("properties") or {}):  # data holds the form's fields only
+        data["parent_case"] = parent.id
+    data, outcome = cases.apply_case_rules(version, customer, None, ctx.actor, data, {}, submit=False)
+    errors = list(outcome.errors)  # pointers relative to the new case's data
+    verdict = forms.validate(cases.without_required(schema), data)
+    errors += [e for e in verdict if not outcome.is_hidden(e.get("field") or e["pointer"])]
+    if errors:
+        where = _("The new %(process)s case", process=config["process"])
+        raise Invalid(
+            [
+                {"pointer": "/data", "message": f"{where} {e.get('field') or e['pointer']}: {e['message']}"}
+                for e in errors
+            ]
+        )
+    child = Case(
+        process=version.process,
+        version=version,
+        customer=customer,
+        state="draft",
+        data=data,
+        search_text=cases.search_text(data),
+        created_by_id=parent.created_by_id,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    db.session.add(child)
+    db.session.flush()
+    audit.record(
+        "case.create",
+        "case",
+        child.id,
+        after={**cases.snapshot(child), "parent_case": parent.id},
+        actor=ctx.actor,
+    )
+    engine.start(child, ctx.actor, ctx.now)
+    return {"case": child.id, "process": version.process.key, "version": version.number, "state": child.state}
