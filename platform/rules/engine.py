@@ -96,9 +96,8 @@ def prepare(data: Any, tables: dict[str, dict] | None = None) -> Prepared:
         raise context.too_deep() from None
 
 
-#: the quick way to the engine's JSON text (`rules.context.text` for every value)
+#: a plain dict's JSON text, the quick way (`rules.context.text` writes every value)
 _write = orjson.dumps
-_written_default = context.written_default
 
 
 class CompiledRule:
@@ -127,14 +126,11 @@ class CompiledRule:
                     return self._evaluate_data(data)
                 if tables is None and type(data) is dict:
                     try:
-                        written = _write(data, default=_written_default)
+                        written = _write(data)  # no default: a Decimal, a date… take `prepare`
                     except orjson.JSONEncodeError:
-                        pass  # the rarer values: `prepare` writes them, or says what is wrong
+                        pass
                     else:
-                        try:
-                            return self._evaluate(written.decode())  # a str is JSON text to it
-                        except datalogic_py.ParseError:  # the one text of orjson's it refuses
-                            raise context.too_deep() from None
+                        return self._evaluate_plain(data, written)
                 return self._evaluate_data(prepare(data, tables))
             handle = prepare(data, tables)
             with bound(today=today):
@@ -143,6 +139,21 @@ class CompiledRule:
             raise RuleError(str(failure), rule_id=rule_id) from None
         except datalogic_py.DataLogicError as error:
             raise RuleError(explain(error), rule_id=rule_id) from None
+
+    def _evaluate_plain(self, data: dict, written: bytes) -> Any:
+        """`data`, which orjson wrote as it is (so at most 254 deep: datalogic-py's own copy of
+        a dict crashes the process near 20,000), for the engine: as that JSON text when it is
+        ASCII, else copied by the engine from the dict (a non-ASCII text would be decoded
+        here and encoded again there, which costs more than the copy)."""
+        if not written.isascii():
+            try:
+                return self._evaluate(data)
+            except datalogic_py.ParseError:
+                pass  # a value orjson writes natively and the engine does not take (a UUID…)
+        try:
+            return self._evaluate(written.decode())  # a str is JSON text to the engine
+        except datalogic_py.ParseError:  # the one text of orjson's it refuses: too deep
+            raise context.too_deep() from None
 
     def facts(self) -> dict:
         return self.compiled.facts()

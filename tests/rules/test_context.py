@@ -124,3 +124,13 @@ def test_the_compile_cache_is_keyed_by_the_rule_as_written_so_a_rule_changed_in_
     assert rules.compile(rule) is not first
     assert rules.evaluate(rule, {"a": 1}) == 3
     assert rules.compile({"+": [{"var": "a"}, Decimal("1")]}).evaluate({"a": 1}) == 2
+
+
+@pytest.mark.parametrize("text", ["ascii", "中文"])
+def test_a_plain_dict_is_read_the_same_whether_its_text_is_ascii_or_not(text, en):
+    data = {"name": text, "items": [{"v": 1}, {"v": 2.5}], "when": date(2026, 12, 3), "id": uuid.UUID(int=7)}
+    assert rules.evaluate({"cat": [{"var": "name"}, "-", {"var": "items.1.v"}]}, data) == f"{text}-2.5"
+    assert rules.evaluate({"var": "when"}, data) == "2026-12-03"  # a date: the text path
+    assert rules.evaluate({"var": "id"}, data) == str(uuid.UUID(int=7))
+    with pytest.raises(rules.RuleError, match="nested more than"):
+        rules.evaluate({"var": "name"}, {"name": text, "deep": _nested(20_000)})
