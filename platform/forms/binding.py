@@ -9,8 +9,8 @@ from functools import lru_cache
 
 from wtforms import Form
 
+from formflow.forms.nodes import MISSING, Node
 from formflow.forms.pointers import html_id
-from formflow.forms.schema_tree import MISSING, Node
 from formflow.forms.values import input_value
 from formflow.forms.widgets import FieldSpec, lookup
 

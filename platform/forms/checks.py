@@ -11,7 +11,8 @@ from referencing.exceptions import Unresolvable
 
 from formflow.forms.patterns import pattern_problem
 from formflow.forms.pointers import from_path, join
-from formflow.forms.schema_tree import MAX_DEPTH, Tree, merge, primary_type, types_of
+from formflow.forms.schema_keywords import merge, primary_type, types_of
+from formflow.forms.schema_tree import MAX_DEPTH, Tree
 from formflow.forms.texts import is_text
 from formflow.forms.widgets import ALIASES, WIDGETS, lookup
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from formflow.forms.nodes import MISSING, Node
 from formflow.forms.pointers import unescape
-from formflow.forms.schema_tree import MISSING, Node, Tree
+from formflow.forms.schema_tree import Tree
 from formflow.forms.values import input_value
 from formflow.i18n import join_list
 

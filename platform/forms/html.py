@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup, escape
 
+from formflow.forms.nodes import Node
 from formflow.forms.pointers import html_id
-from formflow.forms.schema_tree import Node
 
 INPUT_TYPES = {
     "text": "text",

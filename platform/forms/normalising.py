@@ -7,8 +7,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from formflow.forms.nodes import MISSING, Node
 from formflow.forms.pointers import assign, join
-from formflow.forms.schema_tree import MISSING, Node, Tree
+from formflow.forms.schema_tree import Tree
 
 CENT = Decimal("0.01")
 

@@ -16,8 +16,9 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from formflow.errors import Invalid
 from formflow.forms.binding import bind
 from formflow.forms.filetypes import UNKNOWN, accepted_by_type, accepts, content_type, read_head
+from formflow.forms.nodes import MISSING, Node
 from formflow.forms.pointers import assign, parent, resolve, split
-from formflow.forms.schema_tree import MISSING, Node, Tree
+from formflow.forms.schema_tree import Tree
 from formflow.forms.validation import exact
 from formflow.forms.values import Unreadable, read
 

@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from formflow.forms.html import Writer
+from formflow.forms.nodes import MISSING, Node
 from formflow.forms.pointers import html_id, parent
-from formflow.forms.schema_tree import MISSING, Node, Tree
+from formflow.forms.schema_tree import Tree
 from formflow.forms.values import input_value
 
 #: Inputs that `readonly` does not stop; they are disabled and their value is posted hidden.

@@ -7,93 +7,23 @@ array item. Rendering, parsing and the read-only view all walk this one tree."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from formflow.forms.choice_options import choice_options, const_options, is_multi_choice, nullable_alternative
+from formflow.forms.nodes import MISSING, Node
 from formflow.forms.pointers import join
+from formflow.forms.schema_keywords import merge, primary_type, types_of
 from formflow.forms.texts import localized, spec_language
 from formflow.forms.validation import exact
 from formflow.forms.validation import validator as validator_for
 
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
 MAX_DEPTH = 24  # a recursive schema renders only as deep as its data goes, up to this
 ROOT_URI = "urn:formflow:form"
 _COMBINATORS = ("allOf", "if", "then", "else", "dependentSchemas", "$ref")
-
-
-@dataclass
-class Option:
-    token: str  # what the HTML <option value> / checkbox value carries
-    label: str
-    value: Any
-
-
-@dataclass
-class Node:
-    pointer: str
-    kind: str  # "object" | "array" | "field" | "choice"
-    schema: dict
-    ui: dict
-    value: Any = MISSING
-    title: str = ""
-    help: str = ""
-    description: str = ""
-    required: bool = False
-    children: list[Node] = field(default_factory=list)
-    # fields
-    type: str = "string"
-    nullable: bool = False
-    widget: str = "text"
-    options: list[Option] = field(default_factory=list)
-    multiple: bool = False  # an array of options edited as checkboxes / multi-select
-    readonly: bool = False
-    disabled: bool = False
-    constant: Any = MISSING
-    # arrays of rows
-    min_items: int = 0
-    max_items: int | None = None
-    fixed_rows: int = 0  # prefixItems: rows that cannot be removed
-    # choices between alternatives (anyOf / oneOf of objects)
-    alternatives: list[str] = field(default_factory=list)
-    selected: int = 0
-    #: the form must be rebuilt when this field changes (it drives if/then, a dependency…)
-    drives_layout: bool = False
-    #: set from rule outcomes: hidden by a `visible` rule; its value computed by a rule
-    hidden: bool = False
-    computed: bool = False
-
-    def walk(self):
-        yield self
-        for child in self.children:
-            yield from child.walk()
-
-    @property
-    def can_add(self) -> bool:
-        return (
-            self.kind == "array"
-            and self.ui_option("addable", True)
-            and (self.max_items is None or len(self.children) < self.max_items)
-        )
-
-    @property
-    def can_remove(self) -> bool:
-        return (
-            self.kind == "array"
-            and self.ui_option("removable", True)
-            and len(self.children) > max(self.min_items, self.fixed_rows)
-        )
-
-    def ui_option(self, name: str, default: Any = None) -> Any:
-        options = self.ui.get("ui:options")
-        if isinstance(options, dict) and name in options:
-            return options[name]
-        return self.ui.get(f"ui:{name}", default)
 
 
 class Tree:
@@ -338,135 +268,7 @@ class Tree:
         return node
 
 
-# --- small schema helpers ----------------------------------------------------------
-
-
-def merge(base: dict, extra: dict) -> dict:
-    """Two schemas that both apply, as one (for showing fields; jsonschema does the validating)."""
-    if not extra:
-        return dict(base)
-    result = dict(base)
-    for key, value in extra.items():
-        if key == "properties" and isinstance(result.get(key), dict):
-            merged = dict(result[key])
-            for name, sub in value.items():
-                merged[name] = merge_property(merged[name], sub) if name in merged else sub
-            result[key] = merged
-        elif key == "required" and isinstance(result.get(key), list):
-            result[key] = list(dict.fromkeys([*result[key], *value]))
-        elif key == "type" and key in result:
-            both = [t for t in types_of({"type": value}) if t in types_of(result)]
-            result[key] = both or value
-        elif key not in result:
-            result[key] = value
-    return result
-
-
-def merge_property(first: Any, second: Any) -> Any:
-    if isinstance(first, dict) and isinstance(second, dict):
-        return {"allOf": [first, second]}
-    return second
-
-
-def types_of(schema: dict) -> list[str]:
-    declared = schema.get("type")
-    if isinstance(declared, list):
-        return [t for t in declared if isinstance(t, str)]
-    if isinstance(declared, str):
-        return [declared]
-    return []
-
-
-def primary_type(schema: dict) -> str:
-    """The type the input edits: the declared one (null aside), else what the keywords imply."""
-    declared = [t for t in types_of(schema) if t != "null"]
-    if declared:
-        return "number" if set(declared) == {"integer", "number"} else declared[0]
-    if "properties" in schema or "additionalProperties" in schema:
-        return "object"
-    if "items" in schema or "prefixItems" in schema:
-        return "array"
-    values = schema.get("enum") or ([schema["const"]] if "const" in schema else [])
-    if values:
-        return json_type(values[0])
-    if "multipleOf" in schema or "minimum" in schema or "maximum" in schema:
-        return "number"
-    return "string"
-
-
-def json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float | Decimal):
-        return "number"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if value is None:
-        return "null"
-    return "string"
-
-
-def const_options(alternatives: list) -> bool:
-    return bool(alternatives) and all(isinstance(a, dict) and "const" in a for a in alternatives)
-
-
-def nullable_alternative(alternatives: list, tree: Tree) -> dict | None:
-    """anyOf [X, {type: null}] is just "X or empty"."""
-    resolved = [tree.deref(a) for a in alternatives]
-    nulls = [a for a in resolved if types_of(a) == ["null"]]
-    others = [a for a in resolved if types_of(a) != ["null"]]
-    if len(nulls) == 1 and len(others) == 1 and primary_type(others[0]) not in ("object", "array"):
-        return others[0]
-    return None
-
-
-def token_of(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        # one token per number, whether the schema holds 0.06 and the data Decimal("0.060")
-        number = exact(value)
-        if isinstance(number, Decimal | int):
-            return format(Decimal(number).normalize(), "f")
-    return json.dumps(exact(value), ensure_ascii=False, default=str)
-
-
-def choice_options(schema: dict, ui: dict, tree: Tree) -> list[Option]:
-    """The options of an enum, a oneOf/anyOf of consts, a boolean, or an array of those.
-
-    Labels: ui:enumNames (texts per language) first, then each const's title, then the value."""
-    source = schema
-    if primary_type(schema) == "array":
-        source = tree.deref(schema.get("items") or {})
-    names = ui.get("ui:enumNames")
-    labels = names if isinstance(names, list) else []
-    alternatives = source.get("oneOf") or source.get("anyOf")
-    if alternatives and const_options(alternatives):
-        pairs = [(a["const"], a.get("title")) for a in (tree.deref(a) for a in alternatives)]
-    elif "enum" in source:
-        pairs = [(value, None) for value in source["enum"]]
-    else:
-        return []
-    return [
-        Option(
-            token_of(value),
-            (localized(labels[i], tree.language) if i < len(labels) else "")
-            or localized(title, tree.language)
-            or token_of(value),
-            value,
-        )
-        for i, (value, title) in enumerate(pairs)
-    ]
-
-
-def is_multi_choice(schema: dict, ui: dict, tree: Tree) -> bool:
-    """An array of enum values: one input (checkboxes or a multi-select), not rows."""
-    items = tree.deref(schema.get("items") or {})
-    return "enum" in items or const_options(items.get("oneOf") or items.get("anyOf") or [])
+# --- ui keywords -----------------------------------------------------------------
 
 
 def widget_name(widget: Any) -> str:

@@ -12,7 +12,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from formflow.forms.schema_tree import MISSING, Node, token_of
+from formflow.forms.choice_options import token_of
+from formflow.forms.nodes import MISSING, Node
 from formflow.forms.validation import exact
 from formflow.i18n import business_zone
 

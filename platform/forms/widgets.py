@@ -34,7 +34,7 @@ from wtforms.widgets import (
     URLInput,
 )
 
-from formflow.forms.schema_tree import Node, Option
+from formflow.forms.nodes import Node, Option
 
 try:
     from wtforms.fields.choices import SelectChoice

@@ -16,8 +16,10 @@ from typing import Any
 from flask_babel import gettext as _
 
 from formflow.errors import NotFound
+from formflow.forms.choice_options import choice_options
 from formflow.forms.pointers import join, split
-from formflow.forms.schema_tree import Tree, choice_options, primary_type
+from formflow.forms.schema_keywords import primary_type
+from formflow.forms.schema_tree import Tree
 from formflow.forms.texts import localized
 from formflow.forms.values import Unreadable, read_number
 from formflow.i18n import join_list

@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from formflow.forms.pointers import escape, join, split
-from formflow.forms.schema_tree import primary_type
+from formflow.forms.schema_keywords import primary_type
 from formflow.processes.form_rules import field_schema, known_vars, placeholders, spec_tables
 from formflow.rules import check, compile
 from formflow.rules.checking import scoped_operations, var_paths
