@@ -1,4 +1,5 @@
-"""Processes and their versions: import, check, publish, export. The only door to the data.
+"""Processes and their versions: import, check, publish, export. The only door to the data
+(the reading half lives in process_queries.py and is re-exported here).
 
 A process is identified by its spec's `key`. Its versions are numbered 1, 2, ...; at most
 one is published (the database enforces it), only the latest can be a draft. Importing a
@@ -13,19 +14,31 @@ import copy
 import json
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import flag_modified
 
 from formflow import audit
 from formflow.auth.current import acting_user
-from formflow.auth.models import User
 from formflow.errors import Conflict, Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.processes.changes import describe_changes
 from formflow.processes.models import VERSION_STATUS_LABELS, Process, ProcessVersion
+from formflow.processes.process_queries import (
+    ProcessRow,
+    VersionRow,
+    export_spec,
+    find_process,
+    get_process,
+    history,
+    latest_of,
+    latest_version,
+    page,
+    published_of,
+    published_processes,
+    published_version,
+    version,
+)
 from formflow.processes.spec import (
     check_spec,
     ensure_valid,
@@ -40,6 +53,7 @@ __all__ = [
     "ImportResult",
     "ImportSummary",
     "ProcessRow",
+    "VersionRow",
     "check_spec",
     "export_spec",
     "get_process",
@@ -106,155 +120,6 @@ class ImportResult:
     action: str = "unchanged"
 
 
-@dataclass(frozen=True)
-class ProcessRow:
-    """A line of the process list: the process and the numbers of its notable versions."""
-
-    process: Process
-    published_number: int | None
-    draft_number: int | None
-    latest_number: int
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def _find_process(key: str, *, lock: bool = False) -> Process | None:
-    query = sa.select(Process).where(Process.key == key)
-    if lock:
-        # Imports and publishes of one process take turns (PostgreSQL row lock; SQLite's
-        # BEGIN IMMEDIATE already serialises writers).
-        query = query.with_for_update()
-    return db.session.execute(query).scalar_one_or_none()
-
-
-def get_process(key: str) -> Process:
-    process = _find_process(key)
-    if process is None:
-        raise NotFound(_("No process with key %(key)s.", key=key))
-    return process
-
-
-def _latest(process: Process) -> ProcessVersion:
-    return db.session.execute(
-        sa.select(ProcessVersion)
-        .where(ProcessVersion.process_id == process.id)
-        .order_by(ProcessVersion.number.desc())
-        .limit(1)
-    ).scalar_one()
-
-
-def _published(process: Process) -> ProcessVersion | None:
-    return db.session.execute(
-        sa.select(ProcessVersion).where(
-            ProcessVersion.process_id == process.id, ProcessVersion.status == "published"
-        )
-    ).scalar_one_or_none()
-
-
-def latest_version(key: str) -> ProcessVersion:
-    return _latest(get_process(key))
-
-
-def published_version(key: str) -> ProcessVersion:
-    """The version new cases of `key` start on; NotFound when none is published."""
-    found = _published(get_process(key))
-    if found is None:
-        raise NotFound(_("Process %(key)s has no published version.", key=key))
-    return found
-
-
-def version(key: str, number: int) -> ProcessVersion:
-    found = db.session.execute(
-        sa.select(ProcessVersion)
-        .join(Process, ProcessVersion.process_id == Process.id)
-        .where(Process.key == key, ProcessVersion.number == number)
-    ).scalar_one_or_none()
-    if found is None:
-        raise NotFound(_("Process %(key)s has no version %(number)d.", key=key, number=number))
-    return found
-
-
-def published_processes() -> list[tuple[Process, ProcessVersion]]:
-    """Every process that has a published version, with that version, by key."""
-    rows = db.session.execute(
-        sa.select(Process, ProcessVersion)
-        .join(ProcessVersion, ProcessVersion.process_id == Process.id)
-        .where(ProcessVersion.status == "published")
-        .order_by(Process.key)
-    )
-    return [(process, published) for process, published in rows]
-
-
-def page(*, after_key: str | None = None, size: int = 50) -> tuple[list[ProcessRow], str | None]:
-    """Processes by key, keyset-paginated, with their published / draft / latest version numbers."""
-    query = sa.select(Process).order_by(Process.key).limit(size + 1)
-    if after_key:
-        query = query.where(Process.key > after_key)
-    processes = list(db.session.execute(query).scalars())
-    next_key = processes[size - 1].key if len(processes) > size else None
-    processes = processes[:size]
-    numbers: dict[int, dict] = {process.id: {} for process in processes}
-    if processes:
-        rows = db.session.execute(
-            sa.select(ProcessVersion.process_id, ProcessVersion.number, ProcessVersion.status).where(
-                ProcessVersion.process_id.in_(numbers)
-            )
-        )
-        for process_id, number, status in rows:
-            found = numbers[process_id]
-            found[status] = max(found.get(status, 0), number)
-            found["latest"] = max(found.get("latest", 0), number)
-    rows = [
-        ProcessRow(
-            process,
-            numbers[process.id].get("published"),
-            numbers[process.id].get("draft"),
-            numbers[process.id].get("latest", 0),
-        )
-        for process in processes
-    ]
-    return rows, next_key
-
-
-@dataclass(frozen=True)
-class VersionRow:
-    version: ProcessVersion
-    created_by: str | None
-    published_by: str | None
-
-
-def history(key: str) -> list[VersionRow]:
-    """A process's versions, newest first, with who created and published each (specs not loaded)."""
-    process = get_process(key)
-    versions = list(
-        db.session.execute(
-            sa.select(ProcessVersion)
-            .options(defer(ProcessVersion.spec))
-            .where(ProcessVersion.process_id == process.id)
-            .order_by(ProcessVersion.number.desc())
-        ).scalars()
-    )
-    user_ids = {v.created_by_id for v in versions} | {v.published_by_id for v in versions}
-    user_ids.discard(None)
-    labels = {}
-    if user_ids:
-        for user in db.session.execute(sa.select(User).where(User.id.in_(user_ids))).scalars():
-            labels[user.id] = user.label
-    return [VersionRow(v, labels.get(v.created_by_id), labels.get(v.published_by_id)) for v in versions]
-
-
-def export_spec(key: str, number: int | None = None) -> dict:
-    """A version's spec (the published one by default, else the latest); re-importing it
-    yields the same sha256."""
-    if number is not None:
-        chosen = version(key, number)
-    else:
-        process = get_process(key)
-        chosen = _published(process) or _latest(process)
-    return copy.deepcopy(chosen.spec)
-
-
 # --- writing -------------------------------------------------------------------------------
 
 
@@ -299,10 +164,10 @@ def _flush_or_conflict() -> None:
 def preview_import(spec: dict) -> ImportSummary:
     """What `import_spec(spec)` would do; Invalid (with pointers) when the spec is bad."""
     spec = ensure_valid(spec)
-    process = _find_process(spec["key"])
+    process = find_process(spec["key"])
     if process is None:
         return ImportSummary(spec["key"], spec["name"], "create", 1)
-    latest = _latest(process)
+    latest = latest_of(process)
     if _is_unchanged(latest, spec, spec_sha256(spec)):
         return ImportSummary(
             spec["key"],
@@ -358,10 +223,10 @@ def import_spec(spec: dict, *, actor=None) -> ImportResult:
     spec = ensure_valid(spec)
     actor = _actor(actor)
     sha256 = spec_sha256(spec)
-    process = _find_process(spec["key"], lock=True)
+    process = find_process(spec["key"], lock=True)
     if process is None:
         return _create_process(spec, sha256, actor)
-    latest = _latest(process)
+    latest = latest_of(process)
     if _is_unchanged(latest, spec, sha256):
         return ImportResult(process, latest, False, False, [], "unchanged")
     changes = describe_changes(latest.spec, spec)
@@ -399,7 +264,7 @@ def import_spec(spec: dict, *, actor=None) -> ImportResult:
             after=_snapshot(target) | {"changes": changes},
             actor=actor,
         )
-    if _published(process) is None:
+    if published_of(process) is None:
         _mirror_names(process, spec)
         _flush_or_conflict()
     return ImportResult(process, target, False, True, changes, action)
@@ -442,10 +307,10 @@ def publish(
     no longer matches.
     """
     actor = _actor(actor)
-    process = _find_process(key, lock=True)
+    process = find_process(key, lock=True)
     if process is None:
         raise NotFound(_("No process with key %(key)s.", key=key))
-    target = version(key, number) if number is not None else _latest(process)
+    target = version(key, number) if number is not None else latest_of(process)
     if target.status == "published":
         raise Conflict(_("Version %(number)d is already published.", number=target.number))
     if number is None and target.status != "draft":
@@ -456,7 +321,7 @@ def publish(
     failures = run_spec_tests(target.spec)
     if failures:
         raise Invalid(failures)
-    previous = _published(process)
+    previous = published_of(process)
     if previous is not None:
         before = _snapshot(previous)
         previous.status = "retired"
