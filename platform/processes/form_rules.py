@@ -7,10 +7,9 @@ the same rules only to preview."""
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,12 +17,38 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from formflow.forms.pointers import assign, join, resolve, split
-from formflow.forms.texts import localized
-from formflow.i18n import join_list
+from formflow.processes.field_schemas import field_schema, known_vars
+from formflow.processes.rule_inputs import rule_context, spec_tables, version_tables
+from formflow.processes.rule_messages import PLACEHOLDER, is_money, param_text, placeholders, validate_message
 from formflow.rules.context import fragment
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
 from formflow.rules.operators import OperatorFailure, to_money
+
+#: the context and tables (rule_inputs), field schemas (field_schemas) and validate messages
+#: (rule_messages) have modules of their own; they stay importable from here
+__all__ = [
+    "KINDS",
+    "KIND_LABELS",
+    "PLACEHOLDER",
+    "RuleOutcome",
+    "apply_rules",
+    "compute_order",
+    "convert",
+    "evaluate_rules",
+    "expand",
+    "field_schema",
+    "is_money",
+    "known_vars",
+    "param_text",
+    "placeholders",
+    "reads",
+    "rule_context",
+    "spec_tables",
+    "truthy",
+    "validate_message",
+    "version_tables",
+]
 
 KINDS = ("visible", "compute", "required", "enable", "validate")
 #: what people read for a rule's kind
@@ -48,53 +73,6 @@ class RuleOutcome:
     def is_hidden(self, pointer: str) -> bool:
         """Hidden itself, or inside a hidden group."""
         return any(pointer == hidden or pointer.startswith(hidden + "/") for hidden in self.hidden)
-
-
-def rule_context(data, *, customer=None, account=None, case=None, user=None, now=None) -> dict:
-    """The one context every rule sees (row and index are added per row)."""
-    moment = now or datetime.now(UTC)
-    return {
-        "data": data,
-        "customer": customer.snapshot() if hasattr(customer, "snapshot") else (customer or {}),
-        "account": account or {},
-        "case": case or {},
-        "user": _user(user),
-        "now": moment.isoformat(timespec="seconds") if isinstance(moment, datetime) else str(moment),
-    }
-
-
-def _user(user) -> dict:
-    if user is None or not getattr(user, "is_authenticated", True):
-        return {}
-    if isinstance(user, dict):
-        return user
-    return {"username": getattr(user, "username", ""), "roles": list(getattr(user, "role_names", []))}
-
-
-def spec_tables(spec: dict) -> dict[str, dict]:
-    """The tables a rule may `lookup`: the spec's own, plus global tables when available."""
-    try:
-        from formflow.tables import tables_for
-    except ImportError:  # before parameter tables existed
-        return {
-            t["key"]: _normalized(t) for t in spec.get("tables") or [] if isinstance(t, dict) and "key" in t
-        }
-    return tables_for(spec)
-
-
-def version_tables(version) -> dict[str, dict]:
-    """The tables a process version's rules read (global tables as pinned at publish)."""
-    try:
-        from formflow.tables import tables_for_version
-    except ImportError:
-        return spec_tables(version.spec)
-    return tables_for_version(version)
-
-
-def _normalized(table: dict) -> dict:
-    columns = [c["name"] if isinstance(c, dict) else c for c in table.get("columns") or []]
-    return {"keyColumn": table.get("keyColumn") or (columns[0] if columns else ""), "columns": columns,
-            "rows": table.get("rows") or []}  # fmt: skip
 
 
 def expand(template: str, data: Any) -> Iterator[tuple[str, Any, int | None]]:
@@ -285,87 +263,6 @@ def apply_rules(
 
 _ABSENT = object()
 
-#: `{name}` in a validate rule's message: the value of its param `name`
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,39})\}")
-
-
-def placeholders(text: Any) -> list[str]:
-    """The param names a message text (or each language of one) uses, in order."""
-    texts = text.values() if isinstance(text, dict) else [text]
-    found: list[str] = []
-    for value in texts:
-        for name in PLACEHOLDER.findall(value) if isinstance(value, str) else []:
-            if name not in found:
-                found.append(name)
-    return found
-
-
-def validate_message(rule: dict, context: Any, *, spec: dict, tables: dict, today: date | None = None) -> str:
-    """A failed validate rule's message in the user's language, its `{name}`s filled with
-    the values of its `params` (JSONLogic over the same context): a money value with two
-    places and grouping ("超过 C 级客户单笔扣款上限 5,000.00 元")."""
-    text = localized(rule.get("message"))
-    if not text:
-        return _("Rule “%(rule)s” is not met.", rule=rule.get("id"))
-    params = rule.get("params") if isinstance(rule.get("params"), dict) else {}
-    if not params or not PLACEHOLDER.search(text):
-        return text
-    values = {}
-    for name, expression in params.items():
-        try:
-            value = compile(expression).evaluate(context, today=today, rule_id=rule.get("id"))
-        except RuleError:
-            value = None  # a param that fails shows as "—"; the rule's verdict stands
-        values[name] = param_text(value, money=is_money(expression, spec, tables, rule.get("field", "")))
-    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)
-
-
-def param_text(value: Any, *, money: bool = False) -> str:
-    """A param's value in a message (the browser's rules.js writes them the same way)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        if money or isinstance(value, Decimal):
-            try:
-                return f"{to_money(value):,}"
-            except OperatorFailure:
-                return str(value)
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-    if isinstance(value, list):
-        return join_list(param_text(item) for item in value)
-    return str(value)
-
-
-def is_money(expression: Any, spec: dict, tables: dict, field: str = "") -> bool:
-    """Whether a param reads an amount: a money column of a table, a money field of the
-    form, or the `money` operator."""
-    if not isinstance(expression, dict) or len(expression) != 1:
-        return False
-    ((operator, arguments),) = expression.items()
-    if operator == "money":
-        return True
-    if operator == "lookup" and isinstance(arguments, list) and len(arguments) == 3:
-        table = tables.get(arguments[0]) if isinstance(arguments[0], str) else None
-        return isinstance(table, dict) and (table.get("types") or {}).get(arguments[2]) == "money"
-    if operator == "var":
-        path = arguments[0] if isinstance(arguments, list) and arguments else arguments
-        if not isinstance(path, str) or not path.startswith(("data.", "row.")):
-            return False
-        tokens = path.split(".")[1:]
-        if path.startswith("row."):  # a field of the row the rule's field is in
-            rule_tokens = split(field) if field else []
-            if "*" not in rule_tokens:
-                return False
-            tokens = rule_tokens[: len(rule_tokens) - rule_tokens[::-1].index("*")] + tokens
-        schema = (spec.get("form") or {}).get("schema") or {}
-        target = field_schema(schema, join("", *tokens))
-        return "multipleOf" in target and Decimal(str(target["multipleOf"])) == Decimal("0.01")
-    return False
-
 
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
@@ -407,64 +304,6 @@ def convert(result: Any, schema: dict) -> Any:
     if "string" in kinds and not isinstance(result, str):
         return str(result)
     return result
-
-
-def field_schema(schema: dict, pointer: str) -> dict:
-    """The schema of the field at `pointer` (rows and branches looked through; {} if none)."""
-    from formflow.forms.schema_tree import Tree
-
-    tree = Tree(schema)
-    current = schema
-    for token in split(pointer):
-        current = tree.deref(current)
-        merged = _all_properties(tree, current)
-        if token in merged:
-            current = merged[token]
-        elif token.isdigit() or token == "*":
-            current = current.get("items") or {}
-        else:
-            return {}
-    return tree.deref(current)
-
-
-def _all_properties(tree, schema: dict) -> dict:
-    properties = dict(schema.get("properties") or {})
-    for key in ("allOf", "anyOf", "oneOf"):
-        for part in schema.get(key) or []:
-            properties.update(_all_properties(tree, tree.deref(part)))
-    for key in ("then", "else"):
-        if isinstance(schema.get(key), dict):
-            properties.update(_all_properties(tree, tree.deref(schema[key])))
-    for part in (schema.get("dependentSchemas") or {}).values():
-        properties.update(_all_properties(tree, tree.deref(part)))
-    return properties
-
-
-def known_vars(spec: dict) -> list[str]:
-    """Every dotted path a rule of this spec may read (for `check`)."""
-    from formflow.forms.schema_tree import Tree
-
-    schema = (spec.get("form") or {}).get("schema") or {}
-    tree = Tree(schema)
-    found = {"data", "customer.code", "customer.name", "customer.tier", "customer.status", "account",
-             "case.id", "case.state", "case.process", "case.version", "user.username", "user.roles", "now",
-             "index", "row"}  # fmt: skip
-
-    def walk(node: Any, path: list[str], row: list[str] | None, depth: int) -> None:
-        if depth > 12:
-            return
-        node = tree.deref(node)
-        for name, sub in _all_properties(tree, node).items():
-            found.add(".".join(["data", *path, name]))
-            if row is not None:
-                found.add(".".join(["row", *row, name]))
-            walk(sub, [*path, name], None if row is None else [*row, name], depth + 1)
-        items = node.get("items")
-        if isinstance(items, dict):
-            walk(items, path, [], depth + 1)
-
-    walk(schema, [], None, 0)
-    return sorted(found)
 
 
 def _drop(data: dict, pointer: str) -> None:

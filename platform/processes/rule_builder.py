@@ -73,8 +73,8 @@ class Catalogue:
 
 def catalogue(spec: dict) -> Catalogue:
     """The fields, context values and table columns of `spec` a builder offers."""
-    from formflow.processes.form_rules import spec_tables
     from formflow.processes.rule_checks import form_fields
+    from formflow.processes.rule_inputs import spec_tables
 
     form = spec.get("form") or {}
     schema, ui_schema = form.get("schema") or {}, form.get("uiSchema") or {}
@@ -131,13 +131,13 @@ def _context_options(path: str, spec: dict) -> tuple[tuple[Any, str], ...]:
 def _form_order(schema: dict, ui: Any, tree: Tree, pointer: str = "", depth: int = 0) -> Iterable[str]:
     """Field pointers in the order the form shows them (ui:order, then property order)."""
     from formflow.forms.schema_tree import ordered
-    from formflow.processes.form_rules import _all_properties
+    from formflow.processes.field_schemas import all_properties
 
     schema = tree.deref(schema)
     ui = ui if isinstance(ui, dict) else {}
     if depth > 12:
         return
-    properties = _all_properties(tree, schema)
+    properties = all_properties(tree, schema)
     for name in ordered(list(properties), ui.get("ui:order")):
         child = join(pointer, name)
         yield child
@@ -166,7 +166,7 @@ def _ui_at(ui_schema: Any, tokens: list[str]) -> dict:
 
 
 def _titles(schema: dict, ui_schema: dict, tokens: list[str], tree: Tree) -> list[str]:
-    from formflow.processes.form_rules import field_schema
+    from formflow.processes.field_schemas import field_schema
 
     titles = []
     for position, token in enumerate(tokens):

@@ -15,7 +15,9 @@ from flask_babel import gettext as _
 
 from formflow.forms.pointers import escape, join, split
 from formflow.forms.schema_keywords import primary_type
-from formflow.processes.form_rules import field_schema, known_vars, placeholders, spec_tables
+from formflow.processes.field_schemas import field_schema, known_vars
+from formflow.processes.rule_inputs import spec_tables
+from formflow.processes.rule_messages import placeholders
 from formflow.rules import check, compile
 from formflow.rules.checking import scoped_operations, var_paths
 from formflow.rules.errors import RuleError

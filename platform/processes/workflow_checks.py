@@ -15,7 +15,8 @@ from formflow.auth.permissions import ROLES
 from formflow.effects import check_effect
 from formflow.forms.pointers import join
 from formflow.notices import check_notices
-from formflow.processes.form_rules import field_schema, known_vars, spec_tables
+from formflow.processes.field_schemas import field_schema, known_vars
+from formflow.processes.rule_inputs import spec_tables
 from formflow.rules import check as check_rule
 
 

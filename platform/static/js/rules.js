@@ -500,7 +500,7 @@
     return outcome;
   }
 
-  /* form_rules.validate_message: the texts of a validate rule's params over the rule's
+  /* rule_messages.validate_message: the texts of a validate rule's params over the rule's
    * scope (an amount with two places and grouping, as the server writes them). */
   function paramTexts(rule, scope, options) {
     var texts = {};
@@ -529,7 +529,7 @@
     return typeof value === "object" ? JSON.stringify(value) : String(value);
   }
 
-  /* form_rules.is_money: a money column of a table, a money field, or money(x). */
+  /* rule_messages.is_money: a money column of a table, a money field, or money(x). */
   function isMoneyParam(expression, rule, options) {
     if (!expression || typeof expression !== "object") { return false; }
     var keys = Object.keys(expression);
