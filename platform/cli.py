@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from formflow.extensions import db
+from formflow.ledger.cli import ledger_group
 
 formflow_group = AppGroup("formflow", help="Formflow operations.")
 
@@ -381,6 +382,11 @@ def _job_summary(result) -> str:
             return f"skipped ({values['skipped']})"
         return " ".join(f"{name} {value}" for name, value in values.items() if isinstance(value, int))
     return "done" if result is None else str(result)
+
+
+# --- feature packages' commands --------------------------------------------------------------
+
+formflow_group.add_command(ledger_group)
 
 
 # --- every command but these needs the database set up -------------------------------------

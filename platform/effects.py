@@ -10,9 +10,9 @@ This module names no effect and imports no package that has one: a feature packa
 with `from formflow.effects import effect` and needs nothing of the workflow engine, and the
 engine (formflow.workflows.effects runs the list) looks entries up here. The app factory
 imports the packages that register (formflow.app), so the registry is full whenever an app
-exists. Today: `set_field`, `customer.set_status`, `start_case` (workflows/builtin_effects.py),
-`notify` (workflows/notify.py), `webhook` (workflows/webhooks.py); `ledger.post` comes with
-the accounts issue (see the end of this module)."""
+exists. Today: `set_field`, `customer.set_status`, `start_case` (cases/effects.py),
+`notify` (workflows/notify.py), `webhook` (workflows/webhooks.py), `ledger.post`
+(ledger/effects.py)."""
 
 from __future__ import annotations
 
@@ -122,14 +122,11 @@ def check_effect(
     name = config.get("effect")
     entry = EFFECTS.get(name) if isinstance(name, str) else None
     if entry is None:
-        if name == "ledger.post":
-            message = _("The effect “ledger.post” is not available yet (it comes with the accounts).")
-        else:
-            message = _(
-                "Unknown effect “%(name)s”; the effects are: %(known)s.",
-                name=name if isinstance(name, str) else "",
-                known=", ".join(sorted(EFFECTS)),
-            )
+        message = _(
+            "Unknown effect “%(name)s”; the effects are: %(known)s.",
+            name=name if isinstance(name, str) else "",
+            known=", ".join(sorted(EFFECTS)),
+        )
         return [{"pointer": "/effect", "message": message}]
     problems = [_at_field(problem) for problem in forms.validate(entry.schema, config)]
     if problems:
@@ -162,22 +159,3 @@ def _logic_pointers(config: dict, patterns: tuple[str, ...]) -> Iterator[str]:
         if isinstance(holder, dict):
             for key in holder:
                 yield "".join("/" + escape(t) for t in [*tokens[:star], key, *tokens[star + 1 :]])
-
-
-# --- ledger.post ------------------------------------------------------------------------------
-#
-# NOT REGISTERED. The accounts issue adds the ledger effect in its own package
-# (formflow.ledger, imported by the app factory), e.g.
-#
-#     from formflow.effects import effect
-#
-#     @effect("ledger.post", schema={"required": ["account", "kind", "amount"], "properties": {...}},
-#             logic=("/amount",))
-#     def ledger_post(ctx, config):
-#         amount = to_money(ctx.value(config["amount"]))
-#         entry = ledger.post(account, amount, key=ctx.key, memo=..., actor=ctx.actor)
-#         return {"entry": entry.id, "balance_after": entry.balance_after}
-#
-# `ctx.key` (case:{id}:{state}:{round}:{index}) is the posting's idempotency key; the posting
-# joins the transition's transaction, so a failed posting (insufficient balance) rolls the
-# whole action back. Until then `check_effect` refuses "ledger.post" with a clear message.

@@ -42,8 +42,15 @@ def _audit(action: str, object_type: str = "case") -> list[AuditEntry]:
 # --- the registry and checks --------------------------------------------------------------------
 
 
-def test_the_registry_has_the_issue_effects_and_no_ledger_yet():
-    assert sorted(EFFECTS) == ["customer.set_status", "notify", "set_field", "start_case", "webhook"]
+def test_the_registry_has_every_effect():
+    assert sorted(EFFECTS) == [
+        "customer.set_status",
+        "ledger.post",
+        "notify",
+        "set_field",
+        "start_case",
+        "webhook",
+    ]
     for entry in EFFECTS.values():
         assert entry.schema["properties"]["effect"] == {"const": entry.name}
         assert entry.schema["additionalProperties"] is False
@@ -54,7 +61,11 @@ def test_the_registry_has_the_issue_effects_and_no_ledger_yet():
     [
         ({"effect": "notify", "to": {"role": "finance"}, "template": "t"}, []),
         ({"effect": "teleport"}, ["/effect"]),
-        ({"effect": "ledger.post", "amount": 1}, ["/effect"]),
+        ({"effect": "ledger.post", "amount": 1}, ["/kind"]),
+        (
+            {"effect": "ledger.post", "kind": "deduction", "amount": {"var": "data.amount"}, "short": "x"},
+            ["/short"],
+        ),
         ({"to": "customer"}, ["/effect"]),
         ("notify", [""]),
         ({"effect": "notify", "to": {"role": "nobody"}, "template": "t"}, ["/to/role"]),
@@ -347,7 +358,7 @@ def test_an_unknown_effect_in_a_published_spec_fails_loudly(people):
             **case.version.spec["workflow"],
             "states": {
                 **case.version.spec["workflow"]["states"],
-                "executed": {"on_enter": [{"effect": "ledger.post"}], "kind": "automatic"},
+                "executed": {"on_enter": [{"effect": "teleport"}], "kind": "automatic"},
             },
         },
     }

@@ -1,0 +1,113 @@
+"""Reading the ledger: a customer's balances, a system account's balance (a sum over its
+entries), this month's deductions and fees, the rule context's `account`, and a customer's
+entries newest first (keyset pages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
+
+from formflow.customers.models import Customer
+from formflow.errors import NotFound
+from formflow.extensions import db
+from formflow.i18n import business_zone
+from formflow.ledger.models import CUSTOMER_ACCOUNTS, Account, Entry, Journal
+from formflow.money import CENT
+
+ZERO = Decimal("0.00")
+PAGE_SIZE = 50
+
+
+def balances(customer: Customer) -> dict[str, Decimal]:
+    """{"prepaid", "deposit", "receivable"}: each account's balance (0.00 before its first use)."""
+    found = dict(
+        db.session.execute(
+            sa.select(Account.kind, Account.balance).where(Account.customer_id == customer.id)
+        ).all()
+    )
+    return {kind: found.get(kind, ZERO) for kind in CUSTOMER_ACCOUNTS}
+
+
+def account_balance(account: Account) -> Decimal:
+    """A balance summed over the account's entries (a system account's only balance)."""
+    total = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0)).where(Entry.account_id == account.id)
+    ).scalar_one()
+    return (Decimal(total) if not isinstance(total, Decimal) else total).quantize(CENT) * account.sign
+
+
+def month_bounds(moment: datetime | None = None) -> tuple[datetime, datetime]:
+    """The business month holding `moment` (default now), as naive UTC [start, end)."""
+    zone = business_zone()
+    local = (moment or datetime.now(UTC)).astimezone(zone)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+    return (start.astimezone(UTC).replace(tzinfo=None), end.astimezone(UTC).replace(tzinfo=None))
+
+
+def posted_this_month(customer: Customer, kind: str, moment: datetime | None = None) -> Decimal:
+    """What postings of `kind` (deduction, management_fee…) took from the customer's accounts
+    in the business month of `moment`, net of their reversals in that month."""
+    start, end = month_bounds(moment)
+    reversed_journal = aliased(Journal)
+    counted = sa.or_(
+        Journal.kind == kind,
+        sa.and_(Journal.kind == "reversal", reversed_journal.kind == kind),
+    )
+    total = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0))
+        .join(Journal, Entry.journal_id == Journal.id)
+        .join(Account, Entry.account_id == Account.id)
+        .outerjoin(reversed_journal, Journal.reverses_id == reversed_journal.id)
+        .where(
+            Account.customer_id == customer.id, Journal.posted_at >= start, Journal.posted_at < end, counted
+        )
+    ).scalar_one()
+    return (Decimal(total) if not isinstance(total, Decimal) else total).quantize(CENT)
+
+
+def account_context(customer: Customer | None, moment: datetime | None = None) -> dict:
+    """What rules read as `account`: each balance, and this month's deductions and fees."""
+    if customer is None or customer.id is None:
+        return {}
+    return {
+        **balances(customer),
+        "deducted_this_month": posted_this_month(customer, "deduction", moment),
+        "fees_this_month": posted_this_month(customer, "management_fee", moment),
+    }
+
+
+@dataclass
+class EntryPage:
+    entries: list[Entry]
+    next_before: int | None  # the cursor of the next (older) page
+
+
+def entries(
+    customer: Customer, kind: str = "prepaid", *, before: int | None = None, limit: int = PAGE_SIZE
+) -> EntryPage:
+    """The customer's entries on its `kind` account, newest first, `limit` a page, older than
+    the entry id `before`."""
+    account = db.session.execute(
+        sa.select(Account).where(Account.customer_id == customer.id, Account.kind == kind)
+    ).scalar_one_or_none()
+    if account is None:
+        if kind not in CUSTOMER_ACCOUNTS:
+            raise NotFound(_("Unknown account “%(kind)s”.", kind=kind))
+        return EntryPage([], None)
+    query = sa.select(Entry).where(Entry.account_id == account.id)
+    if before is not None:
+        query = query.where(Entry.id < before)
+    rows = list(db.session.execute(query.order_by(Entry.id.desc()).limit(limit + 1)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EntryPage(rows, rows[-1].id if more and rows else None)

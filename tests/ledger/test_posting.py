@@ -1,0 +1,133 @@
+"""`ledger.post` and the customer postings: double entry, exact balances, idempotency by key,
+shortfalls refused with nothing written, reversals, and a database that refuses edits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from formflow.customers import services as customers
+from formflow.errors import Conflict, Invalid
+from formflow.extensions import db
+from formflow.ledger import balances
+from formflow.ledger import services as ledger
+from formflow.ledger.models import Entry, Journal
+
+
+@pytest.fixture
+def customer(app_ctx):
+    return customers.create("L001", "Ledger customer", "B")
+
+
+def test_a_top_up_debits_the_bank_and_credits_the_customers_prepaid(customer):
+    journal = ledger.post_for_customer(customer, "top_up", Decimal("100.10"), key="t1")
+    assert sorted((e.account.code, e.amount) for e in journal.entries) == [
+        ("customer:L001:prepaid", Decimal("-100.10")),
+        ("system:bank", Decimal("100.10")),
+    ]
+    assert sum(e.amount for e in journal.entries) == 0
+    assert balances.balances(customer) == {"prepaid": Decimal("100.10"), "deposit": 0, "receivable": 0}
+    assert balances.account_balance(ledger.system_account("bank")) == Decimal("100.10")
+    prepaid = next(e for e in journal.entries if e.account.kind == "prepaid")
+    assert prepaid.balance_after == Decimal("100.10")
+
+
+def test_amounts_stay_exact_over_many_postings(customer):
+    for index in range(30):
+        ledger.post_for_customer(customer, "top_up", Decimal("0.10"), key=f"dime-{index}")
+    ledger.post_for_customer(customer, "usage", Decimal("0.30"), key="use")
+    assert balances.balances(customer)["prepaid"] == Decimal("2.70")
+    assert balances.account_balance(ledger.customer_account(customer, "prepaid")) == Decimal("2.70")
+
+
+def test_the_same_key_gives_the_first_journal_back_and_other_content_is_a_conflict(customer):
+    first = ledger.post_for_customer(customer, "top_up", Decimal("50"), key="again")
+    assert ledger.post_for_customer(customer, "top_up", Decimal("50.00"), key="again").id == first.id
+    with pytest.raises(Conflict):
+        ledger.post_for_customer(customer, "top_up", Decimal("51"), key="again")
+    assert balances.balances(customer)["prepaid"] == Decimal("50.00")
+
+
+def test_a_usage_above_the_balance_is_refused_with_the_shortfall_and_nothing_written(customer, en):
+    ledger.post_for_customer(customer, "top_up", Decimal("80"), key="t")
+    before = db.session.execute(sa.select(sa.func.count(Journal.id))).scalar_one()
+    with pytest.raises(Invalid) as refused:
+        ledger.post_for_customer(customer, "usage", Decimal("100"), key="u")
+    assert refused.value.errors == [
+        {"pointer": "/amount", "message": "The prepaid balance is 80.00, 20.00 short of 100.00."}
+    ]
+    assert db.session.execute(sa.select(sa.func.count(Journal.id))).scalar_one() == before
+    assert balances.balances(customer)["prepaid"] == Decimal("80.00")
+
+
+def test_a_shortfall_may_go_to_the_receivable(customer):
+    ledger.post_for_customer(customer, "top_up", Decimal("80"), key="t")
+    journal = ledger.post_for_customer(customer, "deduction", Decimal("100"), key="d", short="receivable")
+    assert balances.balances(customer) == {
+        "prepaid": Decimal("0.00"),
+        "deposit": 0,
+        "receivable": Decimal("20.00"),
+    }
+    assert sum(e.amount for e in journal.entries) == 0
+
+
+def test_a_reversal_undoes_a_journal_once_and_names_it(customer):
+    top_up = ledger.post_for_customer(customer, "top_up", Decimal("30"), key="t")
+    reversal = ledger.reverse(top_up, key="r")
+    assert reversal.reverses_id == top_up.id and reversal.kind == "reversal"
+    assert balances.balances(customer)["prepaid"] == Decimal("0.00")
+    assert ledger.reverse(top_up, key="r").id == reversal.id  # a replay
+    with pytest.raises(Conflict):
+        ledger.reverse(top_up, key="r2")
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [Decimal("0"), Decimal("-1"), Decimal("1.001"), Decimal("NaN"), Decimal("Infinity"), Decimal("1E+16")],
+)
+def test_amounts_that_are_not_money_are_refused(customer, amount):
+    prepaid, bank = ledger.customer_account(customer, "prepaid"), ledger.system_account("bank")
+    with pytest.raises(Invalid):
+        ledger.post("top_up", [ledger.Line(bank, amount), ledger.Line(prepaid, -amount)], key="bad")
+
+
+def test_lines_that_do_not_sum_to_zero_are_refused(customer):
+    prepaid, bank = ledger.customer_account(customer, "prepaid"), ledger.system_account("bank")
+    with pytest.raises(Invalid, match="sum to zero"):
+        ledger.post("top_up", [ledger.Line(bank, Decimal("1")), ledger.Line(prepaid, Decimal("-2"))], key="k")
+
+
+EDITS = [
+    "UPDATE ledger_entry SET amount = 0",
+    "DELETE FROM ledger_entry",
+    "UPDATE ledger_journal SET memo = 'x'",
+    "DELETE FROM ledger_journal",
+    "UPDATE ledger_account SET kind = 'bank'",
+    "DELETE FROM ledger_account",
+]
+
+
+@pytest.mark.parametrize("statement", EDITS)
+def test_the_database_refuses_to_change_the_ledger(customer, statement):
+    ledger.post_for_customer(customer, "top_up", Decimal("5"), key="t")
+    db.session.flush()
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.session.begin_nested():
+        db.session.execute(sa.text(statement))
+    assert db.session.execute(sa.select(sa.func.count(Entry.id))).scalar_one() == 2
+
+
+def test_ledger_verify_passes_on_postings_and_names_a_broken_balance(customer):
+    ledger.post_for_customer(customer, "top_up", Decimal("40"), key="t")
+    ledger.post_for_customer(customer, "usage", Decimal("15.50"), key="u")
+    db.session.flush()
+    from formflow.ledger.verify import verify
+
+    assert verify().ok
+    prepaid = ledger.customer_account(customer, "prepaid")
+    db.session.execute(
+        sa.text("UPDATE ledger_account SET balance = balance + 1 WHERE id = :id"), {"id": prepaid.id}
+    )
+    result = verify()
+    assert not result.ok and result.problem.startswith("account customer:L001:prepaid: balance")
