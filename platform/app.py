@@ -73,9 +73,9 @@ def _register_effects() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from formflow.admin.audit_views import bp as audit_bp
     from formflow.admin.views import bp as admin_bp
     from formflow.api.views import bp as api_bp
-    from formflow.audit.views import bp as audit_bp
     from formflow.auth.views import bp as auth_bp
     from formflow.cases.views import bp as cases_bp
     from formflow.customers.views import bp as customers_bp

@@ -1,4 +1,5 @@
-"""Auditors browse, filter, verify and export the audit log."""
+"""Auditors browse, filter, verify and export the audit log (blueprint `audit`, /audit): the
+pages sit above formflow.auth, whose permissions guard them; the log itself is formflow.audit."""
 
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g, has_request_context
 
+from formflow.acting import acting_user
 from formflow.audit.keying import audit_key, legacy_seal
 from formflow.audit.models import GENESIS_HASH, AuditEntry, AuditHead
-from formflow.auth.current import acting_user
 from formflow.csvexport import csv_chunks, safe_cell
 from formflow.errors import Conflict
 from formflow.extensions import db, utcnow

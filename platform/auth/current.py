@@ -1,15 +1,8 @@
-"""Who is acting in this request: the API token's user, else the logged-in user."""
+"""Who is acting in this request: the API token's user, else the logged-in user
+(formflow.acting, below the audit log, which names the actor too)."""
 
 from __future__ import annotations
 
-from flask import g, has_request_context
-from flask_login import current_user
+from formflow.acting import acting_user
 
-
-def acting_user():
-    if not has_request_context():
-        return None
-    api_user = g.get("api_user")
-    if api_user is not None:
-        return api_user
-    return current_user if getattr(current_user, "is_authenticated", False) else None
+__all__ = ["acting_user"]
