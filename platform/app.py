@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_effects()
+    _register_permission_rules()
     inputguard.register(app)  # before the routes: NUL, surrogates and ids past INTEGER refused
     _register_blueprints(app)
     register_error_handlers(app)
@@ -70,6 +71,13 @@ def _register_effects() -> None:
     """The packages with workflow effects register them in formflow.effects on import: the
     registry is full whenever an app exists (server, CLI, tests). A new one is added here."""
     from formflow.workflows import builtin_effects, notify, webhooks  # noqa: F401
+
+
+def _register_permission_rules() -> None:
+    """The packages that own objects register their object rules (who reads a case, who edits
+    it) in formflow.auth.permissions on import, as effects do. A new one is added here."""
+    from formflow.cases import permission_rules as _cases  # noqa: F401
+    from formflow.workflows import permission_rules as _workflows  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

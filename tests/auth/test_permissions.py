@@ -34,3 +34,25 @@ def test_inactive_user_can_do_nothing(app_ctx, make_user):
     assert not can(admin, "home.view")
     with pytest.raises(Forbidden):
         require(admin, "home.view")
+
+
+def test_object_rules_are_registered_by_the_packages_that_own_the_objects(app):
+    """auth knows no case: cases and workflows register the rules of who reads and edits one
+    (their permission_rules modules, imported by the app factory), one rule per permission."""
+    from formflow.auth.permissions import OBJECT_PERMISSIONS, object_rule
+
+    for permission in OBJECT_PERMISSIONS:
+        with pytest.raises(ValueError, match="already has an object rule"):
+            object_rule(permission)(lambda user, obj: True)
+    with pytest.raises(KeyError):
+        object_rule("home.view")(lambda user, obj: True)
+
+
+def test_an_object_permission_without_its_rule_is_refused_not_allowed(app_ctx, make_user, monkeypatch):
+    from formflow.auth import permissions
+
+    staff = services.get_user(make_user("stf", roles=["staff"]))
+    monkeypatch.delitem(permissions._object_rules, "cases.read")
+    assert can(staff, "cases.read")  # the role holds it; no object to ask about
+    with pytest.raises(LookupError, match=r"cases\.read"):
+        can(staff, "cases.read", object())
