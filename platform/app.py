@@ -82,6 +82,7 @@ def _register_permission_rules() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from formflow.admin.audit_views import bp as audit_bp
+    from formflow.admin.table_views import bp as tables_bp
     from formflow.admin.views import bp as admin_bp
     from formflow.api.views import bp as api_bp
     from formflow.auth.views import bp as auth_bp
@@ -90,7 +91,6 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.home.views import bp as home_bp
     from formflow.processes.rule_builder_views import bp as rules_builder_bp
     from formflow.processes.views import bp as processes_bp
-    from formflow.tables.views import bp as tables_bp
     from formflow.trials import views as _trials  # noqa: F401  (its routes are on processes_bp)
     from formflow.workflows.checklist_views import bp as checklists_bp
     from formflow.workflows.notifications_views import bp as notifications_bp
@@ -99,7 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     blueprints = (home_bp, auth_bp, admin_bp, audit_bp, customers_bp, processes_bp, cases_bp, api_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    app.register_blueprint(tables_bp)  # global parameter tables (formflow/tables/views.py)
+    app.register_blueprint(tables_bp)  # global parameter tables (formflow/admin/table_views.py)
     app.register_blueprint(rules_builder_bp)  # a process's rules (formflow/processes/rule_builder_views.py)
     app.register_blueprint(workflow_bp)  # inbox, delegations, case actions (formflow/workflows/views.py)
     app.register_blueprint(checklists_bp)  # ticking checklists (formflow/workflows/checklist_views.py)

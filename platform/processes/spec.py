@@ -7,7 +7,6 @@ and the API all point at the same place.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from decimal import Decimal
@@ -18,6 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, ValidationError
 
+from formflow.canonical import canonical_sha256
 from formflow.errors import Invalid
 from formflow.jsonerrors import problem
 from formflow.tables import check_tables
@@ -64,13 +64,9 @@ def prefixed(prefix: str, errors: list[dict]) -> list[dict]:
     return [{"pointer": prefix + error.get("pointer", ""), "message": error["message"]} for error in errors]
 
 
-def canonical_json(spec: Any) -> str:
-    """Key order and whitespace do not matter to the hash; content does."""
-    return json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def spec_sha256(spec: Any) -> str:
-    return hashlib.sha256(canonical_json(spec).encode("utf-8")).hexdigest()
+    """Key order and whitespace do not matter to the hash; content does (formflow.canonical)."""
+    return canonical_sha256(spec)
 
 
 def spec_text(spec: dict) -> str:

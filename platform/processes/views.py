@@ -9,12 +9,12 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from formflow import tables as parameter_tables
+from formflow import tables
 from formflow.auth.decorators import permission_required
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.pagination import next_page_url
-from formflow.processes import services
+from formflow.processes import parameter_tables, services
 from formflow.processes.forms import ConfirmImportForm, EditForm, ImportForm, PublishForm
 
 bp = Blueprint("processes", __name__, url_prefix="/admin/processes")
@@ -146,7 +146,7 @@ def export(key: str):
     )
 
 
-# --- parameter table grids and what-if (services: formflow/rules/tables.py, whatif.py) ----------
+# --- parameter table grids and what-if (services: processes/parameter_tables.py, trials) -------
 
 
 @bp.route("/<key>/tables/<table_key>", methods=["GET", "POST"])
@@ -155,11 +155,11 @@ def table_grid(key: str, table_key: str):
     """A process table as a grid; saving stores a draft (never the published version), then
     shows the draft's what-if."""
     latest = services.latest_version(key)
-    index, table = parameter_tables.process_table(latest, table_key)
+    index, table = tables.process_table(latest, table_key)
     if request.method == "GET":
-        return _grid_page(latest, table, parameter_tables.Grid.from_table(table), latest.sha256)
+        return _grid_page(latest, table, tables.Grid.from_table(table), latest.sha256)
     base = request.form.get("base", "")
-    grid, rows = parameter_tables.edit_grid(table, request.form)
+    grid, rows = tables.edit_grid(table, request.form)
     status = 422 if grid.has_errors else 200
     if rows is not None:
         try:

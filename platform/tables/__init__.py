@@ -1,11 +1,14 @@
 """Parameter tables: a process's own (`tables` in its spec) and global ones shared by all
-processes (GlobalTable, versioned). The only door to them.
+processes (GlobalTable, versioned). The only door to them, with, a layer up,
+formflow.processes.parameter_tables for what names process versions.
 
 - `cells`: typed columns, key column, cell checks (`check_tables`, `check_table`).
 - `lookups`: what a rule may `lookup` (`tables_for`, `tables_for_version`, pins).
 - `grid`: the editing grid and the new-table form.
-- `services`: saving process and global tables, history, who pins what, adopting.
-- `views`: the admin pages (blueprint `tables`).
+- `services`: saving global tables, their history, a process version's own table.
+
+Above: formflow.processes.parameter_tables (saving a process's table as a draft, who reads a
+global table, adopting the newest) and the admin pages, formflow.admin.table_views.
 """
 
 from formflow.tables.cells import (
@@ -36,8 +39,6 @@ from formflow.tables.lookups import (
 )
 from formflow.tables.services import (
     GlobalTableRow,
-    TableUse,
-    adopt_global_tables,
     create_global_table,
     get_global_table,
     global_table_history,
@@ -46,9 +47,7 @@ from formflow.tables.services import (
     latest_global_version,
     process_table,
     save_global_table,
-    save_process_table,
     table_changes,
-    table_uses,
 )
 
 __all__ = [
@@ -59,8 +58,6 @@ __all__ = [
     "GridColumn",
     "TableDefinition",
     "TableLabels",
-    "TableUse",
-    "adopt_global_tables",
     "cell_problem",
     "cell_text",
     "check_table",
@@ -82,13 +79,11 @@ __all__ = [
     "process_table",
     "referenced_tables",
     "save_global_table",
-    "save_process_table",
     "spec_tables",
     "table_changes",
     "table_content",
     "table_labels",
     "table_sha256",
-    "table_uses",
     "tables_for",
     "tables_for_version",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from formflow.canonical import canonical_sha256
 from formflow.tables.models import GlobalTableVersion
 
 COLUMN_TYPES = ("money", "integer", "text", "boolean")
@@ -99,9 +100,8 @@ def table_content(table: Mapping) -> dict:
 
 
 def table_sha256(table: Mapping) -> str:
-    from formflow.processes.spec import spec_sha256
-
-    return spec_sha256(table_content(table))
+    """The hash of a table's content, in the canonical form process specs are hashed in."""
+    return canonical_sha256(table_content(table))
 
 
 # --- checking ------------------------------------------------------------------------------

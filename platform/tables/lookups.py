@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import has_app_context
@@ -17,9 +17,20 @@ from flask import has_app_context
 from formflow import audit
 from formflow.auth.current import acting_user
 from formflow.extensions import db
-from formflow.processes.models import ProcessVersion
 from formflow.tables.cells import _as_table, columns_of, normalized, spec_tables
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
+
+
+class VersionOfProcess(Protocol):
+    """What tables read of a process version (formflow.processes.models.ProcessVersion, a
+    layer above: passed in, never imported)."""
+
+    id: int | None
+    number: int
+    status: str
+    spec: Any
+    process: Any  # .key
+
 
 # --- what rules may look up ----------------------------------------------------------------
 
@@ -137,7 +148,7 @@ def _labels(key: str, title: str, table: Mapping, locale: str) -> TableLabels:
     return TableLabels(key, title or key, columns)
 
 
-def pinned_versions(version: ProcessVersion) -> dict[str, GlobalTableVersion]:
+def pinned_versions(version: VersionOfProcess) -> dict[str, GlobalTableVersion]:
     """The global table versions a process version pinned when it was published."""
     if version.id is None:
         return {}
@@ -147,7 +158,7 @@ def pinned_versions(version: ProcessVersion) -> dict[str, GlobalTableVersion]:
     return {pin.table_version.table.key: pin.table_version for pin in pins}
 
 
-def tables_for_version(version: ProcessVersion) -> dict[str, dict]:
+def tables_for_version(version: VersionOfProcess) -> dict[str, dict]:
     """The tables a process version's rules read at run time: a draft reads the newest
     global tables; a published or retired version the ones pinned when it was published
     (a table it reads but never pinned, e.g. published before pinning existed: the newest)."""
@@ -161,7 +172,7 @@ def tables_for_version(version: ProcessVersion) -> dict[str, dict]:
     return tables_for(version.spec, global_tables={**newest, **pinned})
 
 
-def pin_global_tables(version: ProcessVersion, *, actor=None) -> dict[str, int]:
+def pin_global_tables(version: VersionOfProcess, *, actor=None) -> dict[str, int]:
     """Pin, for a version being published, the newest version of each global table its
     rules read (every global table when a rule computes the table's name). A version that
     was published before keeps its pins. Returns {table key: version number}."""

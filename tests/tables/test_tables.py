@@ -12,6 +12,7 @@ from formflow import tables
 from formflow.audit.models import AuditEntry
 from formflow.errors import Conflict, Invalid, NotFound
 from formflow.extensions import db
+from formflow.processes import parameter_tables
 from formflow.processes import services as processes
 from formflow.processes.form_rules import apply_rules, rule_context
 from formflow.processes.spec import check_spec
@@ -366,12 +367,12 @@ def test_adopting_makes_a_draft_that_reads_the_newest_tables(app_ctx, english):
     processes.import_spec(_spec())
     first = processes.publish("deduction")
     _fees([["A", 10], ["B", 21], ["C", 30]])
-    draft = tables.adopt_global_tables("deduction")
+    draft = parameter_tables.adopt_global_tables("deduction")
     assert (draft.number, draft.status, draft.spec) == (2, "draft", first.spec)
-    assert tables.adopt_global_tables("deduction").id == draft.id  # a draft is there already
+    assert parameter_tables.adopt_global_tables("deduction").id == draft.id  # a draft is there already
     published = processes.publish("deduction")
     assert _fee_for(published, "B") == 21
-    uses = tables.table_uses("handling_fees")
+    uses = parameter_tables.table_uses("handling_fees")
     assert [(use.version.number, use.table_number) for use in uses] == [(2, 3)]
 
 

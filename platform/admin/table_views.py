@@ -1,5 +1,6 @@
 """Admin pages for global parameter tables: list, create, show (versions, who reads them),
-edit as a grid (each save is a new version), and a draft of a process that reads the newest."""
+edit as a grid (each save is a new version), and a draft of a process that reads the newest
+(blueprint `tables`, /admin/tables: above formflow.tables and the processes that read them)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from formflow.auth.decorators import permission_required
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.pagination import next_page_url
+from formflow.processes import parameter_tables
 from formflow.tables import COLUMN_TYPES, Grid, TableDefinition
 
 bp = Blueprint("tables", __name__, url_prefix="/admin/tables")
@@ -55,7 +57,7 @@ def show(key: str):
         latest=latest,
         grid=Grid.from_table(latest.as_table()),
         history=tables.global_table_history(key),
-        uses=tables.table_uses(key),
+        uses=parameter_tables.table_uses(key),
     )
 
 
@@ -71,7 +73,7 @@ def version(key: str, number: int):
         latest=latest,
         grid=Grid.from_table(found.as_table()),
         history=tables.global_table_history(key),
-        uses=tables.table_uses(key),
+        uses=parameter_tables.table_uses(key),
     )
 
 
@@ -115,7 +117,7 @@ def adopt(key: str):
     """A draft of the chosen process reading the newest version of the tables, then its what-if."""
     tables.get_global_table(key)
     process_key = request.form.get("process", "")
-    draft = tables.adopt_global_tables(process_key, actor=current_user)
+    draft = parameter_tables.adopt_global_tables(process_key, actor=current_user)
     db.session.commit()
     flash(_("Draft version %(number)d reads the newest parameter tables.", number=draft.number), "success")
     return redirect(url_for("processes.whatif", key=process_key, version=draft.number))
