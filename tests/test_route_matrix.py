@@ -46,6 +46,8 @@ ROUTES = {
     "api.me": ("GET", "/api/v1/me", ALL),
     "api.customer": ("GET", "/api/v1/customers/{customer}", ALL),
     "api.customer_create": ("POST", "/api/v1/customers", frozenset({"admin", "staff"})),
+    "api.customer_entries": ("GET", "/api/v1/customers/{customer}/entries", ALL),
+    "api.ledger_post": ("POST", "/api/v1/ledger/postings", frozenset({"admin", "finance"})),
     "processes.index": ("GET", "/admin/processes/", AUDIT),
     "processes.import_start": ("GET", "/admin/processes/import", ADMIN),
     "processes.import_confirm": ("POST", "/admin/processes/import/confirm", ADMIN),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from formflow.api.openapi_case_paths import CASE_PATHS
 from formflow.api.openapi_case_schemas import CASE_SCHEMAS
+from formflow.api.openapi_ledger import LEDGER_PATHS, LEDGER_SCHEMAS
 from formflow.api.openapi_processes import PROCESS_PATHS, PROCESS_SCHEMAS
 from formflow.api.openapi_responses import ERRORS, error_response
 from formflow.customers.services import CODE as CUSTOMER_CODE
@@ -21,6 +22,7 @@ def document() -> dict:
                 "Errors": ERRORS,
                 **PROCESS_SCHEMAS,
                 **CASE_SCHEMAS,
+                **LEDGER_SCHEMAS,
                 "Me": {
                     "type": "object",
                     "properties": {
@@ -36,7 +38,7 @@ def document() -> dict:
                         "name": {"type": "string"},
                         "tier": {"type": "string"},
                         "status": {"type": "string"},
-                        "balances": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "balances": {"$ref": "#/components/schemas/Balances"},
                     },
                 },
             },
@@ -44,6 +46,7 @@ def document() -> dict:
         "paths": {
             **PROCESS_PATHS,
             **CASE_PATHS,
+            **LEDGER_PATHS,
             "/me": {
                 "get": {
                     "summary": "The user the token belongs to",

@@ -10,6 +10,7 @@ from formflow.api.openapi import document
 from formflow.auth.permissions import require
 from formflow.customers import services as customers
 from formflow.extensions import db
+from formflow.ledger import balances
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
@@ -44,7 +45,7 @@ def me():
 def customer(code: str):
     require(g.api_user, "customers.read")
     found = customers.get_by_code(code)
-    return jsonify(found.snapshot() | {"balances": {}})
+    return jsonify(found.snapshot() | {"balances": balances.balances(found)})
 
 
 @bp.route("/customers", methods=["POST"])
@@ -62,4 +63,4 @@ def customer_create():
 
 
 # Feature modules add their routes to `bp`; importing them here registers them.
-from formflow.api import attachments, cases, processes  # noqa: E402, F401
+from formflow.api import attachments, cases, ledger, processes  # noqa: E402, F401
