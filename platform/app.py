@@ -70,7 +70,8 @@ def _init_extensions(app: Flask) -> None:
 def _register_effects() -> None:
     """The packages with workflow effects register them in formflow.effects on import: the
     registry is full whenever an app exists (server, CLI, tests). A new one is added here."""
-    from formflow.workflows import builtin_effects, notify, webhooks  # noqa: F401
+    from formflow.cases import effects  # noqa: F401  (set_field, customer.set_status, start_case)
+    from formflow.workflows import notify, webhooks  # noqa: F401
 
 
 def _register_permission_rules() -> None:
@@ -86,23 +87,23 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.admin.views import bp as admin_bp
     from formflow.api.views import bp as api_bp
     from formflow.auth.views import bp as auth_bp
+    from formflow.cases.checklist_views import bp as checklists_bp
     from formflow.cases.views import bp as cases_bp
+    from formflow.cases.workflow_views import bp as workflow_bp
     from formflow.customers.views import bp as customers_bp
     from formflow.home.views import bp as home_bp
     from formflow.processes.rule_builder_views import bp as rules_builder_bp
     from formflow.processes.views import bp as processes_bp
     from formflow.trials import views as _trials  # noqa: F401  (its routes are on processes_bp)
-    from formflow.workflows.checklist_views import bp as checklists_bp
     from formflow.workflows.notifications_views import bp as notifications_bp
-    from formflow.workflows.views import bp as workflow_bp
 
     blueprints = (home_bp, auth_bp, admin_bp, audit_bp, customers_bp, processes_bp, cases_bp, api_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.register_blueprint(tables_bp)  # global parameter tables (formflow/admin/table_views.py)
     app.register_blueprint(rules_builder_bp)  # a process's rules (formflow/processes/rule_builder_views.py)
-    app.register_blueprint(workflow_bp)  # inbox, delegations, case actions (formflow/workflows/views.py)
-    app.register_blueprint(checklists_bp)  # ticking checklists (formflow/workflows/checklist_views.py)
+    app.register_blueprint(workflow_bp)  # inbox, delegations, case actions (formflow/cases/workflow_views.py)
+    app.register_blueprint(checklists_bp)  # ticking checklists (formflow/cases/checklist_views.py)
     app.register_blueprint(notifications_bp)  # mine, mark read (workflows/notifications_views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
@@ -134,9 +135,9 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from formflow.auth.permissions import ROLES, can
-    from formflow.cases.uploads import size_text
     from formflow.forms.display import money_text
     from formflow.navigation import nav_items
+    from formflow.records.uploads import size_text
 
     # an amount with two places and grouping (1,234.50); anything else as it is
     app.add_template_filter(lambda value: money_text(value) or ("—" if value is None else value), "money")

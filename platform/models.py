@@ -2,9 +2,9 @@
 
 from formflow.audit.models import AuditEntry, AuditHead
 from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole, UserSession
-from formflow.cases.models import Attachment, Case
 from formflow.customers.models import Customer
 from formflow.processes.models import Process, ProcessVersion
+from formflow.records.models import Attachment, Case
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
 from formflow.workflows.models import (
     CaseApproval,

@@ -14,9 +14,9 @@ from formflow.api.body import counter_field, json_object, text_field
 from formflow.api.views import bp
 from formflow.auth.permissions import require
 from formflow.cases import services as cases
-from formflow.cases.models import Case
 from formflow.errors import Invalid
 from formflow.extensions import db
+from formflow.records.models import Case
 from formflow.workflows import engine, explaining, history
 from formflow.workflows.casepage import decision
 from formflow.workflows.races import lost_race_is_conflict

@@ -22,9 +22,9 @@ from flask_babel import gettext as _
 
 from formflow import csvexport, forms
 from formflow.cases import services
-from formflow.cases.models import Case
 from formflow.csvexport import safe_cell
 from formflow.i18n import select_locale
+from formflow.records.models import Case
 
 #: The most rows one export holds (the list page says so when the filters match more).
 MAX_ROWS = 50_000

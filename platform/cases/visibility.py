@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from formflow.cases.models import Case
 from formflow.extensions import db
 from formflow.processes.models import ProcessVersion
+from formflow.records.models import Case
 
 #: Roles that read every submitted case of any process, whatever its spec says.
 ALWAYS = frozenset({"admin"})

@@ -10,10 +10,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from formflow.cases.models import Case
 from formflow.processes.models import ProcessVersion
 from formflow.processes.rule_explanations import explained, explained_results, with_texts
 from formflow.processes.titles import state_title
+from formflow.records.models import Case
 
 
 @dataclass

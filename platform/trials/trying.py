@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from formflow import exactjson
-from formflow.cases.models import Case
 from formflow.errors import Invalid
 from formflow.extensions import db
 from formflow.forms.texts import localized
@@ -20,6 +19,7 @@ from formflow.processes.form_rules import KIND_LABELS, truthy, version_tables
 from formflow.processes.models import ProcessVersion
 from formflow.processes.rule_explanations import by_result, explained_results
 from formflow.processes.spec import check_test_context
+from formflow.records.models import Case
 
 #: How many past cases the panel offers.
 RECENT_CASES = 20

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from formflow import forms
-from formflow.cases.models import Case
 from formflow.errors import Conflict, NotFound
 from formflow.extensions import db
 from formflow.forms.pointers import resolve
 from formflow.processes import services as processes
 from formflow.processes.models import ProcessVersion
+from formflow.records.models import Case
 from formflow.rules.engine import compile, prepare
 from formflow.rules.errors import RuleError
 from formflow.tables import tables_for, tables_for_version

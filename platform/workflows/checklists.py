@@ -19,12 +19,12 @@ from werkzeug.datastructures import FileStorage
 
 from formflow import audit, rules
 from formflow.auth.models import User
-from formflow.cases import uploads
-from formflow.cases.models import Attachment
 from formflow.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from formflow.extensions import db, utcnow
 from formflow.forms.texts import localized
 from formflow.processes.form_rules import truthy, version_tables
+from formflow.records import uploads
+from formflow.records.models import Attachment
 from formflow.rules.errors import RuleError
 from formflow.workflows.models import ChecklistTick
 
@@ -148,6 +148,15 @@ def missing(case) -> list[str]:
 def missing_labels(case) -> list[str]:
     """The labels (in the user's language) of the required items not ticked yet."""
     return [item.label_text() for item in items(case) if item.required and not item.done]
+
+
+def evidence_tokens(case) -> set[str]:
+    """The tokens of the files the case's checklist ticks hold as evidence (in any state and
+    round): they stay on the case whatever its data names (formflow.records.changes)."""
+    query = sa.select(ChecklistTick.attachment_token).where(
+        ChecklistTick.case_id == case.id, ChecklistTick.attachment_token.is_not(None)
+    )
+    return set(db.session.execute(query).scalars())
 
 
 def can_tick(case, user) -> bool:

@@ -2,7 +2,7 @@
 entry, each looked up in the effect registry (formflow.effects) — the engine names none.
 
 The effects themselves live with their packages: set_field, customer.set_status and
-start_case in builtin_effects.py, notify in notify.py, webhook in webhooks.py."""
+start_case in formflow/cases/effects.py, notify in notify.py, webhook in webhooks.py."""
 
 from __future__ import annotations
 

@@ -19,10 +19,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from formflow import audit, rules
 from formflow.errors import Conflict, Forbidden, Invalid
 from formflow.extensions import db, utcnow
-from formflow.forms.pointers import resolve
+from formflow.forms.pointers import join, resolve
 from formflow.forms.texts import localized
 from formflow.i18n import join_list
 from formflow.processes.form_rules import rule_context, truthy, version_tables
+from formflow.records.changes import change_data, check_submission
+from formflow.records.checking import case_context
 from formflow.rules.operators import business_today
 from formflow.workflows.models import CaseApproval
 
@@ -88,8 +90,6 @@ def title_of(texts: Any, fallback: str) -> str:
 
 
 def rule_context_for(case, user=None) -> dict:
-    from formflow.cases.services import case_context
-
     return rule_context(
         case.data or {}, customer=case.customer, case=case_context(case, case.version), user=user
     )
@@ -317,9 +317,9 @@ def _perform(case, action_name, user, comment, data, *, lock_version, now, syste
     _check_guard(case, action, user)
     _check_requirements(case, action, comment)
     if _leaves_form(case, action):
-        from formflow.cases.services import check_submission
+        from formflow.workflows.checklists import evidence_tokens
 
-        check_submission(case, user, now)
+        check_submission(case, user, now, evidence_of=evidence_tokens)
     blocked = None if system else _approval_block(case, state, action_name, user, principal)
     if blocked:
         raise Invalid([{"pointer": "/action", "message": blocked}])
@@ -393,14 +393,22 @@ def may_edit(case, user) -> bool:
 def _change_data(case, data: dict, user) -> None:
     """Data sent with an action: changed like a save, by who may edit at this step and only
     in the fields the step may change."""
-    from formflow.cases.services import change_data
+    from formflow.workflows.checklists import evidence_tokens
 
     if not is_form_state(case):
         message = _("The data can only change while the case is being filled in.")
         raise Invalid([{"pointer": "/data", "message": message}])
     if not may_edit(case, user):
         raise Forbidden(_("You may not change this case's data at this step."))
-    change_data(case, data, user)
+    previous = case.data or {}
+    fixed = [
+        {"pointer": join("/data", str(key)), "message": _("This field cannot be changed at this step.")}
+        for key, value in data.items()
+        if (key not in previous or previous[key] != value) and not may_change(case, str(key))
+    ]
+    if fixed:
+        raise Invalid(fixed)
+    change_data(case, data, user, evidence_of=evidence_tokens)
 
 
 def _check_guard(case, action: dict, user) -> None:

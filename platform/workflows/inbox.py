@@ -24,13 +24,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from formflow import audit
 from formflow.auth.models import User
 from formflow.auth.permissions import require
-from formflow.cases.models import Case
 from formflow.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.forms import columns, display
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import localized
 from formflow.processes.models import ProcessVersion
+from formflow.records.models import Case
 from formflow.rules.operators import business_today
 from formflow.workflows.models import CaseApproval, Delegation, Timer
 from formflow.workflows.races import lost_race_is_conflict

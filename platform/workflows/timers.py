@@ -339,7 +339,7 @@ def _timer_facts(timer: Timer) -> dict:
 
 def _fire(timer: Timer, now: datetime) -> tuple[str, str]:
     """Do what the timer is for; returns (report counter, outcome)."""
-    from formflow.cases.models import Case
+    from formflow.records.models import Case
     from formflow.workflows import engine
 
     case = db.session.get(Case, timer.case_id, populate_existing=True)
@@ -467,7 +467,7 @@ JOBS = (
     ("formflow.workflows.webhooks", "retry_webhooks", True),
     ("formflow.workflows.notify", "send_pending_emails", False),
     ("formflow.auth.services", "purge_login_records", True),
-    ("formflow.cases.uploads", "remove_orphan_uploads", True),
+    ("formflow.records.uploads", "remove_orphan_uploads", True),
 )
 
 

@@ -1,6 +1,7 @@
-"""The workflow's own effects: `set_field` (a value into the case's data),
+"""The effects a workflow has on cases: `set_field` (a value into the case's data),
 `customer.set_status` and `start_case` (a draft case of another process). They register in
-the effect registry (formflow.effects) on import; the app factory imports this module."""
+the effect registry (formflow.effects) on import; the app factory imports this module. They
+live with cases, above the workflow engine that runs them, because start_case starts a case."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ from typing import Any
 from flask_babel import gettext as _
 
 from formflow import audit, forms
+from formflow.cases import services as cases
 from formflow.customers.models import CUSTOMER_STATUSES
 from formflow.effects import LOGIC_SCHEMA, POINTER_SCHEMA, EffectContext, effect
 from formflow.errors import Invalid, NotFound
+from formflow.extensions import db
 from formflow.forms.pointers import escape, resolve, split
 from formflow.processes.form_rules import convert, field_schema
+from formflow.records.changes import search_text
+from formflow.records.models import Case
 from formflow.rules.operators import OperatorFailure, to_money
+from formflow.workflows import engine
 
 
 def _form_schema(spec: dict) -> dict:
@@ -60,8 +66,6 @@ def set_field(ctx: EffectContext, config: dict) -> dict:
     data = copy.deepcopy(ctx.case.data or {})
     before = resolve(data, pointer)
     _put(data, pointer, value)
-    from formflow.cases.services import search_text
-
     ctx.case.data = data  # a new object: the JSON column sees the change
     ctx.case.search_text = search_text(data)
     return {"field": pointer, "before": before, "after": value}
@@ -150,11 +154,6 @@ def start_case(ctx: EffectContext, config: dict) -> dict:
     `cases.create`, which an approver or the timer does not — here the authority is the
     published spec. The new case belongs to the parent's initiator (who can then edit its
     draft); its `case.create` audit entry names the actor who really caused it."""
-    from formflow.cases import services as cases
-    from formflow.cases.models import Case
-    from formflow.extensions import db
-    from formflow.workflows import engine
-
     parent = ctx.case
     try:
         version, customer = cases.resolve(config["process"], parent.customer.code)
@@ -190,7 +189,7 @@ def start_case(ctx: EffectContext, config: dict) -> dict:
         customer=customer,
         state="draft",
         data=data,
-        search_text=cases.search_text(data),
+        search_text=search_text(data),
         created_by_id=parent.created_by_id,
         created_at=ctx.now,
         updated_at=ctx.now,

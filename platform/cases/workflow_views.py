@@ -1,4 +1,5 @@
-"""The inbox, bulk approval, delegations, reassignment and the case page's action forms.
+"""The workflow's pages: the inbox, bulk approval, delegations, reassignment and the case
+page's action forms (the blueprint "workflow").
 
 The engine decides who may do what; these views parse the form, call it, commit, and show
 a refusal (403), a stale page (409) or bad input (422) on the case page, never a 500."""
@@ -15,6 +16,7 @@ from formflow.auth.current import acting_user
 from formflow.auth.decorators import permission_required
 from formflow.auth.permissions import require
 from formflow.cases import services as cases
+from formflow.cases.views import form_page, show_page
 from formflow.errors import DomainError, Invalid, NotFound
 from formflow.extensions import db
 from formflow.i18n import select_locale
@@ -156,8 +158,6 @@ def delegation_revoke(delegation_id: int):
 
 def _case_page_with(case_id: int, error: DomainError, *, action: str, comment: str = ""):
     """The case page again (fresh from the database), with the refusal beside the form."""
-    from formflow.cases.views import show_page
-
     db.session.expire_all()
     case = cases.get(case_id)
     return show_page(case, status=error.status, action_error=error, failed_action=action, comment=comment)
@@ -166,8 +166,6 @@ def _case_page_with(case_id: int, error: DomainError, *, action: str, comment: s
 def _form_with(case_id: int, error: Invalid):
     """The case's form with the submission's problems next to their fields (the case page
     with them when the user may not edit the form)."""
-    from formflow.cases.views import form_page
-
     db.session.expire_all()
     case = cases.get(case_id)
     if not engine.may_edit(case, acting_user()):
