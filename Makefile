@@ -69,6 +69,7 @@ browser-deps:
 bench: $(STAMP) $(COMPILED)
 	$(PY) scripts/bench_forms.py $(BENCH_ARGS)
 	$(PY) scripts/bench_rules.py
+	$(PY) scripts/bench_ledger.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(COMPILED)
