@@ -270,6 +270,7 @@ def _by_key(key: str) -> Journal | None:
 def _replayed(journal: Journal, content_hash: str) -> Journal:
     if journal.content_hash != content_hash:
         raise Conflict(_("This idempotency key was already used for another posting."))
+    journal.replayed = True  # not a column: tells the caller (the API) this was a replay
     return journal
 
 
@@ -331,8 +332,7 @@ def post_for_customer(
         name if name.startswith("system:") or account is None else account for name in CUSTOMER_POSTINGS[kind]
     )
     debit, credit = account_named(customer, debit_name), account_named(customer, credit_name)
-    existing = _by_key(key)
-    if short == "receivable" and debit.kind == "prepaid" and existing is None:
+    if short == "receivable" and debit.kind == "prepaid" and _by_key(key) is None:
         covered = min(amount, max(_locked_balance(debit), ZERO))
         if covered < amount:
             receivable = customer_account(customer, "receivable")

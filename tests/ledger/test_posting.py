@@ -93,7 +93,7 @@ def test_amounts_that_are_not_money_are_refused(customer, amount):
         ledger.post("top_up", [ledger.Line(bank, amount), ledger.Line(prepaid, -amount)], key="bad")
 
 
-def test_lines_that_do_not_sum_to_zero_are_refused(customer):
+def test_lines_that_do_not_sum_to_zero_are_refused(customer, en):
     prepaid, bank = ledger.customer_account(customer, "prepaid"), ledger.system_account("bank")
     with pytest.raises(Invalid, match="sum to zero"):
         ledger.post("top_up", [ledger.Line(bank, Decimal("1")), ledger.Line(prepaid, Decimal("-2"))], key="k")
