@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from formflow.ledger.balances import account_context
+
 
 def rule_context(data, *, customer=None, account=None, case=None, user=None, now=None) -> dict:
-    """The one context every rule sees (row and index are added per row)."""
+    """The one context every rule sees (row and index are added per row). `account`, unless
+    given: a stored customer's balances and this month's posted deductions and fees
+    (`ledger.balances.account_context`), as of `now`."""
     moment = now or datetime.now(UTC)
+    if account is None and getattr(customer, "id", None) is not None:
+        account = account_context(customer, moment if isinstance(moment, datetime) else None)
     return {
         "data": data,
         "customer": customer.snapshot() if hasattr(customer, "snapshot") else (customer or {}),
