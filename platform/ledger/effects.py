@@ -6,7 +6,9 @@ remains), once per case, state, round and effect (the effect's idempotency key).
      "account": "prepaid", "short": "receivable", "memo": "扣款"}
 
 It registers in the effect registry (formflow.effects) on import; the app factory imports
-this module. The ledger knows no workflow."""
+this module. The ledger knows no workflow.
+
+`ledger.reverse` undoes what the case posted: `{"effect": "ledger.reverse", "kind": "deduction"}`."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from flask_babel import gettext as _
 from formflow.effects import LOGIC_SCHEMA, EffectContext, effect
 from formflow.errors import Invalid
 from formflow.ledger import balances
-from formflow.ledger.services import CUSTOMER_POSTINGS, post_for_customer
+from formflow.ledger.services import CUSTOMER_POSTINGS, post_for_customer, reverse, unreversed_journals
 from formflow.money import amount as money_amount
 from formflow.rules.operators import OperatorFailure, to_money
 
@@ -60,3 +62,24 @@ def ledger_post(ctx: EffectContext, config: dict) -> dict:
         "amount": str(amount),
         "balances": {kind: str(value) for kind, value in balances.balances(customer).items()},
     }
+
+
+@effect(
+    "ledger.reverse",
+    schema={
+        "properties": {
+            "kind": {"enum": sorted(CUSTOMER_POSTINGS)},
+            "memo": {"type": "string", "maxLength": 500},
+        }
+    },
+)
+def ledger_reverse(ctx: EffectContext, config: dict) -> dict:
+    """Reverse what this case posted (of `kind`, else all of it) and is not reversed yet: a
+    dispute upheld for the customer gives the deduction back."""
+    reversed_ids = []
+    for journal in unreversed_journals(ctx.case.id, config.get("kind")):
+        reversal = reverse(
+            journal, key=f"{ctx.key}:{journal.id}", memo=config.get("memo", ""), actor=ctx.actor
+        )
+        reversed_ids.append(reversal.id)
+    return {"reversals": reversed_ids}

@@ -350,6 +350,19 @@ def _locked_balance(account: Account) -> Decimal:
     ).scalar_one()
 
 
+def unreversed_journals(case_id: int, kind: str | None = None) -> list[Journal]:
+    """The journals posted for a case (of `kind`) that no reversal names yet, oldest first."""
+    reversal = sa.orm.aliased(Journal)
+    query = sa.select(Journal).where(
+        Journal.case_id == case_id,
+        Journal.kind != "reversal",
+        ~sa.exists().where(reversal.reverses_id == Journal.id),
+    )
+    if kind is not None:
+        query = query.where(Journal.kind == kind)
+    return list(db.session.execute(query.order_by(Journal.id)).scalars())
+
+
 def reverse(journal: Journal, *, key: str, memo: str = "", actor: Any = None) -> Journal:
     """A journal undoing `journal` (its lines negated), naming it; once per journal."""
     if journal.kind == "reversal":

@@ -33,6 +33,7 @@ from formflow.errors import Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import SPEC_LANGUAGES, localized
+from formflow.ledger.balances import account_context
 from formflow.notices import CUSTOMER_SECTIONS, check_notices, render_notice
 from formflow.workflows.models import NoticeDocument, Notification
 
@@ -77,6 +78,7 @@ def notice_values(case) -> dict:
         },
         "data": copy.deepcopy(case.data or {}),
         "customer": case.customer.snapshot(),
+        "account": account_context(case.customer),  # balances after this step's postings
         "process": {
             "key": case.process.key,
             "version": case.version.number,

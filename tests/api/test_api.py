@@ -66,7 +66,13 @@ def test_customer_lookup_and_404(app, make_user, client):
     assert created.status_code == 201
     found = client.get("/api/v1/customers/K1", headers=headers)
     balances = {"prepaid": 0, "deposit": 0, "receivable": 0}
-    assert found.json == {"code": "K1", "name": "客户一", "tier": "B", "status": "active", "balances": balances}
+    assert found.json == {
+        "code": "K1",
+        "name": "客户一",
+        "tier": "B",
+        "status": "active",
+        "balances": balances,
+    }
     missing = client.get("/api/v1/customers/NOPE", headers=headers)
     assert missing.status_code == 404 and "NOPE" in missing.json["errors"][0]["message"]
 

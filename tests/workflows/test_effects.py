@@ -46,6 +46,7 @@ def test_the_registry_has_every_effect():
     assert sorted(EFFECTS) == [
         "customer.set_status",
         "ledger.post",
+        "ledger.reverse",
         "notify",
         "set_field",
         "start_case",
