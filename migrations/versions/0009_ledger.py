@@ -1,4 +1,4 @@
-"""ledger: accounts, journals and entries; journals and entries append-only (triggers)
+"""ledger: accounts, journals and entries (append-only, triggers), low-balance alerts
 
 Money is NUMERIC(18,2) on PostgreSQL and whole cents in an INTEGER on SQLite (formflow.money:
 SQLite has no exact decimal). The database refuses UPDATE and DELETE (and TRUNCATE on
@@ -138,6 +138,7 @@ def upgrade():
     sa.Column('normal_side', sa.String(length=6), nullable=False),
     sa.Column('allow_negative', sa.Boolean(), nullable=False),
     sa.Column('balance', MONEY, nullable=True),
+    sa.Column('alert_below', MONEY, nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_ledger_account_customer_id_customer')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_account')),
@@ -186,6 +187,27 @@ def upgrade():
         batch_op.create_index('ix_ledger_entry_account_id_id', ['account_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_journal_id'), ['journal_id'], unique=False)
 
+    op.create_table('ledger_low_balance_alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('journal_id', sa.Integer(), nullable=False),
+    sa.Column('balance_before', MONEY, nullable=False),
+    sa.Column('balance_after', MONEY, nullable=False),
+    sa.Column('threshold', MONEY, nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.String(length=2000), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['ledger_account.id'], name=op.f('fk_ledger_low_balance_alert_account_id_ledger_account')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_ledger_low_balance_alert_customer_id_customer')),
+    sa.ForeignKeyConstraint(['journal_id'], ['ledger_journal.id'], name=op.f('fk_ledger_low_balance_alert_journal_id_ledger_journal')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_low_balance_alert')),
+    sa.UniqueConstraint('journal_id', name=op.f('uq_ledger_low_balance_alert_journal_id'))
+    )
+    with op.batch_alter_table('ledger_low_balance_alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_low_balance_alert_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_low_balance_alert_customer_id'), ['customer_id'], unique=False)
+
     for statement in POSTGRESQL_UP if op.get_bind().dialect.name == "postgresql" else SQLITE_UP:
         op.execute(statement)
 
@@ -193,6 +215,7 @@ def upgrade():
 def downgrade():
     for statement in POSTGRESQL_DOWN if op.get_bind().dialect.name == "postgresql" else SQLITE_DOWN:
         op.execute(statement)
+    op.drop_table('ledger_low_balance_alert')
     op.drop_table('ledger_entry')
     op.drop_table('ledger_journal')
     op.drop_table('ledger_account')

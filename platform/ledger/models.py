@@ -57,6 +57,8 @@ class Account(db.Model):
     allow_negative: Mapped[bool] = mapped_column(Boolean, default=False)
     #: a customer account's balance (changed by postings only); None for system accounts
     balance: Mapped[Decimal | None] = mapped_column(MONEY)
+    #: a prepaid account's own low-balance threshold (else its tier's, see ledger.alerts)
+    alert_below: Mapped[Decimal | None] = mapped_column(MONEY)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer = relationship("Customer")
@@ -111,3 +113,23 @@ class Entry(db.Model):
 
     journal: Mapped[Journal] = relationship(back_populates="entries")
     account: Mapped[Account] = relationship(lazy="joined")
+
+
+class LowBalanceAlert(db.Model):
+    """A prepaid balance that fell below its threshold: the notice kept for the customer, once
+    per crossing (the posting that crossed it)."""
+
+    __tablename__ = "ledger_low_balance_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    journal_id: Mapped[int] = mapped_column(ForeignKey("ledger_journal.id"), unique=True)
+    balance_before: Mapped[Decimal] = mapped_column(MONEY)
+    balance_after: Mapped[Decimal] = mapped_column(MONEY)
+    threshold: Mapped[Decimal] = mapped_column(MONEY)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    customer = relationship("Customer")

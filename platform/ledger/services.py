@@ -29,6 +29,7 @@ from formflow.audit import services as audit
 from formflow.customers.models import Customer
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
+from formflow.ledger import alerts
 from formflow.ledger.models import (
     CUSTOMER_ACCOUNTS,
     JOURNAL_KINDS,
@@ -277,6 +278,7 @@ def _replayed(journal: Journal, content_hash: str) -> Journal:
 def _write_entries(journal: Journal, lines: Sequence[Line]) -> None:
     """Move each customer account's balance (in the order of account ids), then write the lines."""
     balances: dict[int, Decimal] = {}
+    moves: list[tuple[Account, Decimal, Decimal]] = []
     for line in sorted(lines, key=lambda line: line.account.id):
         account = line.account
         if account.customer_id is None:
@@ -299,6 +301,7 @@ def _write_entries(journal: Journal, lines: Sequence[Line]) -> None:
             raise Shortfall(account, current, -delta)
         set_committed_value(account, "balance", moved)
         balances[account.id] = moved
+        moves.append((account, moved - delta, moved))
     for line in lines:
         db.session.add(
             Entry(
@@ -310,6 +313,8 @@ def _write_entries(journal: Journal, lines: Sequence[Line]) -> None:
             )
         )
     db.session.flush()
+    for account, before, after in moves:
+        alerts.after_move(account, before, after, journal)
 
 
 def post_for_customer(

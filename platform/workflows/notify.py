@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -33,6 +34,7 @@ from formflow.errors import Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import SPEC_LANGUAGES, localized
+from formflow.ledger import alerts
 from formflow.ledger.balances import account_context
 from formflow.notices import CUSTOMER_SECTIONS, check_notices, render_notice
 from formflow.workflows.models import NoticeDocument, Notification
@@ -424,3 +426,22 @@ def mark_all_read(user, now: datetime | None = None) -> int:
         db.session.execute(sa.update(Notification).where(Notification.id.in_(ids)).values(read_at=now))
         audit.record("notification.read_all", "user", user.id, after={"notifications": ids}, actor=user)
     return len(ids)
+
+
+# --- low-balance alerts ------------------------------------------------------------------------
+
+
+@alerts.listen
+def tell_staff_of_low_balance(alert) -> None:
+    """A customer's prepaid balance fell below its threshold: the staff hear of it in the app
+    (and by e-mail when SMTP is configured), in the business language."""
+    customer = alert.customer
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
+        subject = _("Low prepaid balance: %(name)s (%(code)s)", name=customer.name, code=customer.code)
+        body = _(
+            "The prepaid balance of %(name)s is %(balance)s, below its threshold of %(threshold)s.",
+            name=customer.name,
+            balance=f"{alert.balance_after:,.2f}",
+            threshold=f"{alert.threshold:,.2f}",
+        )
+    db.session.add(Notification(role="staff", subject=subject[:300], body=body))
