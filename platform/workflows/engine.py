@@ -8,25 +8,40 @@ one success and one Conflict (409)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
-from formflow import audit, rules
+from formflow import audit
 from formflow.errors import Conflict, Forbidden, Invalid
 from formflow.extensions import db, utcnow
 from formflow.forms.pointers import join, resolve
 from formflow.forms.texts import localized
 from formflow.i18n import join_list
-from formflow.processes.form_rules import rule_context, truthy, version_tables
+from formflow.processes.form_rules import truthy
 from formflow.records.changes import change_data, check_submission
-from formflow.records.checking import case_context
 from formflow.rules.operators import business_today
-from formflow.workflows.models import CaseApproval
+from formflow.workflows.approvals import (
+    ApprovalStatus,
+    approval_block,
+    approval_status,
+    approvals_spec,
+    record_decision,
+    roles_for,
+)
+from formflow.workflows.states import (
+    evaluate,
+    is_final,
+    is_form_state,
+    state_spec,
+    title_of,
+    workflow_of,
+)
+from formflow.workflows.states import (
+    rule_context_for as rule_context_for,  # the context guards read; callers ask the engine
+)
 
 
 @dataclass
@@ -42,72 +57,13 @@ class ActionOption:
 
 
 @dataclass
-class ApprovalStatus:
-    required: int
-    given: list = field(default_factory=list)
-    remaining: int = 0
-    roles: list[str] = field(default_factory=list)
-    distinct: bool = True
-
-
-@dataclass
 class PerformResult:
     state: str
     transitioned: bool
     approvals: ApprovalStatus | None = None
 
 
-# --- the spec --------------------------------------------------------------------------
-
-
-def workflow_of(version) -> dict | None:
-    workflow = (version.spec or {}).get("workflow")
-    return workflow if isinstance(workflow, dict) and workflow.get("states") else None
-
-
-def state_spec(case, state: str | None = None) -> dict:
-    workflow = workflow_of(case.version) or {}
-    return (workflow.get("states") or {}).get(state or case.state) or {}
-
-
-def is_final(case) -> bool:
-    spec = state_spec(case)
-    return spec.get("kind") == "final" or bool(spec.get("final"))
-
-
-def is_form_state(case) -> bool:
-    """Whether the case's data may still be edited (a draft, or a workflow "form" state)."""
-    if workflow_of(case.version) is None:
-        return case.state == "draft"
-    return state_spec(case).get("kind", "form") == "form" and not is_final(case)
-
-
-def title_of(texts: Any, fallback: str) -> str:
-    return localized(texts) or fallback
-
-
-# --- context ---------------------------------------------------------------------------
-
-
-def rule_context_for(case, user=None) -> dict:
-    return rule_context(
-        case.data or {}, customer=case.customer, case=case_context(case, case.version), user=user
-    )
-
-
-def _evaluate(case, expression: Any, user=None, rule_id: str | None = None) -> Any:
-    context = rules.prepare(rule_context_for(case, user), version_tables(case.version))
-    return rules.compile(expression).evaluate(context, rule_id=rule_id)
-
-
 # --- who may act -----------------------------------------------------------------------
-
-
-def _roles_for(state: dict, action: dict) -> set[str]:
-    if action.get("roles"):
-        return set(action["roles"])
-    assignee = state.get("assignee") or {}
-    return {assignee["role"]} if isinstance(assignee, dict) and assignee.get("role") else set()
 
 
 def _delegators(user, today: date) -> list:
@@ -124,7 +80,7 @@ def _may_take(case, state: dict, action: dict, person, roles: set[str]) -> bool:
     step was reassigned to and a delegate alike."""
     if state.get("not_initiator") and case.created_by_id == person.id:
         return False
-    allowed = _roles_for(state, action)
+    allowed = roles_for(state, action)
     if allowed and not allowed & roles:
         return False
     if case.assigned_to_id is not None:
@@ -167,85 +123,6 @@ def can_act(case, user, action_name: str | None) -> bool:
     return any(acting_as(case, user, name) is not None for name in names)
 
 
-# --- approvals -------------------------------------------------------------------------
-
-
-def _approvals_spec(state: dict) -> dict:
-    approvals = state.get("approvals")
-    return approvals if isinstance(approvals, dict) else {}
-
-
-def required_approvals(case, state: dict | None = None) -> int:
-    state = state if state is not None else state_spec(case)
-    required = _approvals_spec(state).get("required", 1)
-    if isinstance(required, dict | list):
-        required = _evaluate(case, required, rule_id="approvals.required")
-    try:
-        return max(0, int(required))
-    except (TypeError, ValueError):
-        raise Invalid(
-            [{"pointer": "", "message": _("The number of approvals required is not a number.")}]
-        ) from None
-
-
-def _given(case, decision: str = "approve") -> list[CaseApproval]:
-    return list(
-        db.session.execute(
-            sa.select(CaseApproval)
-            .where(
-                CaseApproval.case_id == case.id,
-                CaseApproval.state == case.state,
-                CaseApproval.round == case.state_round,
-                CaseApproval.decision == decision,
-            )
-            .order_by(CaseApproval.at, CaseApproval.id)
-        ).scalars()
-    )
-
-
-def approval_status(case) -> ApprovalStatus | None:
-    state = state_spec(case)
-    if state.get("kind") != "approval" and "approvals" not in state:
-        return None
-    spec = _approvals_spec(state)
-    required = required_approvals(case, state)
-    given = _given(case)
-    distinct = spec.get("distinct", True)
-    count = len({principal_of(a) for a in given}) if distinct else len(given)
-    approve = (state.get("actions") or {}).get(spec.get("approve", "approve")) or {}
-    return ApprovalStatus(
-        required, given, max(0, required - count), sorted(_roles_for(state, approve)), distinct
-    )
-
-
-def principal_of(approval: CaseApproval) -> int:
-    """Whose approval it is: the delegator a delegate approved for, else the approver."""
-    return approval.on_behalf_of_id or approval.user_id
-
-
-def _approval_block(case, state: dict, name: str, user, principal=None) -> str | None:
-    """Why `user` (acting for `principal`) may not approve: distinct approvers count people,
-    so neither of them may have approved this round, nor an earlier step when excluded."""
-    spec = _approvals_spec(state)
-    if name != spec.get("approve", "approve"):
-        return None
-    people = {user.id, (principal or user).id}
-    if any({a.user_id, principal_of(a)} & people for a in _given(case)):
-        return _("Already approved by you.")
-    if spec.get("exclude_earlier_approvers"):
-        earlier = db.session.execute(
-            sa.select(CaseApproval.id).where(
-                CaseApproval.case_id == case.id,
-                sa.or_(CaseApproval.user_id.in_(people), CaseApproval.on_behalf_of_id.in_(people)),
-                CaseApproval.decision == "approve",
-                CaseApproval.state != case.state,
-            )
-        ).first()
-        if earlier is not None:
-            return _("You approved an earlier step of this case; someone else must approve this one.")
-    return None
-
-
 # --- actions ---------------------------------------------------------------------------
 
 
@@ -259,7 +136,7 @@ def available_actions(case, user) -> list[ActionOption]:
         if not isinstance(action, dict) or not can_act(case, user, name):
             continue
         requires = set(action.get("requires") or [])
-        approvals = _approvals_spec(state)
+        approvals = approvals_spec(state)
         is_approval = state.get("kind") == "approval" and name in (
             approvals.get("approve", "approve"),
             approvals.get("reject", "reject"),
@@ -272,7 +149,7 @@ def available_actions(case, user) -> list[ActionOption]:
                 requires_comment="comment" in requires or action.get("comment") == "required",
                 is_approval=is_approval,
                 needs_input=bool(requires) or "guard" in action,
-                blocked=_approval_block(case, state, name, user, acting_as(case, user, name)),
+                blocked=approval_block(case, state, name, user, acting_as(case, user, name)),
             )
         )
     return options
@@ -320,18 +197,18 @@ def _perform(case, action_name, user, comment, data, *, lock_version, now, syste
         from formflow.workflows.checklists import evidence_tokens
 
         check_submission(case, user, now, evidence_of=evidence_tokens)
-    blocked = None if system else _approval_block(case, state, action_name, user, principal)
+    blocked = None if system else approval_block(case, state, action_name, user, principal)
     if blocked:
         raise Invalid([{"pointer": "/action", "message": blocked}])
-    approvals = _approvals_spec(state)
+    approvals = approvals_spec(state)
     is_approval_state = state.get("kind") == "approval" or "approvals" in state
     transition = True
     if is_approval_state and action_name == approvals.get("approve", "approve") and not system:
-        _record(case, user, principal, "approve", action_name, comment, now)
+        record_decision(case, user, principal, "approve", action_name, comment, now)
         status = approval_status(case)
         transition = status.remaining == 0
     elif is_approval_state and action_name == approvals.get("reject", "reject") and not system:
-        _record(case, user, principal, "reject", action_name, comment, now)
+        record_decision(case, user, principal, "reject", action_name, comment, now)
     after = {"action": action_name, "comment": comment or "", "system": system}
     if principal is not user:
         after["on_behalf_of"] = principal.username
@@ -415,7 +292,7 @@ def _check_guard(case, action: dict, user) -> None:
     guard = action.get("guard")
     if not isinstance(guard, dict) or "when" not in guard:
         return
-    if not truthy(_evaluate(case, guard["when"], user, rule_id="guard")):
+    if not truthy(evaluate(case, guard["when"], user, rule_id="guard")):
         message = localized(guard.get("message")) or _("This action is not allowed for this case.")
         raise Invalid([{"pointer": "/action", "message": message}])
 
@@ -436,34 +313,6 @@ def _check_requirements(case, action: dict, comment: str | None) -> None:
             errors.append({"pointer": "/checklist", "message": message})
     if errors:
         raise Invalid(errors)
-
-
-def _record(case, user, principal, decision: str, action: str, comment: str | None, now: datetime) -> None:
-    approval = CaseApproval(
-        case_id=case.id,
-        state=case.state,
-        round=case.state_round,
-        user_id=user.id,
-        on_behalf_of_id=principal.id if principal is not user else None,
-        decision=decision,
-        action=action,
-        comment=comment or "",
-        at=now,
-    )
-    db.session.add(approval)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        raise Invalid([{"pointer": "/action", "message": _("Already approved by you.")}]) from None
-    audit.record(
-        f"case.{decision}",
-        "case",
-        case.id,
-        after={"state": case.state, "round": case.state_round, "comment": comment or ""}
-        | ({"on_behalf_of": principal.username} if principal is not user else {}),
-        actor=user,
-    )
 
 
 # --- entering states -------------------------------------------------------------------
