@@ -41,6 +41,8 @@ ROUTES = {
     "audit.export": ("GET", "/audit/export.csv", AUDIT),
     "customers.index": ("GET", "/customers/", ALL),
     "customers.show": ("GET", "/customers/{customer}", ALL),
+    "ledger.account": ("GET", "/customers/{customer}/account", ALL),
+    "ledger.statement": ("GET", "/customers/{customer}/statement", ALL),
     "customers.search": ("GET", "/customers/search?q=M0", frozenset({"admin", "staff"})),
     "api.openapi": ("GET", "/api/v1/openapi.json", PUBLIC),
     "api.me": ("GET", "/api/v1/me", ALL),

@@ -1,0 +1,57 @@
+"""A customer's money in the UI: its balances, an account's entries newest first, low-balance
+notices, and the monthly statement as a page or an XLSX workbook."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, render_template, request
+
+from formflow.auth.decorators import permission_required
+from formflow.customers import services as customers
+from formflow.extensions import db
+from formflow.ledger import balances, statements
+from formflow.ledger.models import CUSTOMER_ACCOUNTS, LowBalanceAlert
+from formflow.ledger.services import account_label
+from formflow.pagination import next_page_url
+
+bp = Blueprint("ledger", __name__, url_prefix="/customers")
+
+
+@bp.route("/<code>/account")
+@permission_required("customers.read")
+def account(code: str):
+    customer = customers.get_by_code(code)
+    kind = request.args.get("account", "prepaid")
+    page = balances.entries(customer, kind, before=request.args.get("before", type=int))
+    alerts = db.session.execute(
+        sa.select(LowBalanceAlert)
+        .where(LowBalanceAlert.customer_id == customer.id)
+        .order_by(LowBalanceAlert.id.desc())
+        .limit(5)
+    ).scalars()
+    return render_template(
+        "ledger/account.html", customer=customer, kind=kind, kinds=list(CUSTOMER_ACCOUNTS),
+        balances=balances.balances(customer), page=page, alerts=list(alerts), account_label=account_label,
+        kind_labels=statements.kind_labels(), period=statements.current_period(),
+        next_url=next_page_url("ledger.account", "before", page.next_before),
+    )  # fmt: skip
+
+
+@bp.route("/<code>/statement")
+@permission_required("customers.read")
+def statement(code: str):
+    customer = customers.get_by_code(code)
+    found = statements.statement(
+        customer,
+        request.args.get("account", "prepaid"),
+        request.args.get("period") or statements.current_period(),
+    )
+    if request.args.get("format") == "xlsx":
+        name = f"statement-{customer.code}-{found.account}-{found.period}.xlsx"
+        return Response(
+            statements.xlsx_bytes(found),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return render_template("ledger/statement.html", statement=found, kinds=list(CUSTOMER_ACCOUNTS),
+                           account_label=account_label)  # fmt: skip
