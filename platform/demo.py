@@ -7,7 +7,6 @@ from pathlib import Path
 
 from flask import current_app
 
-from formflow import tables
 from formflow.auth import services as auth
 from formflow.auth.permissions import ROLES
 from formflow.customers import services as customers
@@ -57,34 +56,9 @@ def load_demo(echo: Callable[[str], None] = print) -> int:
             customers.create(code, name, tier)
             echo(f"  customer {code} {name} (tier {tier})")
             created += 1
-    created += _demo_thresholds(echo)
     created += load_templates(Path(current_app.config["CONFIGS_DIR"]), echo)
     db.session.flush()
     return created
-
-
-#: the prepaid balance below which a customer of each tier is alerted (formflow.ledger.alerts)
-DEMO_THRESHOLDS = [["A", 5000], ["B", 2000], ["C", 500]]
-
-
-def _demo_thresholds(echo: Callable[[str], None]) -> int:
-    """The global parameter table of low-balance thresholds, when missing (admins edit it)."""
-    from formflow.ledger.alerts import THRESHOLD_TABLE
-
-    try:
-        tables.get_global_table(THRESHOLD_TABLE)
-        return 0
-    except NotFound:
-        pass
-    created = tables.create_global_table(
-        THRESHOLD_TABLE,
-        {"zh-CN": "预存余额提醒阈值", "en": "Low prepaid balance thresholds"},
-        [{"name": "tier", "type": "text"}, {"name": "threshold", "type": "money"}],
-        "tier",
-    )
-    tables.save_global_table(THRESHOLD_TABLE, DEMO_THRESHOLDS, expected_number=created.number)
-    echo(f"  parameter table {THRESHOLD_TABLE}")
-    return 1
 
 
 def load_templates(configs_dir: Path, echo: Callable[[str], None] = print) -> int:
