@@ -75,7 +75,7 @@ class Shortfall(Invalid):
                     "pointer": pointer,
                     "message": _(
                         "The %(account)s balance is %(balance)s, %(shortfall)s short of %(amount)s.",
-                        account=account_label(account.kind),
+                        account=_account_word(account.kind),
                         balance=f"{balance:,.2f}",
                         shortfall=f"{self.shortfall:,.2f}",
                         amount=f"{needed:,.2f}",
@@ -86,18 +86,24 @@ class Shortfall(Invalid):
 
 
 def account_label(kind: str) -> str:
-    """An account kind as people read it, in their language."""
+    """An account kind as a page names it ("Prepaid", 预存), in the user's language."""
     labels = {
-        "prepaid": _("prepaid"),
-        "deposit": _("deposit"),
-        "receivable": _("receivable"),
-        "bank": _("bank"),
-        "revenue_management_fee": _("management fee revenue"),
-        "revenue_deduction": _("deduction revenue"),
-        "revenue_usage": _("usage revenue"),
-        "refunds": _("refunds owed"),
+        "prepaid": _("Prepaid"),
+        "deposit": _("Deposit"),
+        "receivable": _("Receivable"),
+        "bank": _("Bank"),
+        "revenue_management_fee": _("Management fee revenue"),
+        "revenue_deduction": _("Deduction revenue"),
+        "revenue_usage": _("Usage revenue"),
+        "refunds": _("Refunds owed"),
     }
     return labels.get(kind, kind)
+
+
+def _account_word(kind: str) -> str:
+    """An account kind inside a sentence ("The prepaid balance is …")."""
+    words = {"prepaid": _("prepaid"), "deposit": _("deposit"), "receivable": _("receivable")}
+    return words.get(kind, account_label(kind))
 
 
 # --- accounts ---------------------------------------------------------------------------------

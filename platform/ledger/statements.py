@@ -40,6 +40,11 @@ def kind_labels() -> dict[str, str]:
     }
 
 
+def posting_kind_label(kind: str) -> str:
+    """A posting kind as people read it (a kind unknown here: as it is)."""
+    return kind_labels().get(kind, kind)
+
+
 @dataclass
 class StatementLine:
     entry_id: int

@@ -23,6 +23,7 @@ from formflow.customers.models import status_label
 from formflow.extensions import db
 from formflow.forms.texts import localized, spec_language
 from formflow.i18n import join_list
+from formflow.ledger.statements import posting_kind_label
 from formflow.processes.titles import action_title, checklist_label, state_title
 from formflow.workflows.models import NoticeDocument, Notification, Timer, WebhookDelivery
 
@@ -289,7 +290,28 @@ def _webhook_sentence(after: dict, outcome: dict, words: _Words) -> str:
     )
 
 
+def _ledger_post_sentence(after: dict, outcome: dict, words: _Words) -> str:
+    config = after.get("config") if isinstance(after.get("config"), dict) else {}
+    balances = outcome.get("balances") if isinstance(outcome.get("balances"), dict) else {}
+    return _(
+        "Posted %(kind)s of %(amount)s (posting %(journal)s); prepaid balance now %(balance)s.",
+        kind=posting_kind_label(str(config.get("kind", ""))),
+        amount=_value(outcome.get("amount")),
+        journal=outcome["journal"],
+        balance=_value(balances.get("prepaid")),
+    )
+
+
+def _ledger_reverse_sentence(after: dict, outcome: dict, words: _Words) -> str:
+    reversals = outcome.get("reversals") if isinstance(outcome.get("reversals"), list) else []
+    if not reversals:
+        return _("Nothing of this case was left to reverse.")
+    return _("Reversed this case's postings (reversal %(ids)s).", ids=", ".join(str(i) for i in reversals))
+
+
 EFFECT_SENTENCES = {
+    "ledger.post": _ledger_post_sentence,
+    "ledger.reverse": _ledger_reverse_sentence,
     "notify": _notify_sentence,
     "customer.set_status": _set_status_sentence,
     "set_field": _set_field_sentence,

@@ -20,7 +20,7 @@ from formflow.ledger import balances
 from formflow.ledger import services as ledger
 from formflow.ledger.models import Journal
 from formflow.ledger.verify import verify
-from formflow.workflows import engine
+from formflow.workflows import engine, history
 from formflow.workflows.models import NoticeDocument
 
 
@@ -40,7 +40,7 @@ def _deduction(amount: str):
     return case
 
 
-def test_an_approved_deduction_posts_and_its_notice_tells_the_balance_after(app_ctx):
+def test_an_approved_deduction_posts_and_its_notice_tells_the_balance_after(app_ctx, zh):
     load_demo(echo=lambda _line: None)
     customer = customers.get_by_code("C001")
     ledger.post_for_customer(customer, "top_up", Decimal("100.00"), key="seed")
@@ -51,6 +51,8 @@ def test_an_approved_deduction_posts_and_its_notice_tells_the_balance_after(app_
         sa.select(NoticeDocument).where(NoticeDocument.case_id == case.id)
     ).scalar_one()
     assert "扣款金额：80.00 元；扣款后预存余额 20.00 元。" in notice.body
+    said = [entry.summary for entry in history.timeline(case) if entry.kind == "effect"]
+    assert any(s.startswith("已记账：扣款 80.00") and s.endswith("预存余额现为 20.00。") for s in said), said
 
     second = _deduction("50.00")  # 20.00 left: 30.00 becomes receivable
     found = balances.balances(customer)
@@ -62,7 +64,7 @@ def test_an_approved_deduction_posts_and_its_notice_tells_the_balance_after(app_
     assert verify().ok
 
 
-def test_a_dispute_decided_for_the_customer_reverses_the_deduction(app_ctx):
+def test_a_dispute_decided_for_the_customer_reverses_the_deduction(app_ctx, zh):
     load_demo(echo=lambda _line: None)
     customer = customers.get_by_code("C001")
     ledger.post_for_customer(customer, "top_up", Decimal("100.00"), key="seed")
@@ -77,4 +79,6 @@ def test_a_dispute_decided_for_the_customer_reverses_the_deduction(app_ctx):
         .all()
     )
     assert kinds == ["deduction", "reversal"]
+    said = [entry.summary for entry in history.timeline(case) if entry.kind == "effect"]
+    assert any(s.startswith("已冲正此业务单的记账") for s in said), said
     assert verify().ok
