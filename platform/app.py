@@ -71,6 +71,7 @@ def _register_effects() -> None:
     """The packages with workflow effects register them in formflow.effects on import: the
     registry is full whenever an app exists (server, CLI, tests). A new one is added here."""
     from formflow.cases import effects  # noqa: F401  (set_field, customer.set_status, start_case)
+    from formflow.ledger import effects as _ledger  # noqa: F401  (ledger.post)
     from formflow.workflows import notify, webhooks  # noqa: F401
 
 
@@ -92,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.cases.workflow_views import bp as workflow_bp
     from formflow.customers.views import bp as customers_bp
     from formflow.home.views import bp as home_bp
+    from formflow.ledger.views import bp as ledger_bp
     from formflow.processes.rule_builder_views import bp as rules_builder_bp
     from formflow.processes.views import bp as processes_bp
     from formflow.trials import views as _trials  # noqa: F401  (its routes are on processes_bp)
@@ -105,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(workflow_bp)  # inbox, delegations, case actions (formflow/cases/workflow_views.py)
     app.register_blueprint(checklists_bp)  # ticking checklists (formflow/cases/checklist_views.py)
     app.register_blueprint(notifications_bp)  # mine, mark read (workflows/notifications_views.py)
+    app.register_blueprint(ledger_bp)  # a customer's balances, entries, statements (ledger/views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
 

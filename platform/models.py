@@ -3,6 +3,7 @@
 from formflow.audit.models import AuditEntry, AuditHead
 from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole, UserSession
 from formflow.customers.models import Customer
+from formflow.ledger.models import Account, Entry, Journal, LowBalanceAlert
 from formflow.processes.models import Process, ProcessVersion
 from formflow.records.models import Attachment, Case
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
@@ -17,6 +18,7 @@ from formflow.workflows.models import (
 )
 
 __all__ = [
+    "Account",
     "ApiToken",
     "Attachment",
     "AuditEntry",
@@ -26,9 +28,12 @@ __all__ = [
     "ChecklistTick",
     "Customer",
     "Delegation",
+    "Entry",
     "GlobalTable",
     "GlobalTableVersion",
+    "Journal",
     "LoginThrottle",
+    "LowBalanceAlert",
     "NoticeDocument",
     "Notification",
     "Process",

@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases.act": EVERYONE,
     "cases.reassign": frozenset({"admin", "manager"}),
     "delegations.manage": EVERYONE,
+    # money moves only by these roles' hands (and by the workflow effect ledger.post)
+    "ledger.post": frozenset({"admin", "finance"}),
 }
 
 #: Permissions whose answer depends on the object too. The package that owns the object

@@ -33,6 +33,20 @@ def balances(customer: Customer) -> dict[str, Decimal]:
     return {kind: found.get(kind, ZERO) for kind in CUSTOMER_ACCOUNTS}
 
 
+def balances_after(customer: Customer, journal: Journal) -> dict[str, Decimal]:
+    """The customer's balances as they were right after `journal` (the same on every replay)."""
+    last = max(entry.id for entry in journal.entries)
+    found = {}
+    for account in db.session.execute(sa.select(Account).where(Account.customer_id == customer.id)).scalars():
+        found[account.kind] = db.session.execute(
+            sa.select(Entry.balance_after)
+            .where(Entry.account_id == account.id, Entry.id <= last)
+            .order_by(Entry.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    return {kind: found.get(kind) or ZERO for kind in CUSTOMER_ACCOUNTS}
+
+
 def account_balance(account: Account) -> Decimal:
     """A balance summed over the account's entries (a system account's only balance)."""
     total = db.session.execute(
