@@ -1,0 +1,86 @@
+"""Issue 13, in the browser: staff records a top-up that finance confirms (credited only then),
+staff submits a deduction that posts when finance approves it, the customer's account page and
+statement show both, and a refund above the balance is refused with its message."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_support import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.live_db]
+
+
+def log_in(page, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto("/auth/login")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill("demo")
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url("**/")
+    page.context.add_cookies([{"name": "lang", "value": "en", "url": page.url}])
+
+
+def act(page, case_url: str, action: str, comment: str = "") -> None:
+    page.goto(case_url)
+    if comment:
+        page.locator("form.action-form textarea[name=comment]").fill(comment)
+    page.locator("form.action-form").get_by_role("button", name=action, exact=True).click()
+
+
+def balances(page) -> str:
+    page.goto("/customers/C003/account")
+    return page.locator('[data-testid="balances"]').inner_text()
+
+
+def test_a_top_up_and_a_deduction_move_the_balance_and_a_refund_above_it_is_refused(page, live_app):
+    log_in(page, "staff")
+    page.goto("/cases/new?process=prepaid_topup&customer=C003")
+    page.get_by_label("Amount (CNY)").fill("500.00")
+    page.get_by_label("Date received").fill("2026-11-28")
+    page.get_by_label("Bank transfer").check()
+    page.get_by_label("Bank reference").fill("ICBC-20261128-7")
+    page.locator("button[value=submit]").click()
+    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    top_up = page.url
+    assert "500.00" not in balances(page)  # nothing is credited before finance confirms
+
+    log_in(page, "finance")
+    act(page, top_up, "Confirm and credit")
+    assert "500.00" in balances(page)
+
+    log_in(page, "staff")
+    page.goto("/cases/new?process=deduction&customer=C003")
+    page.get_by_label("Quality problem").check()
+    page.get_by_label("Amount (CNY)").fill("80.00")
+    page.get_by_label("Date of the incident").fill("2026-11-20")
+    page.get_by_label("Evidence").set_input_files(
+        files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 evidence"}]
+    )
+    page.locator("button[value=submit]").click()
+    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    deduction = page.url
+    log_in(page, "finance")
+    act(page, deduction, "Approve")
+    assert "420.00" in balances(page)
+    entries = page.locator('[data-testid="entries"]').inner_text()
+    assert entries.index("-80.00") < entries.index("+500.00")  # newest first
+    page.screenshot(path=str(ARTIFACTS / "customer-account.png"), full_page=True)
+
+    page.get_by_role("link", name="Statement").click()
+    statement = page.locator('[data-testid="statement"]').inner_text()
+    assert "Opening balance" in statement and "500.00" in statement and "80.00" in statement
+    assert page.locator('[data-testid="closing"]').inner_text().strip() == "420.00"
+    page.screenshot(path=str(ARTIFACTS / "customer-statement.png"), full_page=True)
+
+    log_in(page, "staff")
+    page.goto("/cases/new?process=prepaid_refund&customer=C003")
+    page.get_by_label("Amount to refund (CNY)").fill("1000.00")
+    page.get_by_label("Contract ended").check()
+    page.get_by_label("Account holder").fill("青松餐饮管理有限公司")
+    page.get_by_label(re.compile(r"^Bank\W*$")).fill("中国工商银行")
+    page.get_by_label("Account number").fill("6222020200112233")
+    page.locator("button[value=submit]").click()
+    assert "more than the customer's current prepaid balance" in page.locator("main").inner_text()
+    assert "420.00" in balances(page)
