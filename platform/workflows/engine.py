@@ -68,7 +68,7 @@ class PerformResult:
 
 def _delegators(user, today: date) -> list:
     from formflow.auth.models import User
-    from formflow.workflows.inbox import delegators_of
+    from formflow.workflows.delegations import delegators_of
 
     ids = delegators_of(user, today)
     return [found for user_id in ids if (found := db.session.get(User, user_id)) is not None]
