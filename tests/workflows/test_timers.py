@@ -14,7 +14,8 @@ from workflows.sla_support import load_world, new_case, user
 from formflow.audit.models import AuditEntry
 from formflow.errors import Conflict
 from formflow.extensions import db
-from formflow.workflows import checklists, engine, timers
+from formflow.forms.values import business_zone
+from formflow.workflows import checklists, engine, timer_firing, timers
 from formflow.workflows.models import Notification, Timer
 from formflow.workflows.timers import Duration, parse_duration, shift
 
@@ -298,7 +299,7 @@ def test_an_aware_now_is_taken_as_such(world, app_ctx):
     case = new_case()
     db.session.commit()
     due = case.state_entered_at + timedelta(days=30)
-    just_before = (due - timedelta(seconds=1)).replace(tzinfo=UTC).astimezone(timers.business_zone())
+    just_before = (due - timedelta(seconds=1)).replace(tzinfo=UTC).astimezone(business_zone())
     assert timers.tick(just_before).fired == 0
     assert timers.tick(due.replace(tzinfo=UTC)).fired == 1
 
@@ -398,10 +399,10 @@ def test_a_reminder_at_a_step_without_assignee_goes_to_the_roles_that_act_there(
     db.session.commit()
     state = {"actions": {"go": {"to": "x", "roles": ["risk", "admin"]}}}
     timer = timers_of(case)[0]
-    assert timers._remind(case, state, timer) == "reminded roles risk"
+    assert timer_firing.remind(case, state, timer) == "reminded roles risk"
     assert notifications(case)[-1].role == "risk"
     # nobody named anywhere: the case's owner hears of it
-    assert timers._remind(case, {"actions": {"go": {"to": "x"}}}, timer).startswith(
+    assert timer_firing.remind(case, {"actions": {"go": {"to": "x"}}}, timer).startswith(
         "reminded the case's owner"
     )
     assert notifications(case)[-1].user_id == case.created_by_id
