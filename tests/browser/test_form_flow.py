@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live_db]
 
 TOP_UP = {
     "formflow": 1,
-    "key": "prepaid_topup",
+    "key": "prepaid_deposit_slip",
     "category": "prepaid",
     "name": {"zh-CN": "预存充值", "en": "Prepaid top-up"},
     "form": {
@@ -88,7 +88,7 @@ def use_english(page) -> None:
 
 
 def test_admin_imports_and_publishes_staff_fill_in_english(page, tmp_path):
-    template = tmp_path / "prepaid_topup.json"
+    template = tmp_path / "prepaid_deposit_slip.json"
     template.write_text(json.dumps(TOP_UP, ensure_ascii=False), encoding="utf-8")
 
     log_in(page, "admin")
@@ -98,7 +98,7 @@ def test_admin_imports_and_publishes_staff_fill_in_english(page, tmp_path):
     page.get_by_role("button", name="Check").click()
     assert "A new process; this becomes its draft version 1." in page.content()
     page.get_by_role("button", name="Confirm import").click()
-    page.wait_for_url("**/admin/processes/prepaid_topup")
+    page.wait_for_url("**/admin/processes/prepaid_deposit_slip")
     page.get_by_role("button", name="Publish").click()
     assert "published" in page.locator("table").inner_text()
     page.screenshot(path=str(ARTIFACTS / "process-published-en.png"), full_page=True)
@@ -106,7 +106,7 @@ def test_admin_imports_and_publishes_staff_fill_in_english(page, tmp_path):
 
     log_in(page, "staff")
     page.goto("/cases/new")
-    page.get_by_label("Process").select_option("prepaid_topup")
+    page.get_by_label("Process").select_option("prepaid_deposit_slip")
     page.get_by_label("Customer", exact=True).fill("C003")
     page.get_by_role("button", name="Continue").click()
 
