@@ -7,26 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import ARTIFACTS
+from browser_support import ARTIFACTS, act, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_db]
-
-
-def log_in(page, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/auth/login")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill("demo")
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url("**/")
-    page.context.add_cookies([{"name": "lang", "value": "en", "url": page.url}])
-
-
-def act(page, case_url: str, action: str, comment: str = "") -> None:
-    page.goto(case_url)
-    if comment:
-        page.locator("form.action-form textarea[name=comment]").fill(comment)
-    page.locator("form.action-form").get_by_role("button", name=action, exact=True).click()
 
 
 def balances(page) -> str:
