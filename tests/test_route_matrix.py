@@ -48,6 +48,8 @@ ROUTES = {
     "api.me": ("GET", "/api/v1/me", ALL),
     "api.customer": ("GET", "/api/v1/customers/{customer}", ALL),
     "api.customer_create": ("POST", "/api/v1/customers", frozenset({"admin", "staff"})),
+    "api.customers_list": ("GET", "/api/v1/customers", ALL),
+    "api.customer_update": ("PATCH", "/api/v1/customers/{customer}", frozenset({"admin", "staff"})),
     "api.customer_entries": ("GET", "/api/v1/customers/{customer}/entries", ALL),
     "api.ledger_post": ("POST", "/api/v1/ledger/postings", frozenset({"admin", "finance"})),
     "processes.index": ("GET", "/admin/processes/", AUDIT),
@@ -187,7 +189,7 @@ def _request(client, method, url, bearer=None):
     if method == "GET":
         return client.raw.get(url, headers=headers)
     if url.startswith("/api/"):
-        return client.raw.post(url, json={}, headers=headers)
+        return client.raw.open(url, method=method, json={}, headers=headers)
     return client.post_form(url, {}, token_page="/auth/login" if bearer is None else "/")
 
 

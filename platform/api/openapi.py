@@ -60,6 +60,40 @@ def document() -> dict:
                 }
             },
             "/customers": {
+                "get": {
+                    "summary": "Customers by code, searched by code or name, keyset pages",
+                    "parameters": [
+                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                        {"name": "tier", "in": "query", "schema": {"type": "string", "maxLength": 10}},
+                        {"name": "after", "in": "query", "schema": {"type": "string", "maxLength": 40}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A page of customers and the link to the next",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "customers": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Customer"},
+                                            },
+                                            "next": {"type": ["string", "null"]},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "401": error_response("Missing or invalid token"),
+                        "403": error_response("Not allowed"),
+                    },
+                },
                 "post": {
                     "summary": "Create a customer",
                     "requestBody": {
@@ -91,9 +125,43 @@ def document() -> dict:
                         "403": error_response("Not allowed"),
                         "422": error_response("Invalid data, with JSON Pointers"),
                     },
-                }
+                },
             },
             "/customers/{code}": {
+                "patch": {
+                    "summary": "Change a customer's name, tier or status",
+                    "parameters": [
+                        {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "name": {"type": "string", "maxLength": 200},
+                                        "tier": {"type": "string", "maxLength": 10},
+                                        "status": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The customer as it is now",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Customer"}}
+                            },
+                        },
+                        "400": error_response("Body is not JSON"),
+                        "401": error_response("Missing or invalid token"),
+                        "403": error_response("Not allowed"),
+                        "404": error_response("No such customer"),
+                        "422": error_response("Invalid data, with JSON Pointers"),
+                    },
+                },
                 "get": {
                     "summary": "A customer's tier, status and balances per account",
                     "parameters": [
@@ -110,7 +178,7 @@ def document() -> dict:
                         "403": error_response("Not allowed"),
                         "404": error_response("No such customer"),
                     },
-                }
+                },
             },
         },
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, url_for
 
 from formflow.api.auth import authenticate_bearer
 from formflow.api.body import json_object, text_field
@@ -45,6 +45,26 @@ def me():
 def customer(code: str):
     require(g.api_user, "customers.read")
     found = customers.get_by_code(code)
+    return jsonify(found.snapshot() | {"balances": balances.balances(found)})
+
+
+@bp.route("/customers")
+def customers_list():
+    require(g.api_user, "customers.read")
+    limit = min(max(request.args.get("limit", 50, type=int), 1), 200)
+    rows, after = customers.page(
+        text=request.args.get("q"), tier=request.args.get("tier") or None,
+        after_code=request.args.get("after") or None, size=limit,
+    )  # fmt: skip
+    following = url_for("api.customers_list", **{**request.args.to_dict(), "after": after}) if after else None
+    return jsonify({"customers": [row.snapshot() for row in rows], "next": following})
+
+
+@bp.route("/customers/<code>", methods=["PATCH"])
+def customer_update(code: str):
+    require(g.api_user, "customers.manage")
+    found = customers.update(customers.get_by_code(code), json_object(), actor=g.api_user)
+    db.session.commit()
     return jsonify(found.snapshot() | {"balances": balances.balances(found)})
 
 

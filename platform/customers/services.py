@@ -116,6 +116,40 @@ def create(code: str, name: str, tier: str, *, status: str = "active", actor=Non
     return customer
 
 
+def update(customer: Customer, changes: dict, *, actor=None) -> Customer:
+    """Change a customer's name, tier or status (`changes` holds only those); Invalid with each
+    field's pointer for an empty or overlong value, an unknown status or another field."""
+    errors = [
+        {"pointer": f"/{key}", "message": _("This field cannot be changed here.")}
+        for key in changes
+        if key not in ("name", "tier", "status")
+    ]
+    limits = {"name": 200, "tier": 10, "status": 30}
+    cleaned = {}
+    for key, value in changes.items():
+        if key not in limits:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            errors.append({"pointer": f"/{key}", "message": _("Must not be empty.")})
+        elif len(value.strip()) > limits[key]:
+            errors.append({"pointer": f"/{key}", "message": _("At most %(n)d characters.", n=limits[key])})
+        elif key == "status" and value.strip() not in CUSTOMER_STATUSES:
+            errors.append({"pointer": "/status", "message": _("Unknown status.")})
+        else:
+            cleaned[key] = value.strip()
+    if errors:
+        raise Invalid(errors)
+    before = customer.snapshot()
+    for key, value in cleaned.items():
+        setattr(customer, key, value)
+    db.session.flush()
+    if customer.snapshot() != before:
+        audit.record(
+            "customer.update", "customer", customer.id, before=before, after=customer.snapshot(), actor=actor
+        )
+    return customer
+
+
 def page(
     *, text: str | None, tier: str | None, after_code: str | None, size: int
 ) -> tuple[list[Customer], str | None]:

@@ -123,3 +123,32 @@ def test_entries_come_newest_first_in_keyset_pages(app, client, finance):
     last = client.get(second["next"], headers=finance).json
     assert [e["amount"] for e in last["entries"]] == [1] and last["next"] is None
     assert client.get("/api/v1/customers/API01/entries?account=wallet", headers=finance).status_code == 404
+
+
+def test_customers_are_listed_in_keyset_pages_and_changed_by_patch(app, client, make_user, finance):
+    with app.app_context():
+        for index in range(3):
+            customers.create(f"LST{index}", f"列表客户 {index}", "C")
+        db.session.commit()
+    first = client.get("/api/v1/customers?q=LST&limit=2", headers=finance).json
+    assert [c["code"] for c in first["customers"]] == ["LST0", "LST1"]
+    second = client.get(first["next"], headers=finance).json
+    assert [c["code"] for c in second["customers"]] == ["LST2"] and second["next"] is None
+    staff = _headers(app, make_user, ["staff"])
+    changed = client.patch(
+        "/api/v1/customers/LST1", data=json.dumps({"tier": "B", "status": "warned"}), headers=staff
+    )
+    assert changed.status_code == 422 and changed.json["errors"][0]["pointer"] == "/status"
+    changed = client.patch(
+        "/api/v1/customers/LST1", data=json.dumps({"tier": "B", "name": "改名"}), headers=staff
+    )
+    assert changed.status_code == 200 and (changed.json["tier"], changed.json["name"]) == ("B", "改名")
+    assert (
+        client.patch("/api/v1/customers/LST1", data=json.dumps({"code": "X"}), headers=staff).status_code
+        == 422
+    )
+    assert (
+        client.patch("/api/v1/customers/LST1", data=json.dumps({"tier": "A"}), headers=finance).status_code
+        == 403
+    )
+    assert client.get("/api/v1/customers/LST1", headers=finance).json["tier"] == "B"
