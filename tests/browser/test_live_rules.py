@@ -232,6 +232,7 @@ def test_admin_builds_rules_without_json_and_staff_see_them_live(page, live_app,
     assert "Reason equals Other" in page.locator("table").inner_text()  # the option, by its label
 
     page.get_by_role("button", name="Add a tier-threshold validation").click()
+    page.wait_for_url("**/rules/new?preset=tier")  # the new page, not the list it leaves
     assert page.locator("#rows-0-value").is_hidden() and page.locator("#rows-0-threshold").is_visible()
     assert page.locator("#rows-0-threshold").input_value() == "deduction_limits:max_single"
     page.get_by_label("Message (zh-CN)").fill("超过该等级单笔扣款上限")
