@@ -6,8 +6,16 @@ from formflow.api.openapi_case_paths import CASE_PATHS
 from formflow.api.openapi_case_schemas import CASE_SCHEMAS
 from formflow.api.openapi_ledger import LEDGER_PATHS, LEDGER_SCHEMAS
 from formflow.api.openapi_processes import PROCESS_PATHS, PROCESS_SCHEMAS
-from formflow.api.openapi_responses import ERRORS, error_response
+from formflow.api.openapi_responses import ERRORS, error_response, json_response
 from formflow.customers.services import CODE as CUSTOMER_CODE
+
+CUSTOMER = "#/components/schemas/Customer"
+#: what a customer's create and PATCH bodies share
+CUSTOMER_FIELDS = {
+    "name": {"type": "string", "maxLength": 200},
+    "tier": {"type": "string", "maxLength": 10},
+    "status": {"type": "string"},
+}
 
 
 def document() -> dict:
@@ -105,21 +113,14 @@ def document() -> dict:
                                     "required": ["code", "name", "tier"],
                                     "properties": {
                                         "code": {"type": "string", "pattern": CUSTOMER_CODE.pattern},
-                                        "name": {"type": "string", "maxLength": 200},
-                                        "tier": {"type": "string", "maxLength": 10},
-                                        "status": {"type": "string"},
+                                        **CUSTOMER_FIELDS,
                                     },
                                 }
                             }
                         },
                     },
                     "responses": {
-                        "201": {
-                            "description": "Created",
-                            "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/Customer"}}
-                            },
-                        },
+                        "201": json_response("Created", CUSTOMER),
                         "400": error_response("Body is not JSON"),
                         "401": error_response("Missing or invalid token"),
                         "403": error_response("Not allowed"),
@@ -139,22 +140,13 @@ def document() -> dict:
                             "application/json": {
                                 "schema": {
                                     "type": "object",
-                                    "properties": {
-                                        "name": {"type": "string", "maxLength": 200},
-                                        "tier": {"type": "string", "maxLength": 10},
-                                        "status": {"type": "string"},
-                                    },
+                                    "properties": CUSTOMER_FIELDS,
                                 }
                             }
                         },
                     },
                     "responses": {
-                        "200": {
-                            "description": "The customer as it is now",
-                            "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/Customer"}}
-                            },
-                        },
+                        "200": json_response("The customer as it is now", CUSTOMER),
                         "400": error_response("Body is not JSON"),
                         "401": error_response("Missing or invalid token"),
                         "403": error_response("Not allowed"),
@@ -168,12 +160,7 @@ def document() -> dict:
                         {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
                     ],
                     "responses": {
-                        "200": {
-                            "description": "The customer",
-                            "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/Customer"}}
-                            },
-                        },
+                        "200": json_response("The customer", CUSTOMER),
                         "401": error_response("Missing or invalid token"),
                         "403": error_response("Not allowed"),
                         "404": error_response("No such customer"),
