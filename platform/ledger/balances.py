@@ -52,7 +52,7 @@ def account_balance(account: Account) -> Decimal:
     total = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0)).where(Entry.account_id == account.id)
     ).scalar_one()
-    return (Decimal(total) if not isinstance(total, Decimal) else total).quantize(CENT) * account.sign
+    return _money(total) * account.sign
 
 
 def month_bounds(moment: datetime | None = None) -> tuple[datetime, datetime]:
@@ -71,32 +71,46 @@ def month_bounds(moment: datetime | None = None) -> tuple[datetime, datetime]:
 def posted_this_month(customer: Customer, kind: str, moment: datetime | None = None) -> Decimal:
     """What postings of `kind` (deduction, management_fee…) took from the customer's accounts
     in the business month of `moment`, net of their reversals in that month."""
+    return posted_by_kind(customer, (kind,), moment)[kind]
+
+
+def posted_by_kind(customer: Customer, kinds: tuple[str, ...], moment: datetime | None = None) -> dict:
+    """`posted_this_month` for each of `kinds`, in one query: a reversal counts as the kind
+    of the journal it reverses."""
     start, end = month_bounds(moment)
     reversed_journal = aliased(Journal)
-    counted = sa.or_(
-        Journal.kind == kind,
-        sa.and_(Journal.kind == "reversal", reversed_journal.kind == kind),
-    )
-    total = db.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0))
+    counted_kind = sa.case((Journal.kind == "reversal", reversed_journal.kind), else_=Journal.kind)
+    rows = db.session.execute(
+        sa.select(counted_kind, sa.func.sum(Entry.amount))
         .join(Journal, Entry.journal_id == Journal.id)
         .join(Account, Entry.account_id == Account.id)
         .outerjoin(reversed_journal, Journal.reverses_id == reversed_journal.id)
         .where(
-            Account.customer_id == customer.id, Journal.posted_at >= start, Journal.posted_at < end, counted
+            Account.customer_id == customer.id,
+            Journal.posted_at >= start,
+            Journal.posted_at < end,
+            counted_kind.in_(kinds),
         )
-    ).scalar_one()
-    return (Decimal(total) if not isinstance(total, Decimal) else total).quantize(CENT)
+        .group_by(counted_kind)
+    ).all()
+    found = {kind: _money(total) for kind, total in rows}
+    return {kind: found.get(kind, ZERO) for kind in kinds}
+
+
+def _money(total) -> Decimal:
+    """A SUM over Money entries (SQLite may hand back a plain number) as an amount."""
+    return (total if isinstance(total, Decimal) else Decimal(total or 0)).quantize(CENT)
 
 
 def account_context(customer: Customer | None, moment: datetime | None = None) -> dict:
     """What rules read as `account`: each balance, and this month's deductions and fees."""
     if customer is None or customer.id is None:
         return {}
+    posted = posted_by_kind(customer, ("deduction", "management_fee"), moment)
     return {
         **balances(customer),
-        "deducted_this_month": posted_this_month(customer, "deduction", moment),
-        "fees_this_month": posted_this_month(customer, "management_fee", moment),
+        "deducted_this_month": posted["deduction"],
+        "fees_this_month": posted["management_fee"],
     }
 
 

@@ -43,6 +43,11 @@ JOURNAL_KINDS = ("top_up", "usage", "refund", "deduction", "management_fee", "ad
 MONEY = Money()
 
 
+def side_sign(normal_side: str) -> int:
+    """+1 when a debit counts up on an account of this normal side, -1 when a credit does."""
+    return 1 if normal_side == "debit" else -1
+
+
 class Account(db.Model):
     __tablename__ = "ledger_account"
     __table_args__ = (UniqueConstraint("customer_id", "kind", name="uq_ledger_account_customer_kind"),)
@@ -65,8 +70,7 @@ class Account(db.Model):
 
     @property
     def sign(self) -> int:
-        """+1 when a debit counts up on this account, -1 when a credit does."""
-        return 1 if self.normal_side == "debit" else -1
+        return side_sign(self.normal_side)
 
 
 class Journal(db.Model):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from formflow.audit.models import AuditEntry
 from formflow.extensions import db
-from formflow.ledger.models import Account, Entry, Journal
+from formflow.ledger.models import Account, Entry, Journal, side_sign
 
 ZERO = Decimal("0.00")
 
@@ -55,7 +55,7 @@ def _account_problem() -> str:
         .order_by(Account.id)
     ).all()
     for account in customer_accounts:
-        sign = 1 if account.normal_side == "debit" else -1
+        sign = side_sign(account.normal_side)
         running = ZERO
         entries = db.session.execute(
             sa.select(Entry.id, Entry.amount, Entry.balance_after)
