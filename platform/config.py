@@ -93,6 +93,8 @@ def settings_from_env(instance_path: Path, *, secret_key: str | None = None) -> 
         "AUDIT_KEY": _env("AUDIT_KEY"),
         #: internal hosts webhooks may reach ("name", "name:port", comma separated; see outbound.py)
         "WEBHOOK_ALLOW_HOSTS": parse_allow_hosts(_env("WEBHOOK_ALLOW_HOSTS", "")),
+        #: the CJK font PDF statements are set in (TTF/OTF); unset: the packaged Noto Sans SC
+        "PDF_FONT": _env("PDF_FONT"),
     }
 
 

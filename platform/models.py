@@ -3,7 +3,7 @@
 from formflow.audit.models import AuditEntry, AuditHead
 from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole, UserSession
 from formflow.customers.models import Customer
-from formflow.ledger.models import Account, Entry, Journal, LowBalanceAlert
+from formflow.ledger.models import Account, Entry, Journal, LowBalanceAlert, StatementIssue
 from formflow.processes.models import Process, ProcessVersion
 from formflow.records.models import Attachment, Case
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
@@ -39,6 +39,7 @@ __all__ = [
     "Process",
     "ProcessTablePin",
     "ProcessVersion",
+    "StatementIssue",
     "Timer",
     "User",
     "UserRole",

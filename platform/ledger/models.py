@@ -137,3 +137,33 @@ class LowBalanceAlert(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     customer = relationship("Customer")
+
+
+class StatementIssue(db.Model):
+    """A monthly statement issued by `formflow tick` (ledger.statement_run): one per customer,
+    account and period, with its numbers as issued and the notice kept for the customer. The
+    unique key is the claim: two nodes issuing at once write it once."""
+
+    __tablename__ = "ledger_statement_issue"
+    __table_args__ = (
+        UniqueConstraint(
+            "customer_id", "account", "period", name="uq_ledger_statement_issue_customer_account_period"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    #: the customer account's kind (prepaid, deposit, receivable)
+    account: Mapped[str] = mapped_column(String(40))
+    #: the business month, "2026-11"
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    opening: Mapped[Decimal] = mapped_column(MONEY)
+    debits: Mapped[Decimal] = mapped_column(MONEY)
+    credits: Mapped[Decimal] = mapped_column(MONEY)
+    closing: Mapped[Decimal] = mapped_column(MONEY)
+    entry_count: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer = relationship("Customer")

@@ -1,5 +1,5 @@
 """A customer's money in the UI: its balances, an account's entries newest first, low-balance
-notices, and the monthly statement as a page or an XLSX workbook."""
+notices, and the monthly statement as a page, an XLSX workbook or a PDF."""
 
 from __future__ import annotations
 
@@ -9,12 +9,18 @@ from flask import Blueprint, Response, render_template, request
 from formflow.auth.decorators import permission_required
 from formflow.customers import services as customers
 from formflow.extensions import db
-from formflow.ledger import balances, statements
+from formflow.ledger import balances, statement_pdf, statement_run, statements
 from formflow.ledger.models import CUSTOMER_ACCOUNTS, LowBalanceAlert
 from formflow.ledger.services import account_label
 from formflow.pagination import next_page_url
 
 bp = Blueprint("ledger", __name__, url_prefix="/customers")
+
+#: ?format= of the statement: how the file is made and its media type
+DOWNLOADS = {
+    "xlsx": (statements.xlsx_bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pdf": (statement_pdf.pdf_bytes, "application/pdf"),
+}
 
 
 @bp.route("/<code>/account")
@@ -46,12 +52,14 @@ def statement(code: str):
         request.args.get("account", "prepaid"),
         request.args.get("period") or statements.current_period(),
     )
-    if request.args.get("format") == "xlsx":
-        name = f"statement-{customer.code}-{found.account}-{found.period}.xlsx"
+    wanted = request.args.get("format")
+    if wanted in DOWNLOADS:
+        make, mimetype = DOWNLOADS[wanted]
+        name = f"statement-{customer.code}-{found.account}-{found.period}.{wanted}"
         return Response(
-            statements.xlsx_bytes(found),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            make(found), mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )
-    return render_template("ledger/statement.html", statement=found, kinds=list(CUSTOMER_ACCOUNTS),
-                           account_label=account_label)  # fmt: skip
+    return render_template(
+        "ledger/statement.html", statement=found, kinds=list(CUSTOMER_ACCOUNTS), account_label=account_label,
+        issued=statement_run.issued_for(customer),
+    )  # fmt: skip

@@ -28,7 +28,7 @@ from formflow.errors import Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.forms.pointers import resolve
 from formflow.forms.texts import SPEC_LANGUAGES, localized
-from formflow.ledger import alerts
+from formflow.ledger import alerts, statement_run
 from formflow.ledger.balances import account_context
 from formflow.notices import CUSTOMER_SECTIONS, check_notices, render_notice
 from formflow.workflows.email_sending import EMAIL_MAX_AGE, EmailReport, html_body, send_pending_emails
@@ -301,4 +301,22 @@ def tell_staff_of_low_balance(alert) -> None:
             balance=f"{alert.balance_after:,.2f}",
             threshold=f"{alert.threshold:,.2f}",
         )
+    db.session.add(Notification(role="staff", subject=subject[:300], body=body))
+
+
+# --- monthly statements ------------------------------------------------------------------------
+
+
+@statement_run.listen
+def tell_staff_of_statements(customer, issues) -> None:
+    """A customer's monthly statements were issued (ledger.statement_run): the staff hear of it
+    once per customer and period, in the business language, each statement's numbers listed."""
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
+        subject = _(
+            "Statements for %(period)s issued: %(name)s (%(code)s)",
+            period=issues[0].period,
+            name=customer.name,
+            code=customer.code,
+        )
+    body = "\n\n".join(f"{issue.title}\n{issue.body}" for issue in issues)
     db.session.add(Notification(role="staff", subject=subject[:300], body=body))

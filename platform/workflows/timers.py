@@ -201,6 +201,7 @@ JOBS = (
     ("formflow.workflows.notify", "send_pending_emails", False),
     ("formflow.auth.services", "purge_login_records", True),
     ("formflow.records.uploads", "remove_orphan_uploads", True),
+    ("formflow.ledger.statement_run", "issue_monthly_statements", True),
 )
 
 
