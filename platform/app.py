@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_effects()
     _register_permission_rules()
+    _register_customer_sections()
     inputguard.register(app)  # before the routes: NUL, surrogates and ids past INTEGER refused
     _register_blueprints(app)
     register_error_handlers(app)
@@ -80,6 +81,12 @@ def _register_permission_rules() -> None:
     it) in formflow.auth.permissions on import, as effects do. A new one is added here."""
     from formflow.cases import permission_rules as _cases  # noqa: F401
     from formflow.workflows import permission_rules as _workflows  # noqa: F401
+
+
+def _register_customer_sections() -> None:
+    """The customer page's sections from packages above customers (customers.page_sections)."""
+    from formflow.cases import customer_sections as _cases  # noqa: F401  (cases, notices)
+    from formflow.ledger import customer_section as _ledger  # noqa: F401  (balances, entries)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -15,6 +15,7 @@ ALL = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 AUDIT = frozenset({"admin", "auditor"})
 PUBLIC = None
+BLACKLIST = frozenset({"admin", "risk", "manager"})
 
 # endpoint -> (method, url template, roles allowed; PUBLIC when no login is needed)
 ROUTES = {
@@ -44,6 +45,13 @@ ROUTES = {
     "ledger.account": ("GET", "/customers/{customer}/account", ALL),
     "ledger.statement": ("GET", "/customers/{customer}/statement", ALL),
     "customers.search": ("GET", "/customers/search?q=M0", frozenset({"admin", "staff"})),
+    "customers.export": ("GET", "/customers/export.csv", ALL),
+    "customers.new": ("GET", "/customers/new", frozenset({"admin", "staff"})),
+    "customers.edit": ("GET", "/customers/{customer}/edit", frozenset({"admin", "staff"})),
+    "customers.change_status": ("POST", "/customers/{customer}/status", frozenset({"admin", "staff"})),
+    "customers.blacklist": ("POST", "/customers/{customer}/blacklist", BLACKLIST),
+    "customers.tier_list": ("GET", "/customers/tiers", ADMIN),
+    "customers.import_file": ("GET", "/customers/import", frozenset({"admin", "staff"})),
     "api.openapi": ("GET", "/api/v1/openapi.json", PUBLIC),
     "api.me": ("GET", "/api/v1/me", ALL),
     "api.customer": ("GET", "/api/v1/customers/{customer}", ALL),

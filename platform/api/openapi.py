@@ -7,14 +7,26 @@ from formflow.api.openapi_case_schemas import CASE_SCHEMAS
 from formflow.api.openapi_ledger import LEDGER_PATHS, LEDGER_SCHEMAS
 from formflow.api.openapi_processes import PROCESS_PATHS, PROCESS_SCHEMAS
 from formflow.api.openapi_responses import ERRORS, error_response, json_response
-from formflow.customers.services import CODE as CUSTOMER_CODE
+from formflow.customers.fields import CODE as CUSTOMER_CODE
+from formflow.customers.models import CUSTOMER_STATUSES
 
 CUSTOMER = "#/components/schemas/Customer"
+CONTACT = {
+    "type": "object",
+    "properties": {
+        "person": {"type": "string", "maxLength": 100},
+        "phone": {"type": "string", "maxLength": 40},
+        "email": {"type": "string", "maxLength": 200},
+        "address": {"type": "string", "maxLength": 300},
+    },
+}
 #: what a customer's create and PATCH bodies share
 CUSTOMER_FIELDS = {
     "name": {"type": "string", "maxLength": 200},
-    "tier": {"type": "string", "maxLength": 10},
-    "status": {"type": "string"},
+    "tier": {"type": "string", "maxLength": 10, "description": "A code of the tier list"},
+    "status": {"type": "string", "enum": list(CUSTOMER_STATUSES)},
+    "contacts": {"type": "array", "items": CONTACT, "maxItems": 10},
+    "reason": {"type": "string", "maxLength": 2000, "description": "Why the status changes (its history)"},
 }
 
 
@@ -45,7 +57,8 @@ def document() -> dict:
                         "code": {"type": "string"},
                         "name": {"type": "string"},
                         "tier": {"type": "string"},
-                        "status": {"type": "string"},
+                        "status": {"type": "string", "enum": list(CUSTOMER_STATUSES)},
+                        "contacts": {"type": "array", "items": CONTACT},
                         "balances": {"$ref": "#/components/schemas/Balances"},
                     },
                 },
@@ -73,6 +86,11 @@ def document() -> dict:
                     "parameters": [
                         {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
                         {"name": "tier", "in": "query", "schema": {"type": "string", "maxLength": 10}},
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": list(CUSTOMER_STATUSES)},
+                        },
                         {"name": "after", "in": "query", "schema": {"type": "string", "maxLength": 40}},
                         {
                             "name": "limit",
@@ -130,7 +148,7 @@ def document() -> dict:
             },
             "/customers/{code}": {
                 "patch": {
-                    "summary": "Change a customer's name, tier or status",
+                    "summary": "Change a customer's name, tier, contacts or status (with its reason)",
                     "parameters": [
                         {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
                     ],

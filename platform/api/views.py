@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request, url_for
+from flask_babel import gettext as _
 
 from formflow.api.auth import authenticate_bearer
 from formflow.api.body import json_object, text_field
 from formflow.api.openapi import document
 from formflow.auth.permissions import require
 from formflow.customers import services as customers
+from formflow.errors import Invalid
 from formflow.extensions import db
 from formflow.ledger import balances
 
@@ -45,7 +47,7 @@ def me():
 def customer(code: str):
     require(g.api_user, "customers.read")
     found = customers.get_by_code(code)
-    return jsonify(found.snapshot() | {"balances": balances.balances(found)})
+    return jsonify(customers.full_snapshot(found) | {"balances": balances.balances(found)})
 
 
 @bp.route("/customers")
@@ -54,7 +56,7 @@ def customers_list():
     limit = min(max(request.args.get("limit", 50, type=int), 1), 200)
     rows, after = customers.page(
         text=request.args.get("q"), tier=request.args.get("tier") or None,
-        after_code=request.args.get("after") or None, size=limit,
+        status=request.args.get("status") or None, after_code=request.args.get("after") or None, size=limit,
     )  # fmt: skip
     following = url_for("api.customers_list", **{**request.args.to_dict(), "after": after}) if after else None
     return jsonify({"customers": [row.snapshot() for row in rows], "next": following})
@@ -65,21 +67,27 @@ def customer_update(code: str):
     require(g.api_user, "customers.manage")
     found = customers.update(customers.get_by_code(code), json_object(), actor=g.api_user)
     db.session.commit()
-    return jsonify(found.snapshot() | {"balances": balances.balances(found)})
+    return jsonify(customers.full_snapshot(found) | {"balances": balances.balances(found)})
 
 
 @bp.route("/customers", methods=["POST"])
 def customer_create():
     require(g.api_user, "customers.manage")
     body = json_object()
+    unknown = sorted(set(body) - {"code", "name", "tier", "status", "contacts", "reason"})
+    if unknown:
+        raise Invalid([{"pointer": f"/{key}", "message": _("Unknown field.")} for key in unknown])
     created = customers.create(
         text_field(body, "code"),
         text_field(body, "name"),
         text_field(body, "tier"),
         status=text_field(body, "status") or "active",
+        contacts=body.get("contacts") or [],
+        reason=text_field(body, "reason"),
+        actor=g.api_user,
     )
     db.session.commit()
-    return jsonify(created.snapshot()), 201
+    return jsonify(customers.full_snapshot(created)), 201
 
 
 # Feature modules add their routes to `bp`; importing them here registers them.

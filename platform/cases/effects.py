@@ -12,11 +12,13 @@ from flask_babel import gettext as _
 
 from formflow import audit, forms
 from formflow.cases import services as cases
+from formflow.customers import statuses
 from formflow.customers.models import CUSTOMER_STATUSES
 from formflow.effects import LOGIC_SCHEMA, POINTER_SCHEMA, EffectContext, effect
 from formflow.errors import Invalid, NotFound
 from formflow.extensions import db
 from formflow.forms.pointers import escape, resolve, split
+from formflow.forms.texts import localized
 from formflow.processes.form_rules import convert, field_schema
 from formflow.records.changes import search_text
 from formflow.records.models import Case
@@ -109,25 +111,37 @@ def _put(data: dict, pointer: str, value: Any) -> None:
 # --- customer.set_status ----------------------------------------------------------------------
 
 
+#: a reason in the spec: plain text or {"zh-CN": …, "en": …}
+REASON_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "maxLength": 2000},
+        {"type": "object", "additionalProperties": {"type": "string", "maxLength": 2000}},
+    ]
+}
+
+
 @effect(
     "customer.set_status",
-    schema={"required": ["status"], "properties": {"status": {"enum": list(CUSTOMER_STATUSES)}}},
+    schema={
+        "required": ["status"],
+        "properties": {"status": {"enum": list(CUSTOMER_STATUSES)}, "reason": REASON_SCHEMA},
+    },
 )
 def set_customer_status(ctx: EffectContext, config: dict) -> dict:
-    """E.g. in rectification, offboarded, blacklisted; the customer's own audit entry keeps
-    before and after."""
+    """E.g. in rectification, offboarded, blacklisted: a line of the customer's status history
+    naming the case (and the audit entry). Blacklisted also puts the customer on the
+    blacklist, the case named as the one that decided it."""
     customer = ctx.case.customer
     before, after = customer.status, config["status"]
-    if before != after:
-        customer.status = after
-        audit.record(
-            "customer.status",
-            "customer",
-            customer.id,
-            before={"status": before},
-            after={"status": after, "case": ctx.case.id},
-            actor=ctx.actor,
-        )
+    reason = localized(config.get("reason")) or _(
+        "Decided by case #%(id)d (%(process)s).",
+        id=ctx.case.id,
+        process=localized(ctx.case.version.spec.get("name")),
+    )
+    if after == "blacklisted" and statuses.current_entry(customer) is None:
+        statuses.add_to_blacklist(customer, reason, actor=ctx.actor, case_id=ctx.case.id)
+    elif before != after:
+        statuses.set_status(customer, after, reason=reason, actor=ctx.actor, case_id=ctx.case.id)
     return {"customer": customer.code, "before": before, "after": after}
 
 

@@ -14,9 +14,11 @@ from formflow import forms
 from formflow.audit.models import AuditEntry
 from formflow.auth.models import User
 from formflow.customers import services as customers
+from formflow.customers import statuses
 from formflow.customers.models import Customer
 from formflow.errors import Invalid, NotFound
 from formflow.extensions import db
+from formflow.forms.texts import localized
 from formflow.processes import services as processes
 from formflow.processes.form_rules import RuleOutcome, apply_rules, rule_context, version_tables
 from formflow.processes.models import ProcessVersion
@@ -148,6 +150,9 @@ def resolve(process_key: str, customer_code: str) -> tuple[ProcessVersion, Custo
             errors.append({"pointer": "/customer", "message": message})
     if errors:
         raise Invalid(errors)
+    refused = statuses.refusal(version.spec, customer, localized(version.spec.get("name")))
+    if refused:
+        raise Invalid([{"pointer": "/customer", "message": refused}])
     return version, customer
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from formflow import audit
-from formflow.customers.models import CUSTOMER_STATUSES, Customer
+from formflow.customers import fields, statuses
+from formflow.customers.models import Contact, Customer, StatusChange
+from formflow.customers.tiers import tier_codes
 from formflow.errors import Invalid, NotFound
 from formflow.extensions import db
 
@@ -79,84 +79,86 @@ def search(text: str | None, *, limit: int = 20) -> list[Customer]:
     return list(db.session.execute(query).scalars())
 
 
-#: What a customer code looks like: it goes into paths (/customers/C001, the API's
-#: /api/v1/customers/C001), so no "/", space, "%", dot or other character meaning something there.
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-
-
-def create(code: str, name: str, tier: str, *, status: str = "active", actor=None) -> Customer:
+def create(
+    code: str, name: str, tier: str, *, status: str = "active", contacts=(), actor=None, reason: str = ""
+) -> Customer:
     """A new customer; Invalid (with each field's pointer) for an empty or malformed code
-    (see CODE), name or tier, an unknown status, or a code already taken."""
-    code, name, tier = code.strip(), name.strip(), tier.strip()
-    errors = []
-    if not code:
-        errors.append({"pointer": "/code", "message": _("Code is required.")})
-    elif len(code) <= 40 and not CODE.fullmatch(code):
-        message = _(
-            "A code is letters A–Z, digits, “-” and “_”, starting with a letter or digit (e.g. C001)."
-        )
-        errors.append({"pointer": "/code", "message": message})
-    if not name:
-        errors.append({"pointer": "/name", "message": _("Name is required.")})
-    if not tier:
-        errors.append({"pointer": "/tier", "message": _("Tier is required.")})
-    for field, value, limit in (("code", code, 40), ("name", name, 200), ("tier", tier, 10)):
-        if len(value) > limit:
-            errors.append({"pointer": f"/{field}", "message": _("At most %(n)d characters.", n=limit)})
-    if status not in CUSTOMER_STATUSES:
-        errors.append({"pointer": "/status", "message": _("Unknown status.")})
+    (see fields.CODE), name or tier, a tier not on the tier list, an unknown status, a bad
+    contact, or a code already taken."""
+    values = {"code": code, "name": name, "tier": tier, "status": status, "contacts": list(contacts)}
+    cleaned, errors = fields.clean(values, tiers=tier_codes())
     if errors:
         raise Invalid(errors)
-    if db.session.execute(sa.select(Customer.id).where(Customer.code == code)).first():
+    if db.session.execute(sa.select(Customer.id).where(Customer.code == cleaned["code"])).first():
         raise Invalid([{"pointer": "/code", "message": _("This code is already taken.")}])
-    customer = Customer(code=code, name=name, tier=tier, status=status)
+    customer = Customer(code=cleaned["code"], name=cleaned["name"], tier=cleaned["tier"],
+                        status=cleaned["status"])  # fmt: skip
+    customer.contacts = [Contact(position=i, **row) for i, row in enumerate(cleaned["contacts"])]
     db.session.add(customer)
     db.session.flush()
-    audit.record("customer.create", "customer", customer.id, after=customer.snapshot(), actor=actor)
+    db.session.add(StatusChange(customer_id=customer.id, before=None, after=customer.status,
+                                reason=reason, actor_id=getattr(actor, "id", None)))  # fmt: skip
+    audit.record("customer.create", "customer", customer.id, after=full_snapshot(customer), actor=actor)
     return customer
 
 
-def update(customer: Customer, changes: dict, *, actor=None) -> Customer:
-    """Change a customer's name, tier or status (`changes` holds only those); Invalid with each
-    field's pointer for an empty or overlong value, an unknown status or another field."""
+def full_snapshot(customer: Customer) -> dict:
+    """The customer with its contacts, as the API answers and the audit log keeps it."""
+    return customer.snapshot() | {"contacts": customer.contact_list()}
+
+
+#: what an edit may change; `reason` goes with a status change
+EDITABLE = ("name", "tier", "status", "contacts", "reason")
+
+
+def update(customer: Customer, changes: dict, *, actor=None, case_id: int | None = None) -> Customer:
+    """Change a customer's name, tier, contacts or status (with `reason`); Invalid with each
+    field's pointer for an empty, overlong or unknown value, or a field that cannot change."""
     errors = [
         {"pointer": f"/{key}", "message": _("This field cannot be changed here.")}
         for key in changes
-        if key not in ("name", "tier", "status")
+        if key not in EDITABLE
     ]
-    limits = {"name": 200, "tier": 10, "status": 30}
-    cleaned = {}
-    for key, value in changes.items():
-        if key not in limits:
-            continue
-        if not isinstance(value, str) or not value.strip():
-            errors.append({"pointer": f"/{key}", "message": _("Must not be empty.")})
-        elif len(value.strip()) > limits[key]:
-            errors.append({"pointer": f"/{key}", "message": _("At most %(n)d characters.", n=limits[key])})
-        elif key == "status" and value.strip() not in CUSTOMER_STATUSES:
-            errors.append({"pointer": "/status", "message": _("Unknown status.")})
-        else:
-            cleaned[key] = value.strip()
+    reason = changes.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > 2000:
+        errors.append({"pointer": "/reason", "message": _("A reason is text of at most 2000 characters.")})
+    given = {key: value for key, value in changes.items() if key in EDITABLE and key != "reason"}
+    cleaned, problems = fields.clean(given, tiers=tier_codes(), partial=True)
+    errors += problems
     if errors:
         raise Invalid(errors)
-    before = customer.snapshot()
-    for key, value in cleaned.items():
-        setattr(customer, key, value)
+    before = full_snapshot(customer)
+    for key in ("name", "tier"):
+        if key in cleaned:
+            setattr(customer, key, cleaned[key])
+    if "contacts" in cleaned and cleaned["contacts"] != customer.contact_list():
+        customer.contacts = [Contact(position=i, **row) for i, row in enumerate(cleaned["contacts"])]
     db.session.flush()
-    if customer.snapshot() != before:
-        audit.record(
-            "customer.update", "customer", customer.id, before=before, after=customer.snapshot(), actor=actor
-        )
+    after = full_snapshot(customer)
+    if after != before:
+        audit.record("customer.update", "customer", customer.id, before=before, after=after, actor=actor)
+    if "status" in cleaned:
+        statuses.set_status(customer, cleaned["status"], reason=reason.strip(), actor=actor, case_id=case_id)
     return customer
 
 
 def page(
-    *, text: str | None, tier: str | None, after_code: str | None, size: int
+    *, text: str | None, tier: str | None, after_code: str | None, size: int, status: str | None = None
 ) -> tuple[list[Customer], str | None]:
     """Customers by code, keyset-paginated; returns the rows and the next cursor."""
+    query = filtered(text=text, tier=tier, status=status)
+    if after_code:
+        query = query.where(Customer.code > after_code)
+    rows = list(db.session.execute(query.order_by(Customer.code).limit(size + 1)).scalars())
+    next_cursor = rows[size - 1].code if len(rows) > size else None
+    return rows[:size], next_cursor
+
+
+def filtered(*, text: str | None = None, tier: str | None = None, status: str | None = None):
+    """The customers a list shows for its filters (code or name containing `text`, any case)."""
     query = sa.select(Customer)
+    text = (text or "").strip()
     if text:
-        text = text.strip()
         query = query.where(
             sa.or_(
                 Customer.code.icontains(text, autoescape=True),
@@ -165,8 +167,6 @@ def page(
         )
     if tier:
         query = query.where(Customer.tier == tier)
-    if after_code:
-        query = query.where(Customer.code > after_code)
-    rows = list(db.session.execute(query.order_by(Customer.code).limit(size + 1)).scalars())
-    next_cursor = rows[size - 1].code if len(rows) > size else None
-    return rows[:size], next_cursor
+    if status:
+        query = query.where(Customer.status == status)
+    return query

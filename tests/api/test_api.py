@@ -71,6 +71,7 @@ def test_customer_lookup_and_404(app, make_user, client):
         "name": "客户一",
         "tier": "B",
         "status": "active",
+        "contacts": [],
         "balances": balances,
     }
     missing = client.get("/api/v1/customers/NOPE", headers=headers)

@@ -136,7 +136,7 @@ def test_customers_are_listed_in_keyset_pages_and_changed_by_patch(app, client, 
     assert [c["code"] for c in second["customers"]] == ["LST2"] and second["next"] is None
     staff = _headers(app, make_user, ["staff"])
     changed = client.patch(
-        "/api/v1/customers/LST1", data=json.dumps({"tier": "B", "status": "warned"}), headers=staff
+        "/api/v1/customers/LST1", data=json.dumps({"tier": "B", "status": "gone"}), headers=staff
     )
     assert changed.status_code == 422 and changed.json["errors"][0]["pointer"] == "/status"
     changed = client.patch(
@@ -152,3 +152,6 @@ def test_customers_are_listed_in_keyset_pages_and_changed_by_patch(app, client, 
         == 403
     )
     assert client.get("/api/v1/customers/LST1", headers=finance).json["tier"] == "B"
+    unknown_tier = client.patch("/api/v1/customers/LST1", data=json.dumps({"tier": "Z"}), headers=staff)
+    assert unknown_tier.status_code == 422 and unknown_tier.json["errors"][0]["pointer"] == "/tier"
+    assert "A, B, C" in unknown_tier.json["errors"][0]["message"]

@@ -12,6 +12,7 @@ from workflows.effects_support import CUSTOMER, new_case, publish_with, spec_wit
 
 from formflow.audit.models import AuditEntry
 from formflow.cases.models import Case
+from formflow.customers import statuses
 from formflow.customers.models import Customer
 from formflow.effects import EFFECTS, check_effect
 from formflow.errors import Invalid
@@ -194,7 +195,33 @@ def test_customer_set_status_records_before_and_after_on_the_customer(people):
     customer = db.session.execute(sa.select(Customer).where(Customer.code == CUSTOMER)).scalar_one()
     assert customer.status == "offboarded"
     [entry] = [e for e in _audit("customer.status", "customer") if e.object_id == str(customer.id)]
-    assert entry.before == {"status": "active"} and entry.after == {"status": "offboarded", "case": case.id}
+    assert entry.before == {"status": "active"}
+    assert entry.after["status"] == "offboarded" and entry.after["case"] == case.id
+    [change] = [c for c in statuses.history(customer) if c.after == "offboarded"]
+    assert (change.before, change.case_id, change.actor_id) == ("active", case.id, people["staff"].id)
+    assert f"#{case.id}" in change.reason  # the default reason names the deciding case
+
+
+def test_a_blacklisting_case_puts_the_customer_on_the_blacklist_naming_itself(people):
+    reason = {"zh-CN": "清退标准：连续逾期", "en": "Offboarding criteria: late payments"}
+    publish_with(
+        {
+            "offboarded": {
+                "on_enter": [{"effect": "customer.set_status", "status": "blacklisted", "reason": reason}]
+            }
+        }
+    )
+    case = new_case(people["staff"])
+    walk(case, "offboarded", people["staff"])
+    customer = db.session.execute(sa.select(Customer).where(Customer.code == CUSTOMER)).scalar_one()
+    entry = statuses.current_entry(customer)
+    assert customer.status == "blacklisted"
+    assert (entry.case_id, entry.reason, entry.actor_id) == (
+        case.id,
+        "清退标准：连续逾期",
+        people["staff"].id,
+    )
+    assert statuses.history(customer)[0].case_id == case.id
 
 
 DISPUTE = {
