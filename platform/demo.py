@@ -25,6 +25,16 @@ DEMO_CUSTOMERS = [
     ("C006", "晨光文具工作室", "C"),
 ]
 
+#: the main contact of each demo customer (person, phone, e-mail, address)
+DEMO_CONTACTS = {
+    "C001": ("王建国", "021-61234567", "wang.jg@example.cn", "上海市浦东新区张江路 100 号"),
+    "C002": ("李晓梅", "+86 512 6888-1234", "li.xm@example.cn", "江苏省苏州市工业园区星湖街 8 号"),
+    "C003": ("陈青松", "13800138003", "chen.qs@example.cn", "浙江省杭州市西湖区文三路 25 号"),
+    "C004": ("赵海", "0755-26001234", "zhao.hai@example.cn", "广东省深圳市南山区科技园"),
+    "C005": ("孙小桥", "13900139005", "", "上海市徐汇区漕溪北路 18 号"),
+    "C006": ("周晨", "13700137006", "zhou.chen@example.cn", ""),
+}
+
 DEMO_USER_NAMES = {
     "admin": "管理员 Admin",
     "staff": "业务员 Staff",
@@ -53,7 +63,9 @@ def load_demo(echo: Callable[[str], None] = print) -> int:
         try:
             customers.get_by_code(code)
         except NotFound:
-            customers.create(code, name, tier)
+            person, phone, email, address = DEMO_CONTACTS[code]
+            contact = {"person": person, "phone": phone, "email": email, "address": address}
+            customers.create(code, name, tier, contacts=[contact])
             echo(f"  customer {code} {name} (tier {tier})")
             created += 1
     created += load_templates(Path(current_app.config["CONFIGS_DIR"]), echo)
