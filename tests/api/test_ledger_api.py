@@ -155,3 +155,37 @@ def test_customers_are_listed_in_keyset_pages_and_changed_by_patch(app, client, 
     unknown_tier = client.patch("/api/v1/customers/LST1", data=json.dumps({"tier": "Z"}), headers=staff)
     assert unknown_tier.status_code == 422 and unknown_tier.json["errors"][0]["pointer"] == "/tier"
     assert "A, B, C" in unknown_tier.json["errors"][0]["message"]
+
+
+def test_a_customer_is_created_with_contacts_and_bad_ones_are_named_at_their_pointer(app, client, make_user):
+    staff = _headers(app, make_user, ["staff"])
+    contact = {"person": "赵六", "phone": "021-5555 0000", "email": "zl@example.cn", "address": "上海"}
+    bad = client.post(
+        "/api/v1/customers",
+        data=json.dumps({"code": "CT01", "name": "联系客户", "tier": "A",
+                         "contacts": [contact | {"email": "nope"}], "colour": "red"}),
+        headers=staff,
+    )  # fmt: skip
+    assert bad.status_code == 422
+    assert [e["pointer"] for e in bad.json["errors"]] == ["/colour"]
+    bad = client.post(
+        "/api/v1/customers",
+        data=json.dumps(
+            {"code": "CT01", "name": "联系客户", "tier": "A", "contacts": [contact | {"email": "nope"}]}
+        ),
+        headers=staff,
+    )
+    assert bad.status_code == 422 and [e["pointer"] for e in bad.json["errors"]] == ["/contacts/0/email"]
+    assert client.get("/api/v1/customers/CT01", headers=staff).status_code == 404  # nothing written
+    created = client.post(
+        "/api/v1/customers",
+        data=json.dumps({"code": "CT01", "name": "联系客户", "tier": "A", "contacts": [contact]}),
+        headers=staff,
+    )
+    assert created.status_code == 201 and created.json["contacts"] == [contact]
+    changed = client.patch(
+        "/api/v1/customers/CT01", data=json.dumps({"status": "warned", "reason": "逾期"}), headers=staff
+    )
+    assert changed.status_code == 200 and changed.json["status"] == "warned"
+    listed = client.get("/api/v1/customers?status=warned&q=CT", headers=staff).json
+    assert [c["code"] for c in listed["customers"]] == ["CT01"]
