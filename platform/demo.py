@@ -7,11 +7,13 @@ from pathlib import Path
 
 from flask import current_app
 
+from formflow import tables
 from formflow.auth import services as auth
 from formflow.auth.permissions import ROLES
 from formflow.customers import services as customers
 from formflow.errors import NotFound
 from formflow.extensions import db
+from formflow.ledger.alerts import THRESHOLD_TABLE
 from formflow.processes import services as processes
 
 DEMO_PASSWORD = "demo"
@@ -68,9 +70,32 @@ def load_demo(echo: Callable[[str], None] = print) -> int:
             customers.create(code, name, tier, contacts=[contact])
             echo(f"  customer {code} {name} (tier {tier})")
             created += 1
+    created += load_low_balance_thresholds(echo)
     created += load_templates(Path(current_app.config["CONFIGS_DIR"]), echo)
     db.session.flush()
     return created
+
+
+#: prepaid balance below which a demo customer's staff are alerted, per tier
+DEMO_THRESHOLDS = [["A", 10000], ["B", 5000], ["C", 1000]]
+
+
+def load_low_balance_thresholds(echo: Callable[[str], None] = print) -> int:
+    """The global table the low-balance alerts read (ledger.alerts), with a row per demo tier."""
+    try:
+        tables.get_global_table(THRESHOLD_TABLE)
+        return 0
+    except NotFound:
+        pass
+    columns = [
+        {"name": "tier", "type": "text", "title": {"zh-CN": "客户等级", "en": "Tier"}},
+        {"name": "threshold", "type": "money", "title": {"zh-CN": "预存余额预警线", "en": "Alert below"}},
+    ]
+    names = {"zh-CN": "预存余额预警线", "en": "Low-balance thresholds"}
+    first = tables.create_global_table(THRESHOLD_TABLE, names, columns, "tier")
+    tables.save_global_table(THRESHOLD_TABLE, DEMO_THRESHOLDS, expected_number=first.number)
+    echo(f"  global table {THRESHOLD_TABLE}")
+    return 1
 
 
 def load_templates(configs_dir: Path, echo: Callable[[str], None] = print) -> int:

@@ -57,3 +57,36 @@ def test_create_user_cli(app, cli):
         args=["formflow", "create-user", "dan", "--role", "wizard"], input="dan-pass-12\ndan-pass-12\n"
     )
     assert bad.exit_code == 1 and "/roles" in bad.output
+
+
+def test_demo_customers_have_a_contact_and_tiers_have_low_balance_thresholds(app, cli, login_as):
+    from decimal import Decimal
+
+    from formflow import tables
+    from formflow.ledger.alerts import THRESHOLD_TABLE
+    from formflow.tables.cells import columns_of
+
+    cli("demo")
+    with app.app_context():
+        first = db.session.execute(sa.select(Customer).where(Customer.code == "C001")).scalar_one()
+        assert first.contact_list()[0]["person"] and first.contact_list()[0]["phone"]
+        latest = tables.latest_global_version(tables.get_global_table(THRESHOLD_TABLE))
+        assert {row[0]: Decimal(str(row[1])) for row in latest.rows} == {
+            "A": Decimal("10000"), "B": Decimal("5000"), "C": Decimal("1000"),
+        }  # fmt: skip
+        assert [column.label("zh_CN") for column in columns_of(latest.as_table())] == [
+            "客户等级",
+            "预存余额预警线",
+        ]
+
+
+def test_a_global_table_column_title_must_name_both_languages_shortly(app_ctx):
+    import pytest
+
+    from formflow import tables
+    from formflow.errors import Invalid
+
+    columns = [{"name": "tier", "type": "text", "title": {"zh-CN": ""}}, {"name": "n", "title": "x"}]
+    with pytest.raises(Invalid) as refused:
+        tables.create_global_table("titled_table", {"zh-CN": "表", "en": "Table"}, columns, "tier")
+    assert [e["pointer"] for e in refused.value.errors] == ["/columns/0/title", "/columns/1/title"]

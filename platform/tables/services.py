@@ -145,6 +145,14 @@ def _checked_definition(
             errors.append(
                 {"pointer": f"/columns/{index}/name", "message": _("At most %(n)d characters.", n=80)}
             )
+        title = column.get("title")
+        if title is not None and not (
+            isinstance(title, Mapping)
+            and set(title) <= {"zh-CN", "en"}
+            and all(isinstance(text, str) and 0 < len(text) <= 80 for text in title.values())
+        ):
+            message = _("A column title is {\"zh-CN\": …, \"en\": …}, each 1 to 80 characters.")
+            errors.append({"pointer": f"/columns/{index}/title", "message": message})
     errors.extend(check_table({"keyColumn": key_column, "columns": columns, "rows": []}))
     return errors
 
@@ -152,12 +160,17 @@ def _checked_definition(
 def create_global_table(
     key: str, names: Mapping[str, str], columns: list[dict], key_column: str, *, actor=None
 ) -> GlobalTableVersion:
-    """A new global table (version 1, no rows yet). `columns`: `[{"name", "type"}]`.
+    """A new global table (version 1, no rows yet). `columns`: `[{"name", "type", "title"}]`
+    (the title `{"zh-CN", "en"}` is optional: without it people read the name).
     Invalid with pointers (`/key`, `/name/en`, `/columns/1/name`, `/keyColumn`)."""
     actor = actor if actor is not None else acting_user()
     key = (key or "").strip()
     columns = [
-        {"name": (c.get("name") or "").strip(), **({"type": c["type"]} if c.get("type") is not None else {})}
+        {
+            "name": (c.get("name") or "").strip(),
+            **({"type": c["type"]} if c.get("type") is not None else {}),
+            **({"title": c["title"]} if c.get("title") is not None else {}),
+        }
         for c in columns
     ]
     errors = _checked_definition(key, names, columns, key_column)
