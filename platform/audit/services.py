@@ -69,6 +69,43 @@ def _fit(column: sa.Column, value: str | None) -> str | None:
     return value[: limit - len(CUT_MARK)] + CUT_MARK
 
 
+_ENTRIES, _HEAD = AuditEntry.__table__, AuditHead.__table__
+#: claims the next seq: on PostgreSQL the row lock makes concurrent appends wait for each other
+#: (until the transaction ends); on SQLite the write lock does
+_CLAIM = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(last_seq=_HEAD.c.last_seq + 1)
+    .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
+)
+_APPEND = sa.insert(_ENTRIES).returning(_ENTRIES.c.id)
+#: the head may only name an entry that exists (trigger of migration 0007): after the insert
+_POINT_HEAD = sa.update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=sa.bindparam("hash"))
+_APPENDED = (
+    sa.insert(_ENTRIES)
+    .values(
+        {
+            column.name: sa.bindparam(column.name, type_=column.type)
+            for column in _ENTRIES.c
+            if column.name != "id"
+        }
+    )
+    .returning(_ENTRIES.c.id, _ENTRIES.c.hash)
+    .cte("appended")
+)
+#: PostgreSQL: _APPEND and _POINT_HEAD in one round trip (the head is locked until the
+#: transaction ends: the fewer round trips after the claim, the sooner the next append goes).
+#: The head's new hash is read from the CTE, so the insert runs first and the head's trigger
+#: finds the entry.
+_APPEND_AND_POINT_HEAD = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(last_hash=sa.select(_APPENDED.c.hash).scalar_subquery())
+    .returning(sa.select(_APPENDED.c.id).scalar_subquery())
+    .add_cte(_APPENDED)
+)
+
+
 def record(
     action: str,
     object_type: str,
@@ -78,21 +115,16 @@ def record(
     after: Any = None,
     actor: Any = None,
 ) -> AuditEntry:
-    """Append one entry to the chain, in the caller's transaction.
+    """Append one entry to the chain, in the caller's transaction; the entry is returned as
+    written (not attached to the session).
 
     `actor` defaults to the logged-in user of the current request, else "system".
     """
     actor = actor if actor is not None else acting_user()
-    # Claim the next seq by updating the head row first: on PostgreSQL the row lock
-    # makes concurrent appends wait for each other; on SQLite the write lock does.
-    claimed = db.session.execute(
-        sa.update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(last_seq=AuditHead.last_seq + 1)
-        .returning(AuditHead.last_seq, AuditHead.last_hash)
-        .execution_options(synchronize_session=False)
-    ).one()
-    columns = AuditEntry.__table__.c
+    columns = _ENTRIES.c
+    db.session.flush()  # what the caller changed is written before its entry, as it always was
+    connection = db.session.connection()
+    claimed = connection.execute(_CLAIM).one()
     entry = AuditEntry(
         seq=claimed.last_seq,
         at=utcnow(),
@@ -107,15 +139,12 @@ def record(
         prev_hash=claimed.last_hash,
     )
     entry.hash = entry_hash(entry.prev_hash, entry, audit_key())
-    db.session.add(entry)
-    db.session.flush()  # the head may only point at an entry that exists (trigger of migration 0007)
-    db.session.execute(
-        sa.update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(last_hash=entry.hash)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.flush()
+    row = _row_content(entry) | {"at": entry.at, "prev_hash": entry.prev_hash, "hash": entry.hash}
+    if connection.dialect.name == "postgresql":
+        entry.id = connection.execute(_APPEND_AND_POINT_HEAD, row).scalar_one()
+    else:
+        entry.id = connection.execute(_APPEND, row).scalar_one()
+        connection.execute(_POINT_HEAD, row)
     return entry
 
 

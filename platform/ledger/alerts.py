@@ -10,16 +10,17 @@ which admins edit like any parameter table. Neither: no alert."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from formflow.errors import NotFound
 from formflow.extensions import db
 from formflow.ledger.models import Account, Journal, LowBalanceAlert
-from formflow.tables import get_global_table, latest_global_version
+from formflow.tables.models import GlobalTable, GlobalTableVersion
 
 THRESHOLD_TABLE = "low_balance_thresholds"
 
@@ -33,34 +34,98 @@ def listen(listener: Callable[[LowBalanceAlert], None]) -> Callable[[LowBalanceA
     return listener
 
 
+@dataclass(frozen=True)
+class ThresholdFacts:
+    """What decides an account's threshold, read with its balance move: its own threshold,
+    its customer's tier, and the sha256 of the thresholds table's latest version (None: no table)."""
+
+    own: Decimal | None
+    tier: str | None
+    table_version: str | None
+
+
+_LATEST_VERSION = (
+    sa.select(GlobalTableVersion.sha256)
+    .join(GlobalTable, GlobalTable.id == GlobalTableVersion.table_id)
+    .where(GlobalTable.key == THRESHOLD_TABLE)
+    .order_by(GlobalTableVersion.number.desc())
+    .limit(1)
+)
+#: the columns of ThresholdFacts for an UPDATE … RETURNING on ledger_account: the posting
+#: learns them in the round trip that moves the balance. Written out because SQLAlchemy drops
+#: the table names of columns inside a RETURNING clause on SQLite (ambiguous `id` there).
+FACT_COLUMNS = (
+    Account.__table__.c.alert_below,
+    sa.literal_column(
+        "(SELECT customer.tier FROM customer WHERE customer.id = ledger_account.customer_id)", sa.String
+    ),
+    sa.literal_column(
+        "(SELECT global_table_version.sha256 FROM global_table_version"
+        " JOIN global_table ON global_table.id = global_table_version.table_id"
+        f" WHERE global_table.key = '{THRESHOLD_TABLE}'"
+        " ORDER BY global_table_version.number DESC LIMIT 1)",
+        sa.String,
+    ),
+)
+
+#: {version sha256: {tier: threshold}}: a version's content never changes, so neither does this
+_TIER_THRESHOLDS: dict[str, dict[str, Decimal | None]] = {}
+
+
 def threshold_for(account: Account) -> Decimal | None:
-    """The account's own threshold, else its customer tier's; None when neither is set."""
-    if account.alert_below is not None:
-        return account.alert_below
-    try:
-        version = latest_global_version(get_global_table(THRESHOLD_TABLE))
-    except NotFound:
-        return None
-    columns = list(version.columns or [])
-    names = [column["name"] if isinstance(column, dict) else column for column in columns]
-    if "tier" not in names or "threshold" not in names:
-        return None
+    """The account's own threshold, else its customer's tier's; None when neither is set."""
     tier = account.customer.tier if account.customer is not None else None
+    version = db.session.execute(_LATEST_VERSION).scalar()
+    return _threshold(ThresholdFacts(account.alert_below, tier, version))
+
+
+def _threshold(facts: ThresholdFacts) -> Decimal | None:
+    if facts.own is not None:
+        return facts.own
+    if facts.table_version is None:
+        return None
+    by_tier = _TIER_THRESHOLDS.get(facts.table_version)
+    if by_tier is None:
+        by_tier = _tier_thresholds(facts.table_version)
+        if len(_TIER_THRESHOLDS) > 100:
+            _TIER_THRESHOLDS.clear()
+        _TIER_THRESHOLDS[facts.table_version] = by_tier
+    return by_tier.get(facts.tier)
+
+
+def _tier_thresholds(sha256: str) -> dict[str, Decimal | None]:
+    """{tier: threshold} of the thresholds table's version of this content (None: not a number)."""
+    version = db.session.execute(
+        sa.select(GlobalTableVersion.columns, GlobalTableVersion.rows)
+        .join(GlobalTable, GlobalTable.id == GlobalTableVersion.table_id)
+        .where(GlobalTable.key == THRESHOLD_TABLE, GlobalTableVersion.sha256 == sha256)
+        .limit(1)
+    ).one_or_none()
+    if version is None:
+        return {}
+    names = [column["name"] if isinstance(column, dict) else column for column in version.columns or []]
+    if "tier" not in names or "threshold" not in names:
+        return {}
+    found: dict[str, Decimal | None] = {}
     for row in version.rows or []:
-        if row[names.index("tier")] == tier:
-            try:
-                return Decimal(str(row[names.index("threshold")]))
-            except (InvalidOperation, TypeError):
-                return None
-    return None
+        tier = row[names.index("tier")]
+        if isinstance(tier, list | dict) or tier in found:
+            continue  # no tier, or not the first row of its tier
+        try:
+            found[tier] = Decimal(str(row[names.index("threshold")]))
+        except (InvalidOperation, TypeError):
+            found[tier] = None
+    return found
 
 
-def after_move(account: Account, before: Decimal, after: Decimal, journal: Journal) -> LowBalanceAlert | None:
+def after_move(
+    account: Account, before: Decimal, after: Decimal, journal: Journal, facts: ThresholdFacts | None = None
+) -> LowBalanceAlert | None:
     """The alert for a prepaid balance that went from `before` to `after` in `journal`, when
-    that crossed the threshold downwards."""
+    that crossed the threshold downwards (`facts`: read with the move, else looked up)."""
     if account.kind != "prepaid" or after >= before:
         return None
-    threshold = threshold_for(account)
+    threshold = _threshold(facts) if facts is not None else threshold_for(account)
     if threshold is None or not (before >= threshold > after):
         return None
     with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):  # the business language

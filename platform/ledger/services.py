@@ -1,15 +1,20 @@
 """Posting to the ledger: the one door (`post`), the customer postings built on it, reversals
 and balances.
 
-`post` is idempotent and race-free:
-- the journal's idempotency key is unique: the same key with the same content gives the first
-  journal back, with other content a Conflict (409); two concurrent postings of one key meet
-  at the unique index, the later one finds the first;
-- each customer account's balance moves by one conditional `UPDATE … RETURNING`, which refuses
-  to take a prepaid or deposit balance below zero (Invalid, 422, with the shortfall); the
-  accounts are updated in the order of their ids, so two journals never deadlock;
-- it runs in a savepoint inside the caller's transaction (a workflow transition, a request):
-  a refused posting leaves nothing of itself, and the caller commits or rolls back the rest."""
+`post` is idempotent and race-free, in the caller's transaction (a workflow transition, a
+request), which commits or rolls back the rest:
+- each customer account's balance moves first, by one conditional `UPDATE … RETURNING` that
+  refuses to take a prepaid or deposit balance below zero (Invalid, 422, with the shortfall);
+  the accounts are taken in the order of their ids, so two journals never deadlock;
+- then the journal goes in with `INSERT … ON CONFLICT DO NOTHING`: its idempotency key is
+  unique, so when the key is taken (a replay, or a concurrent twin that committed first) nothing
+  is inserted, the moves are given back (their rows are still locked by this transaction), and
+  the first journal is returned when the content is the same, else a Conflict (409);
+- a refused posting leaves nothing of itself, without a savepoint: nothing is written before the
+  last balance has moved, and the moves before a refusal are given back;
+- a posting is a handful of statements (on PostgreSQL: the accounts, one UPDATE per customer
+  account, the journal with its entries, the audit entry's two), its audit entry the last, as
+  the audit chain's head stays locked until the transaction ends."""
 
 from __future__ import annotations
 
@@ -22,13 +27,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from formflow.audit import services as audit
 from formflow.customers.models import Customer
 from formflow.errors import Conflict, Invalid
-from formflow.extensions import db
+from formflow.extensions import db, utcnow
 from formflow.ledger import alerts
 from formflow.ledger.models import (
     CUSTOMER_ACCOUNTS,
@@ -43,6 +51,41 @@ from formflow.money import CENT, MAX_AMOUNT
 
 MAX_KEY = 255
 ZERO = Decimal("0.00")
+
+JOURNAL, ENTRY, ACCOUNT = Journal.__table__, Entry.__table__, Account.__table__
+_DELTA = sa.bindparam("delta", type_=ACCOUNT.c.balance.type)
+#: the race-free move of a customer balance, refused (no row) when it would go below zero; it
+#: reads what the low-balance check needs in the same round trip
+_MOVE_BALANCE = (
+    sa.update(ACCOUNT)
+    .where(
+        ACCOUNT.c.id == sa.bindparam("account"),
+        sa.or_(ACCOUNT.c.allow_negative, ACCOUNT.c.balance + _DELTA >= 0),
+    )
+    .values(balance=ACCOUNT.c.balance + _DELTA)
+    .returning(ACCOUNT.c.balance, *alerts.FACT_COLUMNS)
+)
+_GIVE_BACK = (
+    sa.update(ACCOUNT)
+    .where(ACCOUNT.c.id == sa.bindparam("account"))
+    .values(balance=ACCOUNT.c.balance - _DELTA)
+)
+#: SQLite: INSERT … ON CONFLICT DO NOTHING RETURNING id: no row when the key (or the reversed
+#: journal) is taken
+_INSERT_JOURNAL = sqlite.insert(JOURNAL).on_conflict_do_nothing().returning(JOURNAL.c.id)
+_INSERT_ENTRIES = sa.insert(ENTRY)
+_JOURNAL_FIELDS = (
+    "idempotency_key",
+    "content_hash",
+    "kind",
+    "memo",
+    "reference",
+    "case_id",
+    "reverses_id",
+    "posted_at",
+    "posted_by_id",
+    "details",
+)
 
 #: a customer posting of each kind: (debited account, credited account); a customer account
 #: is named by its kind, a system account as "system:<kind>"
@@ -177,44 +220,49 @@ def post(
 ) -> Journal:
     """Post one journal of `lines` (summing to zero), once per `key` (see the module's notes)."""
     _check(kind, lines, key, memo, reference)
-    content_hash = _content_hash(kind, lines, memo, reference, case_id, reverses)
-    existing = _by_key(key)
-    if existing is not None:
-        return _replayed(existing, content_hash)
+    row = {
+        "idempotency_key": key,
+        "content_hash": _content_hash(kind, lines, memo, reference, case_id, reverses),
+        "kind": kind,
+        "memo": memo or "",
+        "reference": reference or "",
+        "case_id": case_id,
+        "reverses_id": reverses.id if reverses is not None else None,
+        "posted_at": utcnow(),
+        "posted_by_id": getattr(actor, "id", None),
+        "details": details,
+    }
+    connection = db.session.connection()
     try:
-        with db.session.begin_nested():
-            journal = Journal(
-                idempotency_key=key,
-                content_hash=content_hash,
-                kind=kind,
-                memo=memo,
-                reference=reference,
-                case_id=case_id,
-                reverses_id=reverses.id if reverses is not None else None,
-                posted_by_id=getattr(actor, "id", None),
-                details=details,
-            )
-            db.session.add(journal)
-            db.session.flush()  # the unique key: a concurrent twin stops here
-            _write_entries(journal, lines)
-            audit.record(
-                "ledger.post",
-                "journal",
-                journal.id,
-                after={
-                    "key": key,
-                    "kind": kind,
-                    "lines": [[line.account.code, str(line.amount)] for line in lines],
-                    "case": case_id,
-                    "reverses": journal.reverses_id,
-                },
-                actor=actor,
-            )
-    except IntegrityError:
+        moves = _move_balances(connection, lines, key)
+    except _KeyTaken as taken:  # refused, but the key is taken: the first posting counts
+        return _replayed(taken.journal, row["content_hash"])
+    balances = {move.account.id: move.after for move in moves}
+    journal_id = _insert_journal(connection, row, lines, balances)
+    if journal_id is None:  # the key (or the reversed journal) is taken: give the moves back
+        _undo(connection, moves)
         existing = _by_key(key)
-        if existing is None:  # not the key: a second reversal of one journal
-            raise Conflict(_("This posting has already been reversed.")) from None
-        return _replayed(existing, content_hash)
+        if existing is None:
+            raise Conflict(_("This posting has already been reversed."))
+        return _replayed(existing, row["content_hash"])
+    journal = _persistent(Journal(id=journal_id, **row))
+    for move in moves:
+        set_committed_value(move.account, "balance", move.after)
+        alerts.after_move(move.account, move.before, move.after, journal, move.facts)
+    # last: the audit chain's head stays locked until the transaction ends (see audit.record)
+    audit.record(
+        "ledger.post",
+        "journal",
+        journal_id,
+        after={
+            "key": key,
+            "kind": kind,
+            "lines": [[line.account.code, str(line.amount)] for line in lines],
+            "case": case_id,
+            "reverses": row["reverses_id"],
+        },
+        actor=actor,
+    )
     return journal
 
 
@@ -281,46 +329,143 @@ def _replayed(journal: Journal, content_hash: str) -> Journal:
     return journal
 
 
-def _write_entries(journal: Journal, lines: Sequence[Line]) -> None:
-    """Move each customer account's balance (in the order of account ids), then write the lines."""
-    balances: dict[int, Decimal] = {}
-    moves: list[tuple[Account, Decimal, Decimal]] = []
+def _persistent(journal: Journal) -> Journal:
+    """The journal written with Core, taken by the session as persistent (its entries load when
+    read). A rolled-back journal of the same id (SQLite reuses ids) leaves the session first."""
+    stale = db.session.identity_map.get(identity_key(Journal, journal.id))
+    if stale is not None:
+        db.session.expunge(stale)
+    make_transient_to_detached(journal)
+    db.session.add(journal)
+    return journal
+
+
+@dataclass(frozen=True)
+class _Move:
+    account: Account
+    delta: Decimal  # on the balance as people read it
+    before: Decimal
+    after: Decimal
+    facts: alerts.ThresholdFacts
+
+
+class _KeyTaken(Exception):
+    def __init__(self, journal: Journal):
+        self.journal = journal
+
+
+def _move_balances(connection: sa.Connection, lines: Sequence[Line], key: str) -> list[_Move]:
+    """Move each customer account's balance, in the order of account ids. A refusal gives back
+    the moves made before it and raises Shortfall, or _KeyTaken when `key` is taken (a replay,
+    or a twin of this posting that committed while this one waited for the account's row)."""
+    moves: list[_Move] = []
     for line in sorted(lines, key=lambda line: line.account.id):
         account = line.account
         if account.customer_id is None:
             continue
         delta = line.amount * account.sign
-        moved = db.session.execute(
-            sa.update(Account)
-            .where(
-                Account.id == account.id,
-                sa.or_(Account.allow_negative, Account.balance + delta >= 0),
-            )
-            .values(balance=Account.balance + delta)
-            .returning(Account.balance)
-            .execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
+        moved = connection.execute(_MOVE_BALANCE, {"account": account.id, "delta": delta}).first()
         if moved is None:
-            current = db.session.execute(
-                sa.select(Account.balance).where(Account.id == account.id)
+            _undo(connection, moves)
+            existing = _by_key(key)
+            if existing is not None:
+                raise _KeyTaken(existing)
+            current = connection.execute(
+                sa.select(ACCOUNT.c.balance).where(ACCOUNT.c.id == account.id)
             ).scalar_one()
             raise Shortfall(account, current, -delta)
-        set_committed_value(account, "balance", moved)
-        balances[account.id] = moved
-        moves.append((account, moved - delta, moved))
-    for line in lines:
-        db.session.add(
-            Entry(
-                journal=journal,
-                account_id=line.account.id,
-                amount=line.amount,
-                balance_after=balances.get(line.account.id),
-                posted_at=journal.posted_at,
-            )
+        balance, *facts = moved
+        moves.append(_Move(account, delta, balance - delta, balance, alerts.ThresholdFacts(*facts)))
+    return moves
+
+
+def _undo(connection: sa.Connection, moves: Sequence[_Move]) -> None:
+    """Give back `moves` (their rows are locked by this transaction since: exact)."""
+    for move in moves:
+        connection.execute(_GIVE_BACK, {"account": move.account.id, "delta": move.delta})
+
+
+def _insert_journal(
+    connection: sa.Connection, row: dict, lines: Sequence[Line], balances: dict[int, Decimal]
+) -> int | None:
+    """Insert the journal and its entries; None (nothing written) when its key or the journal
+    it reverses is taken. One statement on PostgreSQL."""
+    if connection.dialect.name == "postgresql":
+        arrays = {
+            "account_ids": [line.account.id for line in lines],
+            "amounts": [line.amount for line in lines],
+            "balances_after": [balances.get(line.account.id) for line in lines],
+        }
+        return connection.execute(_JOURNAL_WITH_ENTRIES, row | arrays).scalar()
+    journal_id = connection.execute(_INSERT_JOURNAL, row).scalar()
+    if journal_id is not None:
+        connection.execute(
+            _INSERT_ENTRIES,
+            [
+                {
+                    "journal_id": journal_id,
+                    "account_id": line.account.id,
+                    "amount": line.amount,
+                    "balance_after": balances.get(line.account.id),
+                    "posted_at": row["posted_at"],
+                }
+                for line in lines
+            ],
         )
-    db.session.flush()
-    for account, before, after in moves:
-        alerts.after_move(account, before, after, journal)
+    return journal_id
+
+
+#: PostgreSQL: the journal (ON CONFLICT DO NOTHING) and its entries (the lines as arrays, in
+#: their order) in one statement, RETURNING the journal's id once per entry (no row: nothing
+#: written). Text: SQLAlchemy does not cache a statement built with VALUES.
+_JOURNAL_WITH_ENTRIES = sa.text(
+    f"""
+    WITH journal AS (
+        INSERT INTO ledger_journal ({", ".join(_JOURNAL_FIELDS)})
+        VALUES ({", ".join(f":{field}" for field in _JOURNAL_FIELDS)})
+        ON CONFLICT DO NOTHING
+        RETURNING id, posted_at
+    )
+    INSERT INTO ledger_entry (journal_id, account_id, amount, balance_after, posted_at)
+    SELECT journal.id, line.account_id, line.amount, line.balance_after, journal.posted_at
+    FROM journal CROSS JOIN unnest(
+        CAST(:account_ids AS INTEGER[]),
+        CAST(:amounts AS NUMERIC(18, 2)[]),
+        CAST(:balances_after AS NUMERIC(18, 2)[])
+    ) WITH ORDINALITY AS line (account_id, amount, balance_after, position)
+    ORDER BY line.position
+    RETURNING journal_id
+    """
+).bindparams(sa.bindparam("details", type_=JOURNAL.c.details.type))
+
+
+#: a customer's accounts of some kinds and system accounts by code, in one statement
+_ACCOUNTS_NAMED = sa.select(Account).where(
+    sa.or_(
+        sa.and_(
+            Account.customer_id == sa.bindparam("customer"),
+            Account.kind.in_(sa.bindparam("kinds", expanding=True)),
+        ),
+        Account.code.in_(sa.bindparam("codes", expanding=True)),
+    )
+)
+
+
+def _accounts_named(customer: Customer, names: Sequence[str]) -> list[Account]:
+    """`account_named` for each of `names`, those already open read in one statement."""
+    identity = sa.inspect(customer).identity  # its id without reading the row again after a commit
+    found = {
+        account.code if account.customer_id is None else account.kind: account
+        for account in db.session.execute(
+            _ACCOUNTS_NAMED,
+            {
+                "customer": identity[0] if identity else customer.id,
+                "kinds": [name for name in names if not name.startswith("system:")],
+                "codes": [name for name in names if name.startswith("system:")],
+            },
+        ).scalars()
+    }
+    return [found.get(name) or account_named(customer, name) for name in names]
 
 
 def post_for_customer(
@@ -342,7 +487,7 @@ def post_for_customer(
     debit_name, credit_name = (
         name if name.startswith("system:") or account is None else account for name in CUSTOMER_POSTINGS[kind]
     )
-    debit, credit = account_named(customer, debit_name), account_named(customer, credit_name)
+    debit, credit = _accounts_named(customer, (debit_name, credit_name))
     if short == "receivable" and debit.kind == "prepaid" and _by_key(key) is None:
         covered = min(amount, max(_locked_balance(debit), ZERO))
         if covered < amount:

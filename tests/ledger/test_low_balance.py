@@ -86,3 +86,15 @@ def test_a_refused_posting_leaves_no_alert(customer):
     with pytest.raises(Invalid):  # the shortfall
         _use(customer, "500", "too-much")
     assert _alerts(customer) == []
+
+
+def test_a_new_version_of_the_thresholds_table_counts_from_the_next_posting(customer):
+    _use(customer, "20", "u1")  # 130: above the tier's 100
+    latest = tables.latest_global_version(tables.get_global_table("low_balance_thresholds"))
+    tables.save_global_table(
+        "low_balance_thresholds", [["A", 500], ["B", 125]], expected_number=latest.number
+    )
+    _use(customer, "10", "u2")  # 120: below the new 125
+    assert [(a.balance_before, a.threshold) for a in _alerts(customer)] == [
+        (Decimal("130.00"), Decimal("125.00"))
+    ]

@@ -14,6 +14,7 @@ from formflow.extensions import db
 from formflow.ledger import balances
 from formflow.ledger import services as ledger
 from formflow.ledger.models import Entry, Journal
+from formflow.ledger.verify import verify as verify_ledger
 
 
 @pytest.fixture
@@ -131,3 +132,90 @@ def test_ledger_verify_passes_on_postings_and_names_a_broken_balance(customer):
     )
     result = verify()
     assert not result.ok and result.problem.startswith("account customer:L001:prepaid: balance")
+
+
+# --- issue 13: fewer statements per posting, the same guarantees -------------------------------
+
+
+def test_a_replay_after_the_balance_fell_gives_the_first_journal_not_a_shortfall(customer):
+    ledger.post_for_customer(customer, "top_up", Decimal("100"), key="t")
+    first = ledger.post_for_customer(customer, "usage", Decimal("80"), key="u")
+    assert ledger.post_for_customer(customer, "usage", Decimal("80"), key="u").id == first.id  # 20 left
+    with pytest.raises(Conflict):
+        ledger.post_for_customer(customer, "usage", Decimal("81"), key="u")
+    assert balances.balances(customer)["prepaid"] == Decimal("20.00")
+    assert verify_ledger().ok
+
+
+def test_a_replay_gives_back_the_balance_it_moved_before_finding_the_key(customer):
+    ledger.post_for_customer(customer, "top_up", Decimal("100"), key="t")
+    first = ledger.post_for_customer(customer, "usage", Decimal("30"), key="u")
+    again = ledger.post_for_customer(customer, "usage", Decimal("30"), key="u")
+    assert again.id == first.id and again.replayed
+    assert balances.balances(customer)["prepaid"] == Decimal("70.00")
+    prepaid = ledger.customer_account(customer, "prepaid")
+    assert (
+        db.session.execute(sa.select(sa.func.count(Entry.id)).where(Entry.account_id == prepaid.id)).scalar()
+        == 2
+    )
+    assert verify_ledger().ok
+
+
+def test_a_second_reversal_under_another_key_is_refused_and_moves_nothing(customer):
+    top_up = ledger.post_for_customer(customer, "top_up", Decimal("30"), key="t")
+    ledger.post_for_customer(customer, "top_up", Decimal("5"), key="t2")
+    ledger.reverse(top_up, key="r")
+    with pytest.raises(Conflict):
+        ledger.reverse(top_up, key="r2")
+    assert balances.balances(customer)["prepaid"] == Decimal("5.00")
+    assert verify_ledger().ok
+
+
+def test_a_shortfall_on_the_second_customer_account_gives_back_the_first(customer, en):
+    prepaid, deposit = (
+        ledger.customer_account(customer, "prepaid"),
+        ledger.customer_account(customer, "deposit"),
+    )
+    ledger.post_for_customer(customer, "top_up", Decimal("10"), key="t")
+    lines = [ledger.Line(prepaid, Decimal("4")), ledger.Line(deposit, Decimal("-4"))]  # prepaid -> deposit
+    ledger.post("adjustment", lines, key="move")
+    lines = [ledger.Line(prepaid, Decimal("-9")), ledger.Line(deposit, Decimal("9"))]  # deposit has 4 only
+    with pytest.raises(ledger.Shortfall):
+        ledger.post("adjustment", lines, key="back")
+    assert balances.balances(customer) == {
+        "prepaid": Decimal("6.00"),
+        "deposit": Decimal("4.00"),
+        "receivable": 0,
+    }
+    assert verify_ledger().ok
+
+
+def test_a_journal_between_system_accounts_has_no_balance_after(customer):
+    bank, refunds = ledger.system_account("bank"), ledger.system_account("refunds")
+    journal = ledger.post(
+        "adjustment", [ledger.Line(bank, Decimal("5")), ledger.Line(refunds, Decimal("-5"))], key="a"
+    )
+    assert [(e.amount, e.balance_after) for e in journal.entries] == [
+        (Decimal("5.00"), None),
+        (Decimal("-5.00"), None),
+    ]
+    assert balances.account_balance(bank) == Decimal("5.00")
+
+
+def test_a_customer_posting_is_a_handful_of_statements(customer):
+    ledger.post_for_customer(customer, "top_up", Decimal("100"), key="t")  # opens the accounts
+    ledger.post_for_customer(customer, "usage", Decimal("1"), key="u1")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        ledger.post_for_customer(customer, "usage", Decimal("1"), key="u2")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    # accounts, balance, journal with entries, audit claim, audit entry with the head (SQLite:
+    # the entries and the head each a statement of their own)
+    assert len(statements) <= (5 if engine.dialect.name == "postgresql" else 7), [s[:70] for s in statements]
