@@ -333,9 +333,10 @@ TICK_PROGRESS_ABOVE = 20
     help="Act as if it were this moment (e.g. 2026-03-31T09:00; without an offset: business time).",
 )
 def tick(now_text: str | None) -> None:
-    """Fire due SLA timers (escalations, automatic actions, reminders), retry webhooks and
-    send pending e-mails. Safe to run from cron on every node at once. Exits 0 even when
-    single timers failed (they are listed); 1 when the tick itself could not run."""
+    """Fire due SLA timers (escalations, automatic actions, reminders), retry webhooks, send
+    pending e-mails and issue last month's statements. Safe to run from cron on every node at
+    once. Exits 0 even when single timers failed (they are listed); 1 when the tick itself could
+    not run."""
     from datetime import UTC, datetime
 
     from formflow.extensions import utcnow

@@ -178,7 +178,7 @@ def problems_in(text: str, language: str, usernames: set[str]) -> list[str]:
         return sorted(set(found))
     lowered = text.lower()
     found += [f"English “{phrase}”" for phrase in ENGLISH_PHRASES if phrase.lower() in lowered]
-    for word in WORD.findall(text):
+    for word in WORD.findall(re.sub(r"\S+@\S+", " ", text)):  # an e-mail address is no English
         if len(re.sub(r"[^A-Za-z]", "", word)) >= 3 and not _is_code_like(word, usernames):
             found.append(f"English word “{word}”")
     return sorted(set(found))
