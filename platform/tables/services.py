@@ -151,7 +151,7 @@ def _checked_definition(
             and set(title) <= {"zh-CN", "en"}
             and all(isinstance(text, str) and 0 < len(text) <= 80 for text in title.values())
         ):
-            message = _("A column title is {\"zh-CN\": …, \"en\": …}, each 1 to 80 characters.")
+            message = _('A column title is {"zh-CN": …, "en": …}, each 1 to 80 characters.')
             errors.append({"pointer": f"/columns/{index}/title", "message": message})
     errors.extend(check_table({"keyColumn": key_column, "columns": columns, "rows": []}))
     return errors
