@@ -66,6 +66,8 @@ def settings_from_env(instance_path: Path, *, secret_key: str | None = None) -> 
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         "UPLOAD_FOLDER": _env("UPLOAD_DIR") or str(instance_path / "uploads"),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
+        # a form's fields may fill the body (the customer import's preview carries its file)
+        "MAX_FORM_MEMORY_SIZE": int(_env("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
         #: what one user's stored uploads may add up to (0: no quota)
         "UPLOAD_QUOTA_MB": int(_env("UPLOAD_QUOTA_MB", "200")),
         #: an upload that goes on no case (its form failed) is deleted by `tick` after this

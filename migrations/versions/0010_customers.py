@@ -8,6 +8,8 @@ Revises: 0009_ledger
 Create Date: 2026-12-03 11:00:00
 
 """
+from datetime import date
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -94,6 +96,11 @@ def upgrade():
         "INSERT INTO customer_status_change (customer_id, before, after, reason, changed_at) "
         "SELECT id, NULL, status, '', created_at FROM customer"
     ))
+    # customers blacklisted before the blacklist was kept get an entry (its reason unknown)
+    bind.execute(sa.text(
+        "INSERT INTO customer_blacklist (customer_id, reason, listed_on, lift_reason) "
+        "SELECT id, :reason, :today, '' FROM customer WHERE status = 'blacklisted'"
+    ), {"reason": "（升级前列入黑名单，原因未记录）Blacklisted before reasons were kept", "today": date.today()})
 
 
 def downgrade():

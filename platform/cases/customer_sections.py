@@ -18,26 +18,30 @@ from formflow.workflows.models import NoticeDocument
 RECENT = 10
 
 
+#: candidates read for the RECENT shown (visible() is the coarse filter can_read refines)
+CANDIDATES = 5 * RECENT
+
+
 @section(20)
 def cases(customer: Customer) -> Section:
-    found = list(
-        db.session.execute(
-            sa.select(Case)
-            .where(Case.customer_id == customer.id, visibility.visible(current_user))
-            .order_by(Case.id.desc())
-            .limit(RECENT)
-        ).scalars()
-    )
+    candidates = db.session.execute(
+        sa.select(Case)
+        .where(Case.customer_id == customer.id, visibility.visible(current_user))
+        .order_by(Case.id.desc())
+        .limit(CANDIDATES)
+    ).scalars()
+    found = [case for case in candidates if visibility.can_read(current_user, case)][:RECENT]
     return Section("cases/_customer_cases.html", {"cases": found, "state_title": state_title})
 
 
 @section(30)
 def notices(customer: Customer) -> Section:
-    found = db.session.execute(
-        sa.select(NoticeDocument)
+    candidates = db.session.execute(
+        sa.select(NoticeDocument, Case)
         .join(Case, NoticeDocument.case_id == Case.id)
         .where(NoticeDocument.customer_id == customer.id, visibility.visible(current_user))
         .order_by(NoticeDocument.id.desc())
-        .limit(RECENT)
-    ).scalars()
-    return Section("cases/_customer_notices.html", {"notices": list(found)})
+        .limit(CANDIDATES)
+    ).all()
+    found = [notice for notice, case in candidates if visibility.can_read(current_user, case)][:RECENT]
+    return Section("cases/_customer_notices.html", {"notices": found})

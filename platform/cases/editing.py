@@ -19,10 +19,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from formflow import audit
 from formflow.auth.permissions import require
 from formflow.cases.reading import SUBMIT_ACTION, resolve
+from formflow.customers import statuses
 from formflow.errors import Conflict, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
 from formflow.forms.filetypes import content_type, read_head
 from formflow.forms.parsing import file_problem, stream_size
+from formflow.forms.texts import localized
 from formflow.processes import services as processes
 from formflow.records import uploads
 from formflow.records.changes import link_attachments, linked, record_submit, search_text
@@ -80,7 +82,11 @@ def start(
 
 def _submit(case: Case, actor, now) -> None:
     """Submitting: with a workflow, its start state's `submit` action (which checks the
-    submission, as every action leaving a form step does); without, a state."""
+    submission, as every action leaving a form step does); without, a state. A customer the
+    process refuses (spec `customers.refuse_status`) since the draft was made: Invalid."""
+    refused = statuses.refusal(case.version.spec, case.customer, localized(case.version.spec.get("name")))
+    if refused:
+        raise Invalid([{"pointer": "/customer", "message": refused}])
     if engine.workflow_of(case.version) is not None:
         engine.perform(case, SUBMIT_ACTION, actor, now=now)
     else:

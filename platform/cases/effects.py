@@ -130,7 +130,7 @@ REASON_SCHEMA = {
 def set_customer_status(ctx: EffectContext, config: dict) -> dict:
     """E.g. in rectification, offboarded, blacklisted: a line of the customer's status history
     naming the case (and the audit entry). Blacklisted also puts the customer on the
-    blacklist, the case named as the one that decided it."""
+    blacklist, the case named as the one that decided it; a blacklisted customer stays so."""
     customer = ctx.case.customer
     before, after = customer.status, config["status"]
     reason = localized(config.get("reason")) or _(
@@ -140,6 +140,8 @@ def set_customer_status(ctx: EffectContext, config: dict) -> dict:
     )
     if after == "blacklisted" and statuses.current_entry(customer) is None:
         statuses.add_to_blacklist(customer, reason, actor=ctx.actor, case_id=ctx.case.id)
+    elif before == "blacklisted":  # off the blacklist only by lifting it, never as a side effect
+        after = before
     elif before != after:
         statuses.set_status(customer, after, reason=reason, actor=ctx.actor, case_id=ctx.case.id)
     return {"customer": customer.code, "before": before, "after": after}

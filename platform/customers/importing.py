@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from formflow.csvexport import FORMULA_STARTS
 from formflow.customers import fields, services
 from formflow.customers.columns import COLUMNS, CONTACT_KEYS, Column
 from formflow.customers.models import CUSTOMER_STATUSES, Customer, status_labels
@@ -131,6 +132,8 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
             if len(rows) > MAX_ROWS + 1:
                 break
         return rows
+    except Exception:  # no worksheet (a chart sheet only), a sheet openpyxl cannot parse…
+        raise FileProblem(_("Not a readable XLSX file (is it an Excel workbook saved as .xlsx?).")) from None
     finally:
         workbook.close()
 
@@ -218,7 +221,8 @@ def _letter(index: int) -> str:
 def _row(number, cells, header, positions, tiers, statuses, first_row) -> Row:
     def cell(key: str) -> str:
         index = positions.get(key)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
+        text = cells[index].strip() if index is not None and index < len(cells) else ""
+        return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text  # csvexport.safe_cell
 
     values: dict = {"code": cell("code"), "name": cell("name"), "tier": cell("tier")}
     status = cell("status")
@@ -231,11 +235,11 @@ def _row(number, cells, header, positions, tiers, statuses, first_row) -> Row:
         key = error["pointer"].split("/")[-1]
         title = header[positions[key]] if key in positions else key
         row.problems.append(Problem(number, title, error["message"]))
-    code = cleaned.get("code")
+    code = (cleaned.get("code") or "").lower()
     if code:
         if code in first_row:
             title = header[positions["code"]]
-            message = _("Code %(code)s is also on row %(row)d.", code=code, row=first_row[code])
+            message = _("Code %(code)s is also on row %(row)d.", code=cleaned["code"], row=first_row[code])
             row.problems.append(Problem(number, title, message))
         else:
             first_row[code] = number
@@ -243,13 +247,14 @@ def _row(number, cells, header, positions, tiers, statuses, first_row) -> Row:
 
 
 def _mark_existing(found: Preview, code_title: str) -> None:
-    codes = [row.values["code"] for row in found.rows if row.values.get("code")]
+    codes = [row.values["code"].lower() for row in found.rows if row.values.get("code")]
     taken = set()
     for start in range(0, len(codes), 500):
         chunk = codes[start : start + 500]
-        taken |= set(db.session.execute(sa.select(Customer.code).where(Customer.code.in_(chunk))).scalars())
+        query = sa.select(sa.func.lower(Customer.code)).where(sa.func.lower(Customer.code).in_(chunk))
+        taken |= set(db.session.execute(query).scalars())
     for row in found.rows:
-        if row.values.get("code") in taken:
+        if (row.values.get("code") or "").lower() in taken:
             message = _("A customer with code %(code)s exists already.", code=row.values["code"])
             row.problems.append(Problem(row.number, code_title, message))
 

@@ -87,10 +87,24 @@ def create(
     contact, or a code already taken."""
     values = {"code": code, "name": name, "tier": tier, "status": status, "contacts": list(contacts)}
     cleaned, errors = fields.clean(values, tiers=tier_codes())
+    if cleaned.get("status") == "blacklisted":
+        message = _("A new customer cannot start on the blacklist: create it, then use the blacklist.")
+        errors.append({"pointer": "/status", "message": message})
+    if not isinstance(reason, str) or len(reason) > 2000:
+        errors.append({"pointer": "/reason", "message": _("A reason is text of at most 2000 characters.")})
     if errors:
         raise Invalid(errors)
-    if db.session.execute(sa.select(Customer.id).where(Customer.code == cleaned["code"])).first():
-        raise Invalid([{"pointer": "/code", "message": _("This code is already taken.")}])
+    taken = sa.select(Customer.code).where(sa.func.lower(Customer.code) == cleaned["code"].lower())
+    same = db.session.execute(taken).scalar()
+    if same is not None:
+        message = (
+            _("This code is already taken.")
+            if same == cleaned["code"]
+            else _(
+                "This code is already taken (as %(code)s: codes differ by more than letter case).", code=same
+            )
+        )
+        raise Invalid([{"pointer": "/code", "message": message}])
     customer = Customer(code=cleaned["code"], name=cleaned["name"], tier=cleaned["tier"],
                         status=cleaned["status"])  # fmt: skip
     customer.contacts = [Contact(position=i, **row) for i, row in enumerate(cleaned["contacts"])]
@@ -125,6 +139,11 @@ def update(customer: Customer, changes: dict, *, actor=None, case_id: int | None
     given = {key: value for key, value in changes.items() if key in EDITABLE and key != "reason"}
     cleaned, problems = fields.clean(given, tiers=tier_codes(), partial=True)
     errors += problems
+    if "status" in cleaned:
+        try:
+            statuses.refuse_blacklist_change(customer.status, cleaned["status"])
+        except Invalid as refused:
+            errors += refused.errors
     if errors:
         raise Invalid(errors)
     before = full_snapshot(customer)

@@ -4,6 +4,8 @@ chosen status ("customers": {"refuse_status": ["offboarded", "blacklisted"]}).""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date
 
 import sqlalchemy as sa
@@ -16,13 +18,27 @@ from formflow.extensions import db, utcnow
 from formflow.i18n import business_zone
 
 REASON_LIMIT = 2000
+#: set while the blacklist itself moves a customer into or out of "blacklisted"
+_by_blacklist: ContextVar[bool] = ContextVar("by_blacklist", default=False)
+
+
+@contextmanager
+def _blacklisting():
+    token = _by_blacklist.set(True)
+    try:
+        yield
+    finally:
+        _by_blacklist.reset(token)
 
 
 def set_status(customer: Customer, status: str, *, reason: str = "", actor=None, case_id: int | None = None):
     """Move the customer to `status`, kept in its history and the audit log; nothing when it
-    is already there. Returns the history line (None when nothing changed)."""
+    is already there. Returns the history line (None when nothing changed). Into and out of
+    blacklisted only by the blacklist (add_to_blacklist, lift_blacklist): Invalid otherwise."""
     if status not in CUSTOMER_STATUSES:
         raise Invalid([{"pointer": "/status", "message": _("Unknown status.")}])
+    if not _by_blacklist.get():
+        refuse_blacklist_change(customer.status, status)
     if len(reason or "") > REASON_LIMIT:
         raise Invalid([{"pointer": "/reason", "message": _("At most %(n)d characters.", n=REASON_LIMIT)}])
     before = customer.status
@@ -38,6 +54,16 @@ def set_status(customer: Customer, status: str, *, reason: str = "", actor=None,
         "customer.status", "customer", customer.id, before={"status": before}, after=after, actor=actor
     )
     return change
+
+
+def refuse_blacklist_change(before: str | None, after: str) -> None:
+    """Invalid when a status change would put a customer on or take them off the blacklist:
+    only the blacklist does that (with its entry: reason, date, who)."""
+    if after == "blacklisted" and before != "blacklisted":
+        raise Invalid([{"pointer": "/status", "message": _("Use the blacklist to blacklist a customer.")}])
+    if before == "blacklisted" and after != "blacklisted":
+        message = _("Take the customer off the blacklist first.")
+        raise Invalid([{"pointer": "/status", "message": message}])
 
 
 def history(customer: Customer) -> list[StatusChange]:
@@ -80,7 +106,8 @@ def add_to_blacklist(
     db.session.flush()
     audit.record("customer.blacklist", "customer", customer.id, after={"reason": text, "case": case_id},
                  actor=actor)  # fmt: skip
-    set_status(customer, "blacklisted", reason=text, actor=actor, case_id=case_id)
+    with _blacklisting():
+        set_status(customer, "blacklisted", reason=text, actor=actor, case_id=case_id)
     return entry
 
 
@@ -96,7 +123,8 @@ def lift_blacklist(customer: Customer, reason: str, *, status: str = "active", a
     db.session.flush()
     audit.record("customer.blacklist_lift", "customer", customer.id, before={"reason": entry.reason},
                  after={"reason": text, "status": status}, actor=actor)  # fmt: skip
-    set_status(customer, status, reason=text, actor=actor)
+    with _blacklisting():
+        set_status(customer, status, reason=text, actor=actor)
     return entry
 
 

@@ -33,13 +33,14 @@ def save(rows: list[dict], *, actor=None) -> list[Tier]:
     /N/field for an empty, malformed or repeated code, an overlong name, or a tier that
     customers still have and the list no longer names (nothing changed then)."""
     errors, seen = [], set()
+    known = set(tier_codes())
     cleaned = []
     for index, row in enumerate(rows):
         code = str(row.get("code") or "").strip()
         names = {key: str(row.get(key) or "").strip() for key in ("name_zh", "name_en")}
         if not code:
             errors.append({"pointer": f"/{index}/code", "message": _("Code is required.")})
-        elif not TIER_CODE.fullmatch(code):
+        elif not TIER_CODE.fullmatch(code) and code not in known:  # one from before the list keeps
             message = _("A tier code is up to 10 letters, digits, “-” or “_” (e.g. A or VIP).")
             errors.append({"pointer": f"/{index}/code", "message": message})
         elif code in seen:

@@ -52,7 +52,7 @@ def index():
     rows, next_cursor = services.page(
         **_filters(), after_code=request.args.get("after") or None, size=current_app.config["PAGE_SIZE"]
     )
-    query = {key: value for key, value in request.args.items() if key != "after" and value}
+    query = {key: request.args[key] for key in ("q", "tier", "status") if request.args.get(key)}
     return render_template(
         "customers/index.html",
         rows=rows,

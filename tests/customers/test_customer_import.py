@@ -137,3 +137,17 @@ def test_what_the_list_exports_imports_again(app_ctx, en, login_as):
         "A customer with code IM01 exists already.",
         "A customer with code IM02 exists already.",
     }
+
+
+def test_a_code_in_other_letter_case_is_the_same_code(app_ctx, en):
+    new_customer("IM00", "已有客户", "A")
+    found = importing.preview(b"code,name,tier\nim00,x,A\nIM05,y,B\nim05,z,B\n", "case.csv")
+    problems = {(p.row, p.message) for p in found.all_problems}
+    assert problems == {(2, "A customer with code im00 exists already."), (4, "Code im05 is also on row 3.")}
+
+
+def test_a_cell_the_export_kept_from_running_as_a_formula_reads_back_as_it_was(app_ctx, en):
+    content = b"code,name,tier,phone\nIM01,'=Acme,A,'+86 21 6123 4567\n"
+    [row] = importing.preview(content, "export.csv").rows
+    assert not row.problems and row.values["name"] == "=Acme"
+    assert row.values["contacts"][0]["phone"] == "+86 21 6123 4567"

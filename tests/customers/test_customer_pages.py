@@ -215,3 +215,45 @@ def test_codes_that_are_pages_are_refused(app_ctx, code):
     with pytest.raises(Exception) as refused:
         customers.create(code, "x", "A")
     assert refused.value.errors[0]["pointer"] == "/code"
+
+
+def test_odd_list_arguments_are_no_500(app, login_as):
+    staff = login_as("staff")
+    page = staff.get("/customers/?format=x&_scheme=javascript&status=nonsense")
+    assert page.status_code == 200 and "javascript:" not in page.get_data(as_text=True)
+    assert staff.get("/customers/export.pdf").status_code == 422
+
+
+def test_a_tier_code_from_before_the_list_can_be_kept(app, login_as):
+    with app.app_context():
+        db.session.add(Tier(code="金牌", name_zh="金牌", name_en="Gold", position=9))
+        db.session.commit()
+    admin = login_as("admin")
+    rows = {
+        "code": ["A", "B", "C", "金牌"],
+        "name_zh": ["A", "B", "C", "金牌"],
+        "name_en": ["A", "B", "C", "Gold"],
+    }
+    assert admin.post_form("/customers/tiers", rows, token_page="/customers/tiers").status_code == 302
+    rows = {
+        key: [*values, value]
+        for (key, values), value in zip(rows.items(), ["白银", "白银", "Silver"], strict=True)
+    }
+    assert admin.post_form("/customers/tiers", rows, token_page="/customers/tiers").status_code == 422
+
+
+def test_a_large_file_comes_back_from_its_preview(app, login_as):
+    """The preview carries the file in a form field: a file whose field is above Werkzeug's
+    500 kB default for form memory still reaches the confirmation (MAX_FORM_MEMORY_SIZE follows
+    MAX_CONTENT_LENGTH) — here refused for its one bad row, with nothing written."""
+    import base64
+
+    rows = "".join(f"LG{n:05d},大文件客户 {n},A\n" for n in range(16_000))
+    content = ("code,name,tier\n" + rows + "LGBAD,坏行,Z\n").encode()
+    staff = login_as("staff")
+    payload = base64.b64encode(content).decode()
+    assert len(payload) > 600_000
+    done = staff.post_form("/customers/import", {"payload": payload, "filename": "big.csv", "command": "all"},
+                           token_page="/customers/import")  # fmt: skip
+    assert done.status_code == 422 and "Z" in done.get_data(as_text=True)
+    assert not _exists(app, "LG00001")

@@ -16,7 +16,7 @@ from formflow.auth import services as users
 from formflow.auth.models import User
 from formflow.customers import services as customers
 from formflow.customers import statuses
-from formflow.customers.models import CUSTOMER_STATUSES
+from formflow.customers.models import CUSTOMER_STATUSES, Customer
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.processes import services as processes
@@ -111,3 +111,50 @@ def test_the_api_refuses_at_customer_and_other_statuses_start(app, client, make_
     assert refused.status_code == 422
     [error] = refused.json["errors"]
     assert error["pointer"] == "/customer" and "ST05" in error["message"] and "黑名单" in error["message"]
+
+
+def test_only_the_blacklist_moves_a_customer_on_or_off_it(app, client, make_user):
+    make_user("erp2", roles=["staff"])
+    with app.app_context():
+        new_customer("ST06")
+        listed = new_customer("ST07")
+        statuses.add_to_blacklist(listed, "欺诈")
+        plain, _token = users.create_token(users.find_user("erp2"), "t")
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {plain}"}
+    onto = client.patch(
+        "/api/v1/customers/ST06", json={"status": "blacklisted", "name": "改名"}, headers=headers
+    )
+    off = client.patch("/api/v1/customers/ST07", json={"status": "active"}, headers=headers)
+    assert (onto.status_code, off.status_code) == (422, 422)
+    assert onto.json["errors"][0]["pointer"] == "/status" == off.json["errors"][0]["pointer"]
+    created = client.post(
+        "/api/v1/customers",
+        json={"code": "ST08", "name": "x", "tier": "A", "status": "blacklisted"},
+        headers=headers,
+    )
+    assert created.status_code == 422 and created.json["errors"][0]["pointer"] == "/status"
+    with app.app_context():
+        found = {c.code: c.status for c in db.session.execute(sa.select(Customer)).scalars()}
+        assert found["ST06"] == "active" and found["ST07"] == "blacklisted" and "ST08" not in found
+        assert db.session.execute(sa.select(Customer.name).where(Customer.code == "ST06")).scalar() != "改名"
+
+
+def test_a_draft_made_before_the_customer_was_blacklisted_cannot_be_submitted(app_ctx, make_user):
+    from formflow.cases import services as cases
+
+    publish_refusing(["blacklisted"])
+    staff = db.session.get(User, make_user("staff-st", roles=["staff"]))
+    customer = new_customer("ST09")
+    draft = cases.start("t_refuse", "ST09", {"amount": 5, "method": "bank"}, submit=False, actor=staff)
+    statuses.add_to_blacklist(customer, "黑名单")
+    with pytest.raises(Invalid) as refused:
+        cases.save(draft, {"amount": 5, "method": "bank"}, submit=True, actor=staff)
+    assert refused.value.errors[0]["pointer"] == "/customer"
+
+
+def test_codes_differing_only_in_case_are_one_code(app_ctx, en):
+    new_customer("ST10")
+    with pytest.raises(Invalid) as refused:
+        customers.create("st10", "x", "A")
+    assert "ST10" in refused.value.errors[0]["message"]

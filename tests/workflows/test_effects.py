@@ -224,6 +224,17 @@ def test_a_blacklisting_case_puts_the_customer_on_the_blacklist_naming_itself(pe
     assert statuses.history(customer)[0].case_id == case.id
 
 
+def test_a_status_effect_never_takes_a_customer_off_the_blacklist(people):
+    publish_with(
+        {"offboarded": {"on_enter": [{"effect": "customer.set_status", "status": "in_rectification"}]}}
+    )
+    case = new_case(people["staff"])
+    customer = db.session.execute(sa.select(Customer).where(Customer.code == CUSTOMER)).scalar_one()
+    statuses.add_to_blacklist(customer, "人工列入")
+    walk(case, "offboarded", people["staff"])
+    assert customer.status == "blacklisted" and statuses.current_entry(customer) is not None
+
+
 DISPUTE = {
     "formflow": 1,
     "key": "fx_dispute",
