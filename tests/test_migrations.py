@@ -39,3 +39,41 @@ def test_constraint_names_follow_the_naming_convention(app):
     assert "uq_user_account_username" in names
     assert "fk_api_token_user_id_user_account" in names
     assert all(name for name in names)
+
+
+def test_0010_keeps_what_customers_had_tiers_history_and_the_blacklisted(tmp_path):
+    """Customers from before 0010: their tiers join the tier list, each present status is the
+    first line of its history, and one already blacklisted gets a blacklist entry."""
+    from flask_migrate import upgrade
+
+    with fresh_database(tmp_path) as database:
+        app = make_app(database, tmp_path)
+        with app.app_context():
+            upgrade(directory=app.config["MIGRATIONS_DIR"], revision="0009_ledger")
+            engine = sa.create_engine(database.url, **database.engine_options)
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO customer (code, name, tier, status, created_at) VALUES "
+                        "('M1', '甲', 'A', 'active', '2026-01-01'),"
+                        " ('M2', '乙', '金牌', 'blacklisted', '2026-01-02')"
+                    )
+                )
+            upgrade(directory=app.config["MIGRATIONS_DIR"])
+            with engine.connect() as connection:
+                tiers = connection.execute(
+                    sa.text("SELECT code FROM customer_tier ORDER BY position")
+                ).scalars()
+                history = connection.execute(
+                    sa.text("SELECT after FROM customer_status_change ORDER BY customer_id")
+                ).scalars()
+                listed = connection.execute(
+                    sa.text("SELECT c.code FROM customer_blacklist b JOIN customer c ON c.id = b.customer_id")
+                ).scalars()
+                assert (list(tiers), list(history), list(listed)) == (
+                    ["A", "B", "C", "金牌"],
+                    ["active", "blacklisted"],
+                    ["M2"],
+                )
+            engine.dispose()
+            db.engine.dispose()
