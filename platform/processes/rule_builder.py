@@ -101,7 +101,9 @@ def catalogue(spec: dict) -> Catalogue:
             path, FieldChoice(path, None, str(label), "string", _context_options(path, spec))
         )
     labels = table_labels(spec)
-    for name, table in spec_tables(spec).items():
+    own = {t.get("key") for t in spec.get("tables") or [] if isinstance(t, dict)}
+    # the process's own tables first (the likeliest choice), then the global ones
+    for name, table in sorted(spec_tables(spec).items(), key=lambda item: item[0] not in own):
         columns = list(table.get("columns") or [])
         key_column = table.get("keyColumn") or (columns[0] if columns else None)
         shown = labels.get(name) or TableLabels(name, name)
