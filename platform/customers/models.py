@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import get_locale, pgettext
+from flask_babel import pgettext
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from formflow.extensions import db, utcnow
+from formflow.forms.texts import localized
 
 #: In the order a customer usually goes through them.
 CUSTOMER_STATUSES = ("active", "warned", "in_rectification", "offboarding", "offboarded", "blacklisted")
@@ -48,9 +49,7 @@ class Tier(db.Model):
     @property
     def label(self) -> str:
         """The tier's name in the user's language (the other language's, else its code)."""
-        english = str(get_locale() or "zh_CN").startswith("en")
-        first, second = (self.name_en, self.name_zh) if english else (self.name_zh, self.name_en)
-        name = first or second
+        name = localized({"zh-CN": self.name_zh, "en": self.name_en})
         return f"{self.code} · {name}" if name and name != self.code else self.code
 
 

@@ -33,14 +33,15 @@ def save(rows: list[dict], *, actor=None) -> list[Tier]:
     /N/field for an empty, malformed or repeated code, an overlong name, or a tier that
     customers still have and the list no longer names (nothing changed then)."""
     errors, seen = [], set()
-    known = set(tier_codes())
+    existing = {tier.code: tier for tier in all_tiers()}  # in list order
+    before = [{"code": t.code, "name_zh": t.name_zh, "name_en": t.name_en} for t in existing.values()]
     cleaned = []
     for index, row in enumerate(rows):
         code = str(row.get("code") or "").strip()
         names = {key: str(row.get(key) or "").strip() for key in ("name_zh", "name_en")}
         if not code:
             errors.append({"pointer": f"/{index}/code", "message": _("Code is required.")})
-        elif not TIER_CODE.fullmatch(code) and code not in known:  # one from before the list keeps
+        elif not TIER_CODE.fullmatch(code) and code not in existing:  # one from before the list keeps
             message = _("A tier code is up to 10 letters, digits, “-” or “_” (e.g. A or VIP).")
             errors.append({"pointer": f"/{index}/code", "message": message})
         elif code in seen:
@@ -63,8 +64,6 @@ def save(rows: list[dict], *, actor=None) -> list[Tier]:
             errors.append({"pointer": "", "message": message})
     if errors:
         raise Invalid(errors)
-    before = [{"code": t.code, "name_zh": t.name_zh, "name_en": t.name_en} for t in all_tiers()]
-    existing = {tier.code: tier for tier in all_tiers()}
     for position, row in enumerate(cleaned):
         tier = existing.pop(row["code"], None) or Tier(code=row["code"])
         tier.name_zh, tier.name_en, tier.position = row["name_zh"], row["name_en"], position

@@ -278,12 +278,13 @@ def _upload() -> tuple[bytes, str]:
 def import_file():
     if request.method == "GET":
         return render_template("customers/import.html", errors=[])
+    command = request.form.get("command")
     try:
         content, filename = _upload()
-        preview = importing.preview(content, filename)
+        preview = importing.preview(content, filename) if command not in ("all", "valid") else None
     except Invalid as invalid:
         return render_template("customers/import.html", errors=invalid.errors), 422
-    if request.form.get("command") not in ("all", "valid"):
+    if preview is not None:
         return render_template(
             "customers/import_preview.html",
             preview=preview,
@@ -292,9 +293,7 @@ def import_file():
             status_labels=status_labels(),
         ), (422 if preview.all_problems else 200)
     try:
-        done = importing.run(
-            content, filename, only_valid=request.form["command"] == "valid", actor=current_user
-        )
+        done = importing.run(content, filename, only_valid=command == "valid", actor=current_user)
     except Invalid as invalid:
         db.session.rollback()
         return render_template("customers/import.html", errors=invalid.errors), 422
