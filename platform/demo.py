@@ -13,7 +13,7 @@ from formflow.auth.permissions import ROLES
 from formflow.customers import services as customers
 from formflow.errors import NotFound
 from formflow.extensions import db
-from formflow.ledger.alerts import THRESHOLD_TABLE
+from formflow.ledger.alerts import THRESHOLD_TABLE, create_threshold_table
 from formflow.processes import services as processes
 
 DEMO_PASSWORD = "demo"
@@ -87,13 +87,7 @@ def load_low_balance_thresholds(echo: Callable[[str], None] = print) -> int:
         return 0
     except NotFound:
         pass
-    columns = [
-        {"name": "tier", "type": "text", "title": {"zh-CN": "客户等级", "en": "Tier"}},
-        {"name": "threshold", "type": "money", "title": {"zh-CN": "预存余额预警线", "en": "Alert below"}},
-    ]
-    names = {"zh-CN": "预存余额预警线", "en": "Low-balance thresholds"}
-    first = tables.create_global_table(THRESHOLD_TABLE, names, columns, "tier")
-    tables.save_global_table(THRESHOLD_TABLE, DEMO_THRESHOLDS, expected_number=first.number)
+    create_threshold_table(DEMO_THRESHOLDS)
     echo(f"  global table {THRESHOLD_TABLE}")
     return 1
 

@@ -31,10 +31,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from formflow import tables
 from formflow.app import create_app
 from formflow.customers import services as customers
 from formflow.extensions import db
+from formflow.ledger import alerts
 from formflow.ledger import services as ledger
 
 TARGET_PLAIN_RATIO = 0.3
@@ -75,15 +75,7 @@ def make_app(url: str, options: dict, folder: str):
     with app.app_context():
         upgrade(directory=app.config["MIGRATIONS_DIR"])
         # as configured in production: each usage checks its tier's low-balance threshold
-        created = tables.create_global_table(
-            "low_balance_thresholds",
-            {"zh-CN": "预存余额提醒阈值", "en": "Low-balance thresholds"},
-            [{"name": "tier", "type": "text"}, {"name": "threshold", "type": "money"}],
-            "tier",
-        )
-        tables.save_global_table(
-            "low_balance_thresholds", [["A", 10000], ["B", 5000], ["C", 1000]], expected_number=created.number
-        )
+        alerts.create_threshold_table([["A", 10000], ["B", 5000], ["C", 1000]])
         for index in range(THREADS):
             customer = customers.create(f"B{index:03d}", f"Bench {index}", "B")
             ledger.post_for_customer(customer, "top_up", Decimal("1000000.00"), key=f"seed-{index}")

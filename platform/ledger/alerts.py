@@ -18,11 +18,18 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from formflow import tables
 from formflow.extensions import db
 from formflow.ledger.models import Account, Journal, LowBalanceAlert
 from formflow.tables.models import GlobalTable, GlobalTableVersion
 
 THRESHOLD_TABLE = "low_balance_thresholds"
+#: the thresholds table as created by create_threshold_table (admins then edit its rows)
+THRESHOLD_NAMES = {"zh-CN": "预存余额预警线", "en": "Low-balance thresholds"}
+THRESHOLD_COLUMNS = [
+    {"name": "tier", "type": "text", "title": {"zh-CN": "客户等级", "en": "Tier"}},
+    {"name": "threshold", "type": "money", "title": {"zh-CN": "预存余额预警线", "en": "Alert below"}},
+]
 
 #: called with each new alert, in the posting's transaction (workflows.notify adds one)
 LISTENERS: list[Callable[[LowBalanceAlert], None]] = []
@@ -70,6 +77,14 @@ FACT_COLUMNS = (
 
 #: {version sha256: {tier: threshold}}: a version's content never changes, so neither does this
 _TIER_THRESHOLDS: dict[str, dict[str, Decimal | None]] = {}
+
+
+def create_threshold_table(rows: list[list], *, actor=None):
+    """The global table the alerts read, with `rows` ([tier, threshold], …): its newest version."""
+    first = tables.create_global_table(
+        THRESHOLD_TABLE, THRESHOLD_NAMES, THRESHOLD_COLUMNS, "tier", actor=actor
+    )
+    return tables.save_global_table(THRESHOLD_TABLE, rows, expected_number=first.number, actor=actor)[0]
 
 
 def threshold_for(account: Account) -> Decimal | None:

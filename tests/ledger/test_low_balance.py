@@ -13,6 +13,7 @@ from formflow import tables
 from formflow.customers import services as customers
 from formflow.errors import Invalid
 from formflow.extensions import db
+from formflow.ledger import alerts
 from formflow.ledger import services as ledger
 from formflow.ledger.models import LowBalanceAlert
 from formflow.workflows.models import Notification
@@ -20,15 +21,7 @@ from formflow.workflows.models import Notification
 
 @pytest.fixture
 def customer(app_ctx):
-    created = tables.create_global_table(
-        "low_balance_thresholds",
-        {"zh-CN": "预存余额提醒阈值", "en": "Low-balance thresholds"},
-        [{"name": "tier", "type": "text"}, {"name": "threshold", "type": "money"}],
-        "tier",
-    )
-    tables.save_global_table(
-        "low_balance_thresholds", [["A", 500], ["B", 100]], expected_number=created.number
-    )
+    alerts.create_threshold_table([["A", 500], ["B", 100]])
     found = customers.create("LB01", "低余额客户", "B")
     ledger.post_for_customer(found, "top_up", Decimal("150.00"), key="seed")
     return found
