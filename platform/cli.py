@@ -111,7 +111,8 @@ def _anchor_option(_ctx, _param, value: str | None):
 
 @audit_group.command("anchor")
 def audit_anchor() -> None:
-    """Print HASH:COUNT of the head, to keep outside the database (`verify --anchor` checks it)."""
+    """Print HASH:COUNTS of the chains' heads (a count per chain), to keep outside the database
+    (`verify --anchor` checks it)."""
     from formflow.audit import current_anchor
     from formflow.errors import Conflict
 
@@ -125,7 +126,7 @@ def audit_anchor() -> None:
 @audit_group.command("verify")
 @click.option(
     "--anchor",
-    metavar="HASH:COUNT",
+    metavar="HASH:COUNTS",
     callback=_anchor_option,
     help="An earlier `audit anchor`: also fail when the log no longer has that entry (a cut-off tail).",
 )
@@ -135,11 +136,10 @@ def audit_verify(anchor) -> None:
 
     result = verify(anchor)
     if result.ok:
-        against = f"; the entry at {anchor.count} matches the anchor" if anchor else ""
+        against = "; it still holds what the anchor saw" if anchor else ""
         click.echo(f"OK: {result.checked} audit entries, chain intact{against}.")
         return
-    where = f"seq {result.bad_seq}" + (f" (id {result.bad_id})" if result.bad_id is not None else "")
-    click.echo(f"FAIL at {where}: {result.reason}", err=True)
+    click.echo(f"FAIL at {result.where}: {result.reason}", err=True)
     raise SystemExit(1)
 
 

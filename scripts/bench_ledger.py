@@ -10,7 +10,9 @@ parallel (no hot row) on PostgreSQL.
 2. PostgreSQL only (FORMFLOW_BENCH_DATABASE_URL=postgresql+psycopg://…): 8 threads posting for
    8 customers against 1 thread. Target: >= 2x the postings per second. Threads share one
    interpreter lock: the script prints the CPU one posting takes in this process, and so the
-   most threads can give here (wall / CPU), with the machine's cores and load.
+   most threads can give here (wall / CPU), with the machine's cores and load. For reference,
+   8 processes (as a server's workers run) against 1 thread: what the database allows when the
+   interpreter lock is out of the way.
 
 Each run uses a database of its own (a temporary SQLite file, or a fresh PostgreSQL schema
 dropped afterwards)."""
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -41,6 +44,8 @@ TARGET_PLAIN_RATIO = 0.3
 TARGET_PARALLEL_SPEEDUP = 2.0
 THREADS = 8
 ROUNDS = 5
+#: postings per worker process and turn (8 processes on 8 customers)
+PER_PROCESS = 25
 
 
 @contextlib.contextmanager
@@ -62,16 +67,18 @@ def database(url: str | None):
         admin.dispose()
 
 
+def _config(url: str, options: dict, folder: str) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": options,
+        "SECRET_KEY": "bench",
+        "INSTANCE_DIR": folder,
+        "UPLOAD_FOLDER": folder,
+    }
+
+
 def make_app(url: str, options: dict, folder: str):
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": options,
-            "SECRET_KEY": "bench",
-            "INSTANCE_DIR": folder,
-            "UPLOAD_FOLDER": folder,
-        }
-    )
+    app = create_app(_config(url, options, folder))
     with app.app_context():
         upgrade(directory=app.config["MIGRATIONS_DIR"])
         # as configured in production: each usage checks its tier's low-balance threshold
@@ -151,6 +158,37 @@ def _plain_audit_entry(journal: int) -> None:
     db.session.execute(sa.text("UPDATE audit_head SET last_hash = :hash WHERE id = 1"), {"hash": entry_hash})
 
 
+def _worker(config: dict, customer_code: str, count: int, prefix: str, start) -> None:
+    app = create_app(config)  # an engine of its own, not the parent's connections
+    ours(app, 2, customer_code, f"{prefix}warm-")
+    start.wait()
+    ours(app, count, customer_code, prefix)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def in_processes(config: dict, count: int, prefix: str) -> float:
+    """`count` postings by THREADS worker processes, one customer each; their start-up is
+    not counted (they wait for each other, warmed up, before the clock's part begins)."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(THREADS + 1)
+    workers = [
+        context.Process(
+            target=_worker, args=(config, f"B{index:03d}", count // THREADS, f"{prefix}process-", start)
+        )
+        for index in range(THREADS)
+    ]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    began = time.perf_counter()
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise RuntimeError(f"a posting process failed (exit {worker.exitcode})")
+    return time.perf_counter() - began
+
+
 def statements_per_posting(app, count: int = 5) -> float:
     """The SQL statements one customer posting sends, its commit counted."""
     sent = []
@@ -177,14 +215,15 @@ def per_second(work, count: int) -> float:
 
 def interleaved(count: int, **works) -> dict[str, float]:
     """Postings per second of each work(n, prefix), run in ROUNDS turns of count/ROUNDS each, one
-    after the other, so that a change of the machine's load (other jobs) falls on all alike."""
+    after the other, so that a change of the machine's load (other jobs) falls on all alike. A
+    work that returns a number gives the seconds its postings took (its start-up left out)."""
     seconds = dict.fromkeys(works, 0.0)
     each = max(count // ROUNDS, 1)
     for round_ in range(ROUNDS):
         for name, work in works.items():
             start = time.perf_counter()
-            work(each, f"r{round_}-")
-            seconds[name] += time.perf_counter() - start
+            took = work(each, f"r{round_}-")
+            seconds[name] += took if took is not None else time.perf_counter() - start
     return {name: each * ROUNDS / spent for name, spent in seconds.items()}
 
 
@@ -259,6 +298,16 @@ def main() -> int:
                 f"   one posting: {wall_ms:.2f} ms, {cpu_ms:.2f} ms of it this process's CPU: threads can"
                 f" give at most ~{wall_ms / cpu_ms:.1f}x here ({os.cpu_count()} cores,"
                 f" load {os.getloadavg()[0]:.1f}, the database on the same machine)"
+            )
+            config = _config(database_url, options, folder)
+            rates = interleaved(
+                PER_PROCESS * THREADS * ROUNDS,
+                single=lambda n, prefix: ours(app, n, "B001", f"{prefix}single-p-"),
+                processes=lambda n, prefix: in_processes(config, n, prefix),
+            )
+            print(
+                f"   (for reference: {THREADS} processes on {THREADS} customers {rates['processes']:8.0f}/s"
+                f"   1 thread {rates['single']:8.0f}/s   {rates['processes'] / rates['single']:4.2f}x)"
             )
         else:
             print("   (8 threads on 8 customers: PostgreSQL only; set FORMFLOW_BENCH_DATABASE_URL)")

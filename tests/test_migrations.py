@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade
 from support import fresh_database, make_app, migrate_to_head
 
+from formflow.audit.models import CHAINS
 from formflow.extensions import db
 
 
@@ -20,9 +21,9 @@ def test_upgrade_gives_the_models_schema_and_downgrade_removes_it(tmp_path):
             with engine.connect() as connection:
                 context = MigrationContext.configure(connection, opts={"compare_type": True})
                 diff = compare_metadata(context, db.metadata)
-                head = connection.execute(sa.text("SELECT id, last_seq FROM audit_head")).all()
+                head = connection.execute(sa.text("SELECT id, last_seq FROM audit_head ORDER BY id")).all()
             assert diff == []
-            assert [tuple(row) for row in head] == [(1, 0)]
+            assert [tuple(row) for row in head] == [(chain, 0) for chain in range(1, CHAINS + 1)]
 
             downgrade(directory=app.config["MIGRATIONS_DIR"], revision="base")
             with engine.connect() as connection:

@@ -86,7 +86,7 @@ def index():
     except Invalid as invalid:
         return _log_page([], errors=invalid.errors, status=422)
     before = request.args.get("before", type=int)
-    rows, next_cursor = services.page(filters, before_seq=before, size=current_app.config["PAGE_SIZE"])
+    rows, next_cursor = services.page(filters, before_id=before, size=current_app.config["PAGE_SIZE"])
     return _log_page(rows, next_url=next_page_url("audit.index", "before", next_cursor))
 
 

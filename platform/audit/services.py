@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -16,7 +17,7 @@ from flask import g, has_request_context
 
 from formflow.acting import acting_user
 from formflow.audit.keying import audit_key, legacy_seal
-from formflow.audit.models import GENESIS_HASH, AuditEntry, AuditHead
+from formflow.audit.models import CHAINS, GENESIS_HASH, AuditEntry, AuditHead
 from formflow.csvexport import csv_chunks, safe_cell
 from formflow.errors import Conflict
 from formflow.extensions import db, utcnow
@@ -37,7 +38,9 @@ def _plain(value: Any) -> Any:
 
 
 def _row_content(entry: AuditEntry) -> dict:
-    return {
+    """What an entry's hash covers: chain 1 (all entries from before 0012) without its number."""
+    chain = {} if entry.chain == 1 else {"chain": entry.chain}
+    return chain | {
         "seq": entry.seq,
         "at": entry.at.isoformat(timespec="microseconds"),
         "actor_id": entry.actor_id,
@@ -70,17 +73,34 @@ def _fit(column: sa.Column, value: str | None) -> str | None:
 
 
 _ENTRIES, _HEAD = AuditEntry.__table__, AuditHead.__table__
-#: claims the next seq: on PostgreSQL the row lock makes concurrent appends wait for each other
-#: (until the transaction ends); on SQLite the write lock does
-_CLAIM = (
+_NEXT_SEQ = {"last_seq": _HEAD.c.last_seq + 1}
+_CLAIMED = (_HEAD.c.id, _HEAD.c.last_seq, _HEAD.c.last_hash)
+#: PostgreSQL: claims the next seq of the first chain no other transaction holds (this one's own
+#: count as free), or, when all are held, waits for the chain `fallback`. The row lock lasts until
+#: the transaction ends, so concurrent transactions append to different chains instead of queueing.
+_CLAIM_FREE = (
     sa.update(_HEAD)
-    .where(_HEAD.c.id == 1)
-    .values(last_seq=_HEAD.c.last_seq + 1)
-    .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
+    .where(
+        _HEAD.c.id
+        == sa.func.coalesce(
+            sa.select(_HEAD.c.id)
+            .order_by(_HEAD.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery(),
+            sa.bindparam("fallback"),
+        )
+    )
+    .values(_NEXT_SEQ)
+    .returning(*_CLAIMED)
 )
+#: SQLite: one writer at a time holds the database's write lock anyway: chain 1
+_CLAIM_FIRST = sa.update(_HEAD).where(_HEAD.c.id == 1).values(_NEXT_SEQ).returning(*_CLAIMED)
 _APPEND = sa.insert(_ENTRIES).returning(_ENTRIES.c.id)
 #: the head may only name an entry that exists (trigger of migration 0007): after the insert
-_POINT_HEAD = sa.update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=sa.bindparam("hash"))
+_POINT_HEAD = (
+    sa.update(_HEAD).where(_HEAD.c.id == sa.bindparam("chain")).values(last_hash=sa.bindparam("hash"))
+)
 _APPENDED = (
     sa.insert(_ENTRIES)
     .values(
@@ -99,11 +119,17 @@ _APPENDED = (
 #: finds the entry.
 _APPEND_AND_POINT_HEAD = (
     sa.update(_HEAD)
-    .where(_HEAD.c.id == 1)
+    .where(_HEAD.c.id == sa.bindparam("chain"))
     .values(last_hash=sa.select(_APPENDED.c.hash).scalar_subquery())
     .returning(sa.select(_APPENDED.c.id).scalar_subquery())
     .add_cte(_APPENDED)
 )
+
+
+def _claim(connection: sa.Connection):
+    if connection.dialect.name == "postgresql":
+        return connection.execute(_CLAIM_FREE, {"fallback": secrets.randbelow(CHAINS) + 1}).one()
+    return connection.execute(_CLAIM_FIRST).one()
 
 
 def record(
@@ -124,8 +150,9 @@ def record(
     columns = _ENTRIES.c
     db.session.flush()  # what the caller changed is written before its entry, as it always was
     connection = db.session.connection()
-    claimed = connection.execute(_CLAIM).one()
+    claimed = _claim(connection)
     entry = AuditEntry(
+        chain=claimed.id,
         seq=claimed.last_seq,
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
@@ -139,7 +166,12 @@ def record(
         prev_hash=claimed.last_hash,
     )
     entry.hash = entry_hash(entry.prev_hash, entry, audit_key())
-    row = _row_content(entry) | {"at": entry.at, "prev_hash": entry.prev_hash, "hash": entry.hash}
+    row = _row_content(entry) | {
+        "chain": entry.chain,
+        "at": entry.at,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
     if connection.dialect.name == "postgresql":
         entry.id = connection.execute(_APPEND_AND_POINT_HEAD, row).scalar_one()
     else:
@@ -155,80 +187,152 @@ class VerifyResult:
     bad_seq: int | None = None
     bad_id: int | None = None
     reason: str = ""
+    #: the chain of bad_seq
+    chain: int = 1
+
+    @property
+    def position(self) -> str:
+        """As AuditEntry.position: "3", or "2:3" in chain 2."""
+        return str(self.bad_seq) if self.chain == 1 else f"{self.chain}:{self.bad_seq}"
+
+    @property
+    def where(self) -> str:
+        """The bad row as a person is told it: "seq 3 (id 7)", "chain 2 seq 3 (id 9)"."""
+        chain = f"chain {self.chain} " if self.chain != 1 else ""
+        row = f" (id {self.bad_id})" if self.bad_id is not None else ""
+        return f"{chain}seq {self.bad_seq}{row}"
 
 
 @dataclass(frozen=True)
 class Anchor:
-    """The head's hash and count, kept outside the database (a daily e-mail, a ticket): a later
-    `verify` against it notices entries cut from the end, which nothing left inside can show."""
+    """What the chains held at one moment, kept outside the database (a daily e-mail, a ticket):
+    a later `verify` against it notices entries cut from the end, which nothing left inside can
+    show. `counts[i]` is chain i+1's length (trailing empty chains left out); `hash` is chain 1's
+    last hash while only chain 1 is counted (anchors from before there were chains read the
+    same), else the SHA-256 of the counted chains' last hashes."""
 
     hash: str
-    count: int
+    counts: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
 
     def __str__(self) -> str:
-        return f"{self.hash}:{self.count}"
+        return f"{self.hash}:{'.'.join(str(count) for count in self.counts)}"
 
 
-_ANCHOR = re.compile(r"([0-9a-f]{64}):(\d{1,18})")
+def _anchor_hash(last_hashes: list[str]) -> str:
+    if len(last_hashes) == 1:
+        return last_hashes[0]
+    return hashlib.sha256(":".join(last_hashes).encode()).hexdigest()
+
+
+_ANCHOR = re.compile(rf"([0-9a-f]{{64}}):(\d{{1,18}}(?:\.\d{{1,18}}){{0,{CHAINS - 1}}})")
 
 
 def parse_anchor(text: str) -> Anchor:
-    """`HASH:COUNT` as `audit anchor` prints it; ValueError otherwise."""
+    """`HASH:COUNT` or `HASH:COUNT.COUNT…` (a count per chain) as `audit anchor` prints it;
+    ValueError otherwise."""
     match = _ANCHOR.fullmatch(text.strip().lower())
     if match is None:
-        raise ValueError("expected HASH:COUNT as `audit anchor` prints it (64 hex digits, ':', a count)")
-    return Anchor(match.group(1), int(match.group(2)))
+        raise ValueError(
+            "expected HASH:COUNTS as `audit anchor` prints it "
+            "(64 hex digits, ':', a count per chain joined by '.')"
+        )
+    return Anchor(match.group(1), tuple(int(count) for count in match.group(2).split(".")))
+
+
+def _heads() -> list[AuditHead]:
+    return list(db.session.execute(sa.select(AuditHead).order_by(AuditHead.id)).scalars())
 
 
 def current_anchor() -> Anchor:
-    """The head as an anchor; Conflict when the head and the last entry disagree (run verify)."""
-    head = db.session.get(AuditHead, 1)
-    last = db.session.execute(sa.select(AuditEntry.hash).where(AuditEntry.seq == head.last_seq)).scalar()
-    if head.last_seq and last != head.last_hash:
-        raise Conflict(f"the head names seq {head.last_seq}, whose entry does not match it: run audit verify")
-    return Anchor(head.last_hash, head.last_seq)
+    """The heads as an anchor; Conflict when a head and its chain's last entry disagree (run verify)."""
+    heads = _heads()
+    for head in heads:
+        last = db.session.execute(
+            sa.select(AuditEntry.hash).where(AuditEntry.chain == head.id, AuditEntry.seq == head.last_seq)
+        ).scalar()
+        if head.last_seq and last != head.last_hash:
+            where = f"chain {head.id} seq {head.last_seq}" if head.id != 1 else f"seq {head.last_seq}"
+            raise Conflict(f"the head names {where}, whose entry does not match it: run audit verify")
+    counted = heads[: max([head.id for head in heads if head.last_seq] or [1])]
+    return Anchor(
+        _anchor_hash([head.last_hash for head in counted]), tuple(head.last_seq for head in counted)
+    )
 
 
 def verify(anchor: Anchor | None = None) -> VerifyResult:
-    """Walk the chain in seq order; report the first row that is not what was written, or that
+    """Walk each chain in seq order; report the first row that is not what was written, or that
     the log no longer holds what `anchor` saw."""
-    head = db.session.get(AuditHead, 1)
-    rows = db.session.execute(
-        sa.select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=500)
-    ).scalars()
-    walk = _Walk(audit_key(), head, anchor)
-    try:
-        broken = walk.first_break(rows)
-    finally:
-        rows.close()  # a server-side cursor on PostgreSQL when we stop early
-    if broken:
-        return broken
-    checked = walk.checked
-    if head is None or head.last_seq != checked or head.last_hash != walk.last_hash:
-        written = head.last_seq if head else "?"
-        reason = f"the chain ends at seq {checked} but {written} entries were written: rows were deleted"
-        return VerifyResult(False, checked, checked + 1, None, reason)
+    key, checked, walks = audit_key(), 0, []
+    heads = _heads()
+    if anchor is not None and len(anchor.counts) > len(heads):
+        reason = (
+            f"the anchor counts {len(anchor.counts)} chains, the log has {len(heads)}: heads were deleted"
+        )
+        return VerifyResult(False, 0, None, None, reason)
+    for head in heads:
+        at = anchor.counts[head.id - 1] if anchor is not None and head.id <= len(anchor.counts) else None
+        walk = _Walk(key, head, at)
+        rows = db.session.execute(
+            sa.select(AuditEntry)
+            .where(AuditEntry.chain == head.id)
+            .order_by(AuditEntry.seq)
+            .execution_options(yield_per=500)
+        ).scalars()
+        try:
+            broken = walk.first_break(rows)
+        finally:
+            rows.close()  # a server-side cursor on PostgreSQL when we stop early
+        if broken:
+            broken.checked += checked
+            return broken
+        checked += walk.checked
+        if head.last_seq != walk.checked or head.last_hash != walk.last_hash:
+            written = head.last_seq
+            reason = (
+                f"the chain ends at seq {walk.checked} but {written} entries were written: rows were deleted"
+            )
+            return VerifyResult(False, checked, walk.checked + 1, None, reason, head.id)
+        walks.append(walk)
     if anchor is not None:
-        return walk.against_anchor()
+        return _against_anchor(anchor, walks[: len(anchor.counts)], checked)
+    return VerifyResult(True, checked)
+
+
+def _against_anchor(anchor: Anchor, walks: list[_Walk], checked: int) -> VerifyResult:
+    for walk in walks:
+        if walk.checked < walk.anchor_seq:
+            chain = f"chain {walk.head.id} of the log" if walk.head.id != 1 else "the log"
+            counted = walk.anchor_seq
+            reason = f"{chain} has {walk.checked} entries, the anchor counted {counted}: entries were cut off"
+            return VerifyResult(False, checked, walk.checked + 1, None, reason, walk.head.id)
+    if _anchor_hash([walk.hash_at_anchor for walk in walks]) != anchor.hash:
+        reason = "the hash here differs from the anchor's: the log was rewritten up to here"
+        last = walks[-1]
+        return VerifyResult(False, checked, last.anchor_seq, None, reason, last.head.id)
     return VerifyResult(True, checked)
 
 
 class _Walk:
-    """One pass over the chain: seqs without gaps, each prev_hash the previous hash, each hash
+    """One pass over a chain: seqs without gaps, each prev_hash the previous hash, each hash
     recomputed (unkeyed before `keyed_from_seq`, where the legacy seal vouches for the prefix)."""
 
-    def __init__(self, key: bytes, head: AuditHead | None, anchor: Anchor | None):
-        self.key, self.head, self.anchor = key, head, anchor
-        self.keyed_from = head.keyed_from_seq if head else 1
-        self.checked, self.last_hash, self.hash_at_anchor = 0, GENESIS_HASH, None
+    def __init__(self, key: bytes, head: AuditHead, anchor_seq: int | None):
+        self.key, self.head, self.anchor_seq = key, head, anchor_seq
+        self.keyed_from = head.keyed_from_seq
+        self.checked, self.last_hash = 0, GENESIS_HASH
+        self.hash_at_anchor = GENESIS_HASH if anchor_seq == 0 else None
 
     def first_break(self, rows) -> VerifyResult | None:
         for entry in rows:
             reason = self._problem(entry, expected_seq=self.checked + 1)
             if reason:
-                return VerifyResult(False, self.checked, entry.seq, entry.id, reason)
+                return VerifyResult(False, self.checked, entry.seq, entry.id, reason, self.head.id)
             self.checked, self.last_hash = entry.seq, entry.hash
-            if self.anchor is not None and entry.seq == self.anchor.count:
+            if entry.seq == self.anchor_seq:
                 self.hash_at_anchor = entry.hash
         return None
 
@@ -253,17 +357,6 @@ class _Walk:
                 "rewritten, or FORMFLOW_AUDIT_KEY is not the key that sealed them"
             )
         return None
-
-    def against_anchor(self) -> VerifyResult:
-        anchor, checked = self.anchor, self.checked
-        if checked < anchor.count:
-            reason = f"the log has {checked} entries, the anchor counted {anchor.count}: entries were cut off"
-            return VerifyResult(False, checked, checked + 1, None, reason)
-        found = self.hash_at_anchor if anchor.count else GENESIS_HASH
-        if found != anchor.hash:
-            reason = "the hash here differs from the anchor's: the log was rewritten up to here"
-            return VerifyResult(False, checked, anchor.count, None, reason)
-        return VerifyResult(True, checked)
 
 
 @dataclass
@@ -291,17 +384,19 @@ class AuditFilter:
         return query
 
 
-def page(filters: AuditFilter, *, before_seq: int | None, size: int) -> tuple[list[AuditEntry], int | None]:
-    """Newest first, keyset-paginated on seq; returns the rows and the next cursor."""
+def page(filters: AuditFilter, *, before_id: int | None, size: int) -> tuple[list[AuditEntry], int | None]:
+    """Newest first, keyset-paginated on id (the order of writing, across chains); returns the
+    rows and the next cursor."""
     query = filters.apply(sa.select(AuditEntry))
-    if before_seq is not None:
-        query = query.where(AuditEntry.seq < before_seq)
-    rows = list(db.session.execute(query.order_by(AuditEntry.seq.desc()).limit(size + 1)).scalars())
-    next_cursor = rows[size - 1].seq if len(rows) > size else None
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    rows = list(db.session.execute(query.order_by(AuditEntry.id.desc()).limit(size + 1)).scalars())
+    next_cursor = rows[size - 1].id if len(rows) > size else None
     return rows[:size], next_cursor
 
 
 CSV_COLUMNS = [
+    "chain",
     "seq",
     "at",
     "actor_name",
@@ -323,11 +418,15 @@ def export_csv(filters: AuditFilter, *, tz: tzinfo) -> Iterator[str]:
     then); `at` is in `tz` with its offset, as the pages show it. Cells that start like a formula
     get a leading ' (so a hash is recomputed from the stored row, not from such a cell).
     """
-    query = filters.apply(sa.select(AuditEntry)).order_by(AuditEntry.seq)
+    query = filters.apply(sa.select(AuditEntry)).order_by(AuditEntry.id)
 
     def rows() -> Iterator[list[str]]:
         for entry in db.session.execute(query.execution_options(yield_per=500)).scalars():
-            row = _row_content(entry) | {"prev_hash": entry.prev_hash, "hash": entry.hash}
+            row = _row_content(entry) | {
+                "chain": entry.chain,
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+            }
             row["at"] = entry.at.replace(tzinfo=UTC).astimezone(tz).isoformat(timespec="microseconds")
             for column in ("before", "after"):
                 row[column] = None if row[column] is None else canonical_json(row[column])

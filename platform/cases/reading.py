@@ -93,7 +93,7 @@ def return_note(case: Case) -> ReturnNote | None:
             AuditEntry.object_id == str(case.id),
             AuditEntry.action == "case.transition",
         )
-        .order_by(AuditEntry.seq.desc())
+        .order_by(AuditEntry.id.desc())
     ).scalars()
     into_this = [e for e in entries if (e.after or {}).get("state") == case.state]
     # sent back: the form was reached before (the first stay at a later form step is no return)
@@ -122,7 +122,7 @@ def submitter(case: Case) -> User | None:
             AuditEntry.object_id == str(case.id),
             AuditEntry.action == "case.submit",
         )
-        .order_by(AuditEntry.seq)
+        .order_by(AuditEntry.id)
         .limit(1)
     ).scalar_one_or_none()
     return db.session.get(User, entry.actor_id) if entry is not None and entry.actor_id else None

@@ -14,7 +14,8 @@ request), which commits or rolls back the rest:
   last balance has moved, and the moves before a refusal are given back;
 - a posting is a handful of statements (on PostgreSQL: the accounts, one UPDATE per customer
   account, the journal with its entries, the audit entry's two), its audit entry the last, as
-  the audit chain's head stays locked until the transaction ends."""
+  the head of the audit chain it takes stays locked until the transaction ends (concurrent
+  postings take other chains: no row every posting waits for)."""
 
 from __future__ import annotations
 

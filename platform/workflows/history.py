@@ -71,8 +71,8 @@ class TimelineEntry:
     summary: str
     comment: str = ""
     data: dict = field(default_factory=dict)
-    #: the audit entry's seq (None for records outside the audit log)
-    seq: int | None = None
+    #: the audit entry's id, the order it was written in (None for records outside the audit log)
+    audit_id: int | None = None
 
 
 def timeline(case) -> list[TimelineEntry]:
@@ -82,7 +82,7 @@ def timeline(case) -> list[TimelineEntry]:
     entries = _from_audit(case, words)
     seen_kinds = {entry.kind for entry in entries}
     entries += _from_records(case, words, seen_kinds, _told_by_effects(entries))
-    entries.sort(key=lambda e: (e.at, e.seq if e.seq is not None else float("inf")))
+    entries.sort(key=lambda e: (e.at, e.audit_id if e.audit_id is not None else float("inf")))
     return entries
 
 
@@ -112,7 +112,7 @@ def _from_audit(case, words: Words) -> list[TimelineEntry]:
         db.session.execute(
             sa.select(AuditEntry)
             .where(AuditEntry.object_type == "case", AuditEntry.object_id == str(case.id))
-            .order_by(AuditEntry.seq)
+            .order_by(AuditEntry.id)
         ).scalars()
     )
     entries = []
@@ -134,7 +134,7 @@ def _from_audit(case, words: Words) -> list[TimelineEntry]:
                 summary=_summary(kind, row.action, before, after, words),
                 comment=comment,
                 data={"before": row.before, "after": row.after},
-                seq=row.seq,
+                audit_id=row.id,
             )
         )
     return entries

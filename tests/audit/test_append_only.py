@@ -56,10 +56,10 @@ REFUSED = [
     "DELETE FROM audit_entry WHERE seq = 5",
     "DELETE FROM audit_entry",
     "DELETE FROM audit_head",
-    "UPDATE audit_head SET last_seq = last_seq - 2",
-    "UPDATE audit_head SET last_hash = (SELECT hash FROM audit_entry WHERE seq = 3)",
-    "UPDATE audit_head SET keyed_from_seq = 6",
-    "UPDATE audit_head SET legacy_seal = 'x'",
+    "UPDATE audit_head SET last_seq = last_seq - 2 WHERE id = 1",
+    "UPDATE audit_head SET last_hash = (SELECT hash FROM audit_entry WHERE seq = 3) WHERE id = 1",
+    "UPDATE audit_head SET keyed_from_seq = 6 WHERE id = 1",
+    "UPDATE audit_head SET legacy_seal = 'x' WHERE id = 1",
 ]
 if DATABASE != "sqlite":
     REFUSED += ["TRUNCATE audit_entry", "TRUNCATE audit_head"]
@@ -98,7 +98,7 @@ def test_an_approval_reassigned_and_rehashed_with_unkeyed_sha256_fails_verify(ap
 def test_claiming_the_whole_log_predates_keying_fails_verify(app, cli, approvals):
     drop_guards(app)
     _sql(app, "UPDATE audit_entry SET actor_name = 'mallory' WHERE seq = 3")
-    _sql(app, f"UPDATE audit_head SET keyed_from_seq = 6, legacy_seal = '{'0' * 64}'")
+    _sql(app, f"UPDATE audit_head SET keyed_from_seq = 6, legacy_seal = '{'0' * 64}' WHERE id = 1")
     recompute_unkeyed(app, from_seq=1)
     result = cli("audit", "verify")
     assert result.exit_code == 1
@@ -248,7 +248,11 @@ def test_a_cut_off_tail_with_a_rewound_head_fails_verify_against_the_anchor(app,
     anchor = cli("audit", "anchor").output.strip()
     drop_guards(app)
     _sql(app, "DELETE FROM audit_entry WHERE seq > 3")
-    _sql(app, "UPDATE audit_head SET last_seq = 3, last_hash = (SELECT hash FROM audit_entry WHERE seq = 3)")
+    _sql(
+        app,
+        "UPDATE audit_head SET last_seq = 3, last_hash = (SELECT hash FROM audit_entry WHERE seq = 3)"
+        " WHERE id = 1",
+    )
     assert cli("audit", "verify").exit_code == 0  # nothing left in the database says rows are gone
     result = cli("audit", "verify", "--anchor", anchor)
     assert result.exit_code == 1
