@@ -158,35 +158,40 @@ def _plain_audit_entry(journal: int) -> None:
     db.session.execute(sa.text("UPDATE audit_head SET last_hash = :hash WHERE id = 1"), {"hash": entry_hash})
 
 
-def _worker(config: dict, customer_code: str, count: int, prefix: str, start) -> None:
+def _worker(config: dict, customer_code: str, count: int, prefix: str, start, done) -> None:
     app = create_app(config)  # an engine of its own, not the parent's connections
     ours(app, 2, customer_code, f"{prefix}warm-")
     start.wait()
     ours(app, count, customer_code, prefix)
+    done.wait()
     with app.app_context():
         db.engine.dispose()
 
 
 def in_processes(config: dict, count: int, prefix: str) -> float:
     """`count` postings by THREADS worker processes, one customer each; their start-up is
-    not counted (they wait for each other, warmed up, before the clock's part begins)."""
+    not counted (they wait for each other, warmed up, before the clock's part begins), nor their
+    ending (the clock stops when the last has committed its last posting)."""
     context = multiprocessing.get_context("spawn")
-    start = context.Barrier(THREADS + 1)
+    start, done = context.Barrier(THREADS + 1), context.Barrier(THREADS + 1)
     workers = [
         context.Process(
-            target=_worker, args=(config, f"B{index:03d}", count // THREADS, f"{prefix}process-", start)
+            target=_worker,
+            args=(config, f"B{index:03d}", count // THREADS, f"{prefix}process-", start, done),
         )
         for index in range(THREADS)
     ]
     for worker in workers:
         worker.start()
-    start.wait()
+    start.wait(timeout=300)
     began = time.perf_counter()
+    done.wait(timeout=300)  # a worker that failed breaks the barrier (BrokenBarrierError)
+    took = time.perf_counter() - began
     for worker in workers:
         worker.join()
         if worker.exitcode != 0:
             raise RuntimeError(f"a posting process failed (exit {worker.exitcode})")
-    return time.perf_counter() - began
+    return took
 
 
 def statements_per_posting(app, count: int = 5) -> float:
