@@ -160,3 +160,22 @@ def export_spec(key: str, number: int | None = None) -> dict:
         process = get_process(key)
         chosen = published_of(process) or latest_of(process)
     return copy.deepcopy(chosen.spec)
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """Two versions of one process and what changed from the first to the second."""
+
+    old: ProcessVersion
+    new: ProcessVersion
+    changes: list[str]
+
+
+def version_diff(key: str, from_number: int | None = None, to_number: int | None = None) -> VersionDiff:
+    """What changed from version `from_number` (default: the published one) to `to_number`
+    (default: the latest, normally the draft being edited); NotFound naming what is missing."""
+    from formflow.processes.changes import describe_changes
+
+    old = version(key, from_number) if from_number is not None else published_version(key)
+    new = version(key, to_number) if to_number is not None else latest_version(key)
+    return VersionDiff(old, new, describe_changes(old.spec, new.spec))

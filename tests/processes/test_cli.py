@@ -139,3 +139,62 @@ def test_publish_command(app, cli, tmp_path, make_spec):
 def test_commands_need_a_file(cli, command, app):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["formflow", command]).exit_code == 2
+
+
+# --- diff ------------------------------------------------------------------------------------
+
+
+def _offboarding_with_a_new_checklist_item() -> tuple[dict, dict]:
+    published = json.loads((CONFIGS / "offboarding.json").read_text(encoding="utf-8"))
+    draft = json.loads((CONFIGS / "offboarding.json").read_text(encoding="utf-8"))
+    states = draft["workflow"]["states"]
+    states["execution"]["checklist"].append(
+        {
+            "id": "lock_portal",
+            "label": {"zh-CN": "关闭客户门户", "en": "Lock the customer portal"},
+            "required": True,
+        }
+    )
+    states["evaluation"]["approvals"]["required"] = 3
+    draft["form"]["schema"]["properties"]["late_payment_count"]["maximum"] = 99
+    return published, draft
+
+
+def test_diff_names_each_change_by_its_label_published_against_the_draft(app, cli, tmp_path):
+    published, draft = _offboarding_with_a_new_checklist_item()
+    assert cli("import", _write(tmp_path, "v1.json", published)).exit_code == 0
+    assert cli("publish", "offboarding").exit_code == 0
+    assert cli("import", _write(tmp_path, "v2.json", draft)).exit_code == 0
+
+    english = cli("diff", "offboarding", "--lang", "en")
+    assert english.exit_code == 0, english.output
+    lines = english.output.splitlines()
+    assert lines[0] == "offboarding: 1 (published) → 2 (draft)"
+    assert (
+        "- Checklist item added at “Execution” (execution): “Lock the customer portal” (lock_portal)" in lines
+    )
+    assert "- State “Evaluation” (evaluation): approvals: number required 2 → 3" in lines
+    late = [line for line in lines if "/late_payment_count" in line]
+    assert len(late) == 1 and "maximum" in late[0] and "→ 99" in late[0]
+
+    chinese = cli("diff", "offboarding").output
+    assert "关闭客户门户" in chinese and "执行清退" in chinese and "Lock the customer portal" not in chinese
+    assert "Checklist item" not in chinese  # the sentences are translated too
+
+    back = cli("diff", "offboarding", "--from", "2", "--to", "1", "--lang", "en").output
+    assert (
+        "Checklist item removed at “Execution” (execution): “Lock the customer portal” (lock_portal)" in back
+    )
+    same = cli("diff", "offboarding", "--from", "1", "--to", "1", "--lang", "en").output
+    assert same.splitlines()[1:] == ["No changes."]
+
+
+def test_diff_of_what_is_not_there_is_a_clear_error(app, cli, tmp_path):
+    unknown = cli("diff", "nope", "--lang", "en")
+    assert unknown.exit_code == 1 and "No process with key nope" in unknown.output
+    published, _draft = _offboarding_with_a_new_checklist_item()
+    cli("import", _write(tmp_path, "v1.json", published))
+    unpublished = cli("diff", "offboarding", "--lang", "en")
+    assert unpublished.exit_code == 1 and "has no published version" in unpublished.output
+    missing = cli("diff", "offboarding", "--from", "1", "--to", "7", "--lang", "en")
+    assert missing.exit_code == 1 and "has no version 7" in missing.output

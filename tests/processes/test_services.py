@@ -292,11 +292,11 @@ def test_preview_lists_field_changes_by_pointer(english, make_spec):
     assert summary.changes == [
         "Name (en): Customer deduction → Deduction",
         "Field added: /items",
-        "Field added: /items/-/due (到期日)",
-        "Field removed: /reason (原因)",
-        "Field changed: /amount (金额)",
-        "Form layout (uiSchema) changed: reason",
-        "rules: added r1",
+        "Field added: “到期日” (/items/-/due)",
+        "Field removed: “原因” (/reason)",
+        "Field “金额” (/amount): maximum — → 100",
+        "Layout of field “原因” (/reason): widget textarea → —",
+        "Rules: added r1",
     ]
     assert _statuses("deduction") == [(1, "published")]
 
@@ -314,7 +314,7 @@ def test_preview_reports_required_and_order_changes(english, make_spec):
     schema["required"] = ["amount", "reason"]
     schema["properties"] = dict(reversed(list(schema["properties"].items())))
     changes = services.preview_import(spec).changes
-    assert changes == ["Order of fields changed in /", "Field changed: /reason (原因)"]
+    assert changes == ["Order of fields changed in /", "Field “原因” (/reason): now required"]
 
 
 def test_preview_refuses_a_bad_spec(english, make_spec):

@@ -140,7 +140,7 @@ def test_summary_of_a_new_version_lists_changes(app, login_as, make_spec):
     changed["form"]["schema"]["properties"]["fee"] = {"type": "number", "title": "手续费"}
     body = _upload(admin, _json_bytes(changed)).get_data(as_text=True)
     assert "new draft version 2" in body
-    assert "Field added: /fee (手续费)" in body and "Customer deduction → Deduction" in body
+    assert "Field added: “手续费” (/fee)" in body and "Customer deduction → Deduction" in body
 
 
 def test_confirm_notices_a_change_made_meanwhile(app, login_as, make_spec):

@@ -1,0 +1,116 @@
+"""The semantic diff between two specs: each element by its label, each property before → after,
+in the reader's language; the import summary shows it."""
+
+from __future__ import annotations
+
+import copy
+import html
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from formflow.processes.changes import describe_changes
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _config(name: str) -> dict:
+    return json.loads((CONFIGS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def deduction() -> dict:
+    return _config("deduction")
+
+
+def test_equal_specs_have_no_changes(english, deduction):
+    assert describe_changes(deduction, copy.deepcopy(deduction)) == []
+
+
+def test_a_field_property_and_its_required_flag(english, deduction):
+    new = copy.deepcopy(deduction)
+    amount = new["form"]["schema"]["properties"]["amount"]
+    amount["maximum"] = 8000
+    amount["title"] = "金额"
+    new["form"]["schema"]["required"].remove("reason")
+    changes = describe_changes(deduction, new)
+    assert "Field “金额” (/amount): label 扣款金额（元） → 金额; maximum — → 8000" in changes
+    reason = [change for change in changes if "(/reason)" in change]
+    assert len(reason) == 1 and reason[0].endswith(": no longer required")
+
+
+def test_rules_by_their_titles(english, deduction):
+    new = copy.deepcopy(deduction)
+    new["rules"][0]["when"] = {"==": [{"var": "data.reason"}, "misc"]}
+    del new["rules"][1]
+    changes = describe_changes(deduction, new)
+    assert any(
+        change.startswith("Rules: “Explain an “other” reason” (show-other-reason): condition ")
+        and change.endswith('→ {"==": [{"var": "data.reason"}, "misc"]}')
+        for change in changes
+    ), changes
+    assert (
+        f"Rules: removed “{deduction['rules'][1]['title']['en']}” ({deduction['rules'][1]['id']})" in changes
+    )
+
+
+def test_table_rows_by_key_and_columns_by_title(english, deduction):
+    new = copy.deepcopy(deduction)
+    table = new["tables"][0]
+    table["rows"][1][3] = 30000  # tier B's dual-approval threshold
+    table["rows"].append(["D", 1000, 2000, 500])
+    changes = describe_changes(deduction, new)
+    [line] = [change for change in changes if change.startswith("Tables:")]
+    column = table["columns"][3]["title"]["en"]
+    assert line == (
+        f"Tables: “Deduction limits” (deduction_limits): row added: D; row B: {column} 10000 → 30000"
+    )
+
+
+def test_workflow_states_actions_and_checklists(english):
+    old = _config("offboarding")
+    new = copy.deepcopy(old)
+    states = new["workflow"]["states"]
+    states["execution"]["checklist"].reverse()
+    states["evaluation"]["actions"]["proceed"]["to"] = "settlement"
+    states["hold"] = {"kind": "automatic", "title": {"zh-CN": "暂停", "en": "On hold"}}
+    del states["blacklisted"]
+    changes = describe_changes(old, new)
+    assert "State added: “On hold” (hold)" in changes
+    assert "State removed: “Blacklisted” (blacklisted)" in changes
+    assert (
+        "Action “Proceed with offboarding” (proceed) at “Evaluation” (evaluation): "
+        "target “Formal notice” (formal_notice) → “Settlement” (settlement)"
+    ) in changes
+    assert "Order of the checklist changed at “Execution” (execution)" in changes
+    assert not any("Workflow changed" in change for change in changes)
+
+
+def test_the_same_sentences_in_chinese(zh):
+    old = _config("offboarding")
+    new = copy.deepcopy(old)
+    new["workflow"]["states"]["evaluation"]["approvals"]["required"] = 3
+    assert describe_changes(old, new) == ["步骤 “评估” (evaluation)：审批：所需人数 2 → 3"]
+
+
+def test_the_import_summary_names_the_workflow_change(app, login_as):
+    from formflow.processes import services
+
+    old = _config("offboarding")
+    with app.app_context():
+        services.import_spec(old)
+        services.publish("offboarding")
+        from formflow.extensions import db
+
+        db.session.commit()
+    new = copy.deepcopy(old)
+    new["workflow"]["states"]["execution"]["checklist"].append(
+        {"id": "lock_portal", "label": {"zh-CN": "关闭客户门户", "en": "Lock the customer portal"}}
+    )
+    admin = login_as("admin")
+    upload = {"file": (io.BytesIO(json.dumps(new, ensure_ascii=False).encode()), "offboarding.json")}
+    body = html.unescape(admin.post_form("/admin/processes/import", upload).get_data(as_text=True))
+    assert "步骤 “执行清退” (execution) 的清单新增事项：“关闭客户门户” (lock_portal)" in body
+    assert "工作流已变更" not in body
