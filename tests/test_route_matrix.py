@@ -71,6 +71,7 @@ ROUTES = {
     "processes.publish": ("POST", "/admin/processes/{process}/publish", ADMIN),
     "processes.table_grid": ("GET", "/admin/processes/{process}/tables/matrix_limits", ADMIN),
     "processes.whatif": ("GET", "/admin/processes/{process}/whatif", AUDIT),
+    "processes.compare": ("GET", "/admin/processes/{process}/compare", AUDIT),
     "tables.index": ("GET", "/admin/tables/", AUDIT),
     "tables.new": ("GET", "/admin/tables/new", ADMIN),
     "tables.show": ("GET", "/admin/tables/{table}", AUDIT),

@@ -9,7 +9,7 @@ from formflow.errors import Invalid
 from formflow.processes import services
 from formflow.processes.forms import PublishForm, TryForm
 from formflow.processes.views import bp
-from formflow.trials import trying
+from formflow.trials import comparing, trying
 from formflow.trials import whatif as what_if
 
 
@@ -53,4 +53,19 @@ def whatif(key: str):
         result=result,
         publish_form=PublishForm(formdata=None),
         value_text=what_if.value_text,
+    )
+
+
+@bp.route("/<key>/compare")
+@permission_required("processes.read")
+def compare(key: str):
+    """Two versions (?from=N&to=M; default the published one against the latest): the semantic
+    diff, the running cases that stay where they are, the newer version's tests."""
+    chosen = comparing.compare(key, request.args.get("from", type=int), request.args.get("to", type=int))
+    return render_template(
+        "processes/compare.html",
+        process=services.get_process(key),
+        versions=services.history(key),
+        comparison=chosen,
+        publish_form=PublishForm(formdata=None),
     )

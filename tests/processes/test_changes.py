@@ -114,3 +114,62 @@ def test_the_import_summary_names_the_workflow_change(app, login_as):
     body = html.unescape(admin.post_form("/admin/processes/import", upload).get_data(as_text=True))
     assert "步骤 “执行清退” (execution) 的清单新增事项：“关闭客户门户” (lock_portal)" in body
     assert "工作流已变更" not in body
+
+
+def _publish_then_draft(app, new_spec_of) -> None:
+    """deduction v1 published with two running cases (one closed case does not count), v2 a draft."""
+    from formflow.auth import services as users
+    from formflow.cases import services as cases
+    from formflow.customers import services as customers
+    from formflow.extensions import db
+    from formflow.processes import services
+
+    old = _config("deduction")
+    with app.app_context():
+        staff = users.create_user("compare-staff", "correct-horse-9", ["staff"])
+        services.import_spec(old)
+        services.publish("deduction")
+        customers.create("K001", "甲", "B")
+        for amount in (100, 200, 300):
+            cases.start("deduction", "K001", {"amount": amount}, submit=False, actor=staff)
+        closed = cases.start("deduction", "K001", {"amount": 1}, submit=False, actor=staff)
+        closed.closed_at = closed.created_at
+        services.import_spec(new_spec_of(old))
+        db.session.commit()
+
+
+def _with_a_higher_threshold(spec: dict) -> dict:
+    new = copy.deepcopy(spec)
+    new["tables"][0]["rows"][1][3] = 30000
+    return new
+
+
+def test_the_compare_page_shows_changes_running_cases_and_tests(app, login_as):
+    _publish_then_draft(app, _with_a_higher_threshold)
+    admin = login_as("admin")
+    page = html.unescape(admin.get("/admin/processes/deduction/compare").get_data(as_text=True))
+    assert "v1 (已发布) → v2 (草稿)" in page
+    assert "参数表：“扣款限额” (deduction_limits)：行 B：" in page and "10000 → 30000" in page
+    assert "v1：3 个进行中的案件留在此版本" in page
+    assert "全部" in page and "项测试通过" in page  # the spec's own tests, run on the draft
+    assert 'name="number" value="2"' in page  # publish v2 from here
+
+    admin.get("/lang/en")
+    back = html.unescape(admin.get("/admin/processes/deduction/compare?from=2&to=1").get_data(as_text=True))
+    assert "v2 (draft) → v1 (published)" in back and "30000 → 10000" in back
+    assert 'name="number" value="1"' not in back  # only a draft is published from here
+    missing = admin.get("/admin/processes/deduction/compare?from=9")
+    assert missing.status_code == 404 and "has no version 9" in missing.get_data(as_text=True)
+
+
+def test_failing_tests_of_the_draft_are_named_before_publishing(app, login_as):
+    def broken(spec: dict) -> dict:
+        new = copy.deepcopy(spec)
+        new["rules"][0]["when"] = {"==": [1, 2]}
+        return new
+
+    _publish_then_draft(app, broken)
+    admin = login_as("admin")
+    admin.get("/lang/en")
+    page = html.unescape(admin.get("/admin/processes/deduction/compare").get_data(as_text=True))
+    assert "Tests of version 2 that fail:" in page and "/tests/" in page
