@@ -72,6 +72,7 @@ ROUTES = {
     "processes.table_grid": ("GET", "/admin/processes/{process}/tables/matrix_limits", ADMIN),
     "processes.whatif": ("GET", "/admin/processes/{process}/whatif", AUDIT),
     "processes.compare": ("GET", "/admin/processes/{process}/compare", AUDIT),
+    "processes.draft_from": ("POST", "/admin/processes/{process}/versions/1/draft", ADMIN),
     "tables.index": ("GET", "/admin/tables/", AUDIT),
     "tables.new": ("GET", "/admin/tables/new", ADMIN),
     "tables.show": ("GET", "/admin/tables/{table}", AUDIT),

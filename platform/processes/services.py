@@ -296,6 +296,32 @@ def run_spec_tests(spec: dict, *, tables: dict | None = None) -> list[dict]:
     return spec_tests.run(spec, tables=tables)
 
 
+def draft_from_version(
+    key: str, number: int, *, actor=None, expected_sha256: str | None = None
+) -> ImportResult:
+    """Roll back by making a new draft whose spec is version `number`'s (published later like
+    any draft). Conflict while another draft is being edited (it would be lost), or when
+    `expected_sha256` (what the admin looked at) is not that version's."""
+    process = find_process(key, lock=True)
+    if process is None:
+        raise NotFound(_("No process with key %(key)s.", key=key))
+    source, latest = version(key, number), latest_of(process)
+    if expected_sha256 is not None and source.sha256 != expected_sha256:
+        raise Conflict(_("Version %(number)d was changed meanwhile; review it again.", number=number))
+    if latest.status == "draft":
+        raise Conflict(
+            _(
+                "Version %(draft)d is a draft being edited: publish or edit it before making a draft from "
+                "version %(number)d.",
+                draft=latest.number,
+                number=number,
+            )
+        )
+    if source.id == latest.id:
+        raise Conflict(_("Version %(number)d is the latest version: edit it to make a draft.", number=number))
+    return import_spec(copy.deepcopy(source.spec), actor=actor)
+
+
 def publish(
     key: str, *, actor=None, number: int | None = None, expected_sha256: str | None = None
 ) -> ProcessVersion:

@@ -133,6 +133,31 @@ def publish(key: str):
     return redirect(url_for("processes.show", key=key))
 
 
+@bp.route("/<key>/versions/<int:number>/draft", methods=["POST"])
+@permission_required("processes.manage")
+def draft_from(key: str, number: int):
+    """Roll back: a new draft with version `number`'s spec, then its changes against the published one."""
+    form = PublishForm()
+    if not form.validate_on_submit() or form.number.data != number:
+        return _show_page(key, [{"pointer": "", "message": _("Choose the version to make a draft from.")}], 422)
+    try:
+        result = services.draft_from_version(
+            key, number, actor=current_user, expected_sha256=form.sha256.data
+        )
+    except Conflict as conflict:
+        return _show_page(key, [{"pointer": "", "message": conflict.message}], 409)
+    db.session.commit()
+    flash(
+        _(
+            "Version %(new)d is a new draft made from version %(number)d.",
+            new=result.version.number,
+            number=number,
+        ),
+        "success",
+    )
+    return redirect(url_for("processes.compare", key=key, to=result.version.number))
+
+
 @bp.route("/<key>/export")
 @permission_required("processes.read")
 def export(key: str):

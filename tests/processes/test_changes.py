@@ -173,3 +173,34 @@ def test_failing_tests_of_the_draft_are_named_before_publishing(app, login_as):
     admin.get("/lang/en")
     page = html.unescape(admin.get("/admin/processes/deduction/compare").get_data(as_text=True))
     assert "Tests of version 2 that fail:" in page and "/tests/" in page
+
+
+def test_roll_back_makes_a_new_draft_from_an_old_version(app, login_as):
+    from formflow.extensions import db
+    from formflow.processes import services
+
+    v1 = _config("deduction")
+    with app.app_context():
+        services.import_spec(v1)
+        services.publish("deduction")
+        services.import_spec(_with_a_higher_threshold(v1))
+        services.publish("deduction")  # v2 published, v1 retired
+        sha = services.version("deduction", 1).sha256
+        db.session.commit()
+    admin = login_as("admin")
+    admin.get("/lang/en")
+    show = admin.get("/admin/processes/deduction").get_data(as_text=True)
+    assert "/admin/processes/deduction/versions/1/draft" in show  # the button on v1's row
+    made = admin.post_form("/admin/processes/deduction/versions/1/draft", {"number": "1", "sha256": sha})
+    assert made.status_code == 302 and made.headers["Location"].endswith("/compare?to=3")
+    page = html.unescape(admin.get(made.headers["Location"]).get_data(as_text=True))
+    assert "Version 3 is a new draft made from version 1." in page
+    assert "v2 (published) → v3 (draft)" in page and "30000 → 10000" in page
+    with app.app_context():
+        assert services.version("deduction", 3).spec == services.version("deduction", 1).spec
+
+    again = admin.post_form("/admin/processes/deduction/versions/1/draft", {"number": "1", "sha256": sha})
+    assert again.status_code == 409
+    assert "Version 3 is a draft being edited" in html.unescape(again.get_data(as_text=True))
+    with app.app_context():
+        assert services.latest_version("deduction").number == 3  # nothing more was written
