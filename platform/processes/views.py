@@ -139,7 +139,8 @@ def draft_from(key: str, number: int):
     """Roll back: a new draft with version `number`'s spec, then its changes against the published one."""
     form = PublishForm()
     if not form.validate_on_submit() or form.number.data != number:
-        return _show_page(key, [{"pointer": "", "message": _("Choose the version to make a draft from.")}], 422)
+        message = _("Choose the version to make a draft from.")
+        return _show_page(key, [{"pointer": "", "message": message}], 422)
     try:
         result = services.draft_from_version(
             key, number, actor=current_user, expected_sha256=form.sha256.data
