@@ -4,7 +4,7 @@ from formflow.audit.models import AuditEntry, AuditHead
 from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole, UserSession
 from formflow.customers.models import Customer
 from formflow.ledger.models import Account, Entry, Journal, LowBalanceAlert, StatementIssue
-from formflow.processes.models import Process, ProcessVersion
+from formflow.processes.models import DraftRevision, Process, ProcessVersion
 from formflow.records.models import Attachment, Case
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
 from formflow.workflows.models import (
@@ -28,6 +28,7 @@ __all__ = [
     "ChecklistTick",
     "Customer",
     "Delegation",
+    "DraftRevision",
     "Entry",
     "GlobalTable",
     "GlobalTableVersion",

@@ -78,3 +78,37 @@ def test_0010_keeps_what_customers_had_tiers_history_and_the_blacklisted(tmp_pat
                 )
             engine.dispose()
             db.engine.dispose()
+
+
+def test_0013_gives_each_draft_its_present_spec_as_revision_1(tmp_path):
+    from flask_migrate import upgrade
+
+    with fresh_database(tmp_path) as database:
+        app = make_app(database, tmp_path)
+        with app.app_context():
+            upgrade(directory=app.config["MIGRATIONS_DIR"], revision="0012_audit_chains")
+            engine = sa.create_engine(database.url, **database.engine_options)
+            with engine.begin() as connection:
+                process = connection.execute(
+                    sa.text(
+                        "INSERT INTO process (key, category, name_zh, name_en, created_at)"
+                        " VALUES ('p', 'other', '甲', 'P', '2026-01-01') RETURNING id"
+                    )
+                ).scalar_one()
+                for number, status in ((1, "published"), (2, "draft")):
+                    connection.execute(
+                        sa.text(
+                            "INSERT INTO process_version (process_id, number, spec, sha256, status, created_at)"
+                            " VALUES (:p, :n, :spec, :sha, :status, '2026-01-02')"
+                        ),
+                        {"p": process, "n": number, "spec": '{"v": %d}' % number, "sha": str(number) * 64,
+                         "status": status},
+                    )  # fmt: skip
+            upgrade(directory=app.config["MIGRATIONS_DIR"])
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    sa.text("SELECT number, sha256, source FROM process_draft_revision")
+                ).all()
+            engine.dispose()
+            db.engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, "2" * 64, "import")]

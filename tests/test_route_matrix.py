@@ -73,6 +73,7 @@ ROUTES = {
     "processes.whatif": ("GET", "/admin/processes/{process}/whatif", AUDIT),
     "processes.compare": ("GET", "/admin/processes/{process}/compare", AUDIT),
     "processes.draft_from": ("POST", "/admin/processes/{process}/versions/1/draft", ADMIN),
+    "processes.restore_revision": ("POST", "/admin/processes/{process}/revisions/1/restore", ADMIN),
     "tables.index": ("GET", "/admin/tables/", AUDIT),
     "tables.new": ("GET", "/admin/tables/new", ADMIN),
     "tables.show": ("GET", "/admin/tables/{table}", AUDIT),

@@ -35,6 +35,8 @@ class EditForm(FlaskForm):
     text = TextAreaField(
         _l("Spec (JSON)"), validators=[DataRequired()], render_kw={"rows": 30, "spellcheck": "false"}
     )
+    #: the sha256 of the version the editor opened: a save on top of someone else's is refused
+    base = HiddenField(validators=[Optional(), Length(min=64, max=64)])
 
 
 class TryForm(FlaskForm):

@@ -84,3 +84,35 @@ class ProcessVersion(db.Model):
     @property
     def status_label(self) -> str:
         return str(VERSION_STATUS_LABELS.get(self.status, self.status))
+
+
+#: what made a draft revision, as people read it
+REVISION_SOURCES = {
+    "import": _l("import"),
+    "json": _l("JSON editor"),
+    "checklist": _l("checklist editor"),
+    "rollback": _l("new draft from an older version"),
+    "undo": _l("undo"),
+}
+
+
+class DraftRevision(db.Model):
+    """Every save of a draft version, in order: the spec as it was saved, by whom, from which
+    editor. Undo restores an earlier one as a new revision, so no save is ever lost."""
+
+    __tablename__ = "process_draft_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    number: Mapped[int]
+    spec: Mapped[dict] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __table_args__ = (UniqueConstraint("version_id", "number"),)
+
+    @property
+    def source_label(self) -> str:
+        return str(REVISION_SOURCES.get(self.source, self.source))

@@ -188,7 +188,14 @@ def preview_import(spec: dict) -> ImportSummary:
     )
 
 
-def _create_process(spec: dict, sha256: str, actor) -> ImportResult:
+def _revise(target: ProcessVersion, actor, source: str) -> None:
+    """Append the draft's spec as it is now to its revisions (formflow.processes.revisions)."""
+    from formflow.processes import revisions
+
+    revisions.record(target, actor=actor, source=source)
+
+
+def _create_process(spec: dict, sha256: str, actor, source: str = "import") -> ImportResult:
     process = Process(key=spec["key"], created_by_id=getattr(actor, "id", None))
     _mirror_names(process, spec)
     created = ProcessVersion(
@@ -211,22 +218,32 @@ def _create_process(spec: dict, sha256: str, actor) -> ImportResult:
     audit.record(
         "process_version.create", "process_version", created.id, after=_snapshot(created), actor=actor
     )
+    _revise(created, actor, source)
     return ImportResult(process, created, True, True, [], "create")
 
 
-def import_spec(spec: dict, *, actor=None) -> ImportResult:
-    """Store `spec` as the latest draft of its process (creating the process when new).
+def import_spec(
+    spec: dict, *, actor=None, source: str = "import", expected_sha256: str | None = None
+) -> ImportResult:
+    """Store `spec` as the latest draft of its process (creating the process when new); each
+    save is a revision of the draft (`source`: the editor it came from).
 
     Checked first: Invalid with pointers and nothing written when bad. Idempotent: a spec
-    identical to the latest version changes nothing (`changed` False).
+    identical to the latest version changes nothing (`changed` False). `expected_sha256`: the
+    latest version the editor started from; Conflict (nothing written) when someone saved
+    since, so two admins editing one draft never overwrite each other silently.
     """
     spec = ensure_valid(spec)
     actor = _actor(actor)
     sha256 = spec_sha256(spec)
     process = find_process(spec["key"], lock=True)
     if process is None:
-        return _create_process(spec, sha256, actor)
+        return _create_process(spec, sha256, actor, source)
     latest = latest_of(process)
+    if expected_sha256 is not None and latest.sha256 != expected_sha256:
+        from formflow.processes import revisions
+
+        raise Conflict(revisions.changed_meanwhile(latest))
     if _is_unchanged(latest, spec, sha256):
         return ImportResult(process, latest, False, False, [], "unchanged")
     changes = describe_changes(latest.spec, spec)
@@ -267,10 +284,13 @@ def import_spec(spec: dict, *, actor=None) -> ImportResult:
     if published_of(process) is None:
         _mirror_names(process, spec)
         _flush_or_conflict()
+    _revise(target, actor, source)
     return ImportResult(process, target, False, True, changes, action)
 
 
-def new_draft_from_edit(key: str, spec: dict, actor=None) -> ImportResult:
+def new_draft_from_edit(
+    key: str, spec: dict, actor=None, *, source: str = "json", expected_sha256: str | None = None
+) -> ImportResult:
     """Save an edited spec of process `key`: the latest draft is replaced, a published
     version stays as it is and the edit becomes a new draft. The key cannot change."""
     get_process(key)
@@ -283,7 +303,7 @@ def new_draft_from_edit(key: str, spec: dict, actor=None) -> ImportResult:
         errors.insert(0, {"pointer": "/key", "message": message})
     if errors:
         raise Invalid(errors)
-    return import_spec(spec, actor=actor)
+    return import_spec(spec, actor=actor, source=source, expected_sha256=expected_sha256)
 
 
 def run_spec_tests(spec: dict, *, tables: dict | None = None) -> list[dict]:
@@ -319,7 +339,26 @@ def draft_from_version(
         )
     if source.id == latest.id:
         raise Conflict(_("Version %(number)d is the latest version: edit it to make a draft.", number=number))
-    return import_spec(copy.deepcopy(source.spec), actor=actor)
+    return import_spec(copy.deepcopy(source.spec), actor=actor, source="rollback")
+
+
+def restore_revision(
+    key: str, number: int, *, actor=None, expected_sha256: str | None = None
+) -> ImportResult:
+    """Undo: revision `number` of the draft saved again as its newest revision (what is undone
+    stays a revision too, so redo is restoring that one). Conflict when the latest version is no
+    draft or someone saved since `expected_sha256`; NotFound for a revision that does not exist."""
+    from formflow.processes import revisions
+
+    latest = latest_version(key)
+    if latest.status != "draft":
+        raise Conflict(_("Process %(key)s has no draft to publish.", key=key))
+    found = revisions.get(latest, number)
+    if found is None:
+        raise NotFound(
+            _("Version %(version)d has no revision %(number)d.", version=latest.number, number=number)
+        )
+    return import_spec(copy.deepcopy(found.spec), actor=actor, source="undo", expected_sha256=expected_sha256)
 
 
 def publish(

@@ -14,7 +14,7 @@ from formflow.auth.decorators import permission_required
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.pagination import next_page_url
-from formflow.processes import parameter_tables, services
+from formflow.processes import parameter_tables, revisions, services
 from formflow.processes.forms import ConfirmImportForm, EditForm, ImportForm, PublishForm
 
 bp = Blueprint("processes", __name__, url_prefix="/admin/processes")
@@ -92,11 +92,21 @@ def _import_message(result: services.ImportResult) -> str:
     return _("Saved as draft version %(number)d.", number=number)
 
 
+def _draft_revisions(key: str):
+    """(the draft, its revisions newest first, their authors) when the latest version is a draft."""
+    latest = services.latest_version(key)
+    if latest.status != "draft":
+        return None
+    found = revisions.of(latest)
+    return latest, found, {revision.id: revisions.author(revision) for revision in found}
+
+
 def _show_page(key: str, errors: list[dict] | None = None, status: int = 200):
     page = render_template(
         "processes/show.html",
         process=services.get_process(key),
         versions=services.history(key),
+        revisions=_draft_revisions(key),
         publish_form=PublishForm(formdata=None),
         errors=errors or [],
     )
@@ -159,6 +169,22 @@ def draft_from(key: str, number: int):
     return redirect(url_for("processes.compare", key=key, to=result.version.number))
 
 
+@bp.route("/<key>/revisions/<int:number>/restore", methods=["POST"])
+@permission_required("processes.manage")
+def restore_revision(key: str, number: int):
+    """Undo to revision `number` of the draft (saved as its newest revision)."""
+    form = PublishForm()
+    if not form.validate_on_submit():
+        return _show_page(key, [{"pointer": "", "message": _("Choose the revision to restore.")}], 422)
+    try:
+        services.restore_revision(key, number, actor=current_user, expected_sha256=form.sha256.data)
+    except Conflict as conflict:
+        return _show_page(key, [{"pointer": "", "message": conflict.message}], 409)
+    db.session.commit()
+    flash(_("Revision %(number)d is the draft again.", number=number), "success")
+    return redirect(url_for("processes.show", key=key))
+
+
 @bp.route("/<key>/export")
 @permission_required("processes.read")
 def export(key: str):
@@ -215,17 +241,23 @@ def edit(key: str):
     process = services.get_process(key)
     form = EditForm()
     if request.method == "GET":
-        form.text.data = services.spec_text(services.latest_version(key).spec)
-    errors = []
+        latest = services.latest_version(key)
+        form.text.data, form.base.data = services.spec_text(latest.spec), latest.sha256
+    errors, status = [], 200
     if form.validate_on_submit():
         try:
             spec = services.parse_spec_text(form.text.data)
-            result = services.new_draft_from_edit(key, spec, actor=current_user)
+            result = services.new_draft_from_edit(
+                key, spec, actor=current_user, expected_sha256=form.base.data or None
+            )
         except Invalid as invalid:
             errors = invalid.errors
+        except Conflict as conflict:  # the text typed stays in the form
+            errors, status = [{"pointer": "", "message": conflict.message}], 409
         else:
             db.session.commit()
             flash(_import_message(result), "success")
             return redirect(url_for("processes.show", key=key))
-    status = 422 if errors or form.errors else 200
+    if status == 200 and (errors or form.errors):
+        status = 422
     return render_template("processes/edit.html", process=process, form=form, errors=errors), status
