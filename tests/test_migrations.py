@@ -95,15 +95,15 @@ def test_0013_gives_each_draft_its_present_spec_as_revision_1(tmp_path):
                         " VALUES ('p', 'other', '甲', 'P', '2026-01-01') RETURNING id"
                     )
                 ).scalar_one()
+                insert = sa.text(
+                    "INSERT INTO process_version (process_id, number, spec, sha256, status, created_at)"
+                    " VALUES (:p, :n, :spec, :sha, :status, '2026-01-02')"
+                )
                 for number, status in ((1, "published"), (2, "draft")):
+                    spec, sha = f'{{"v": {number}}}', str(number) * 64
                     connection.execute(
-                        sa.text(
-                            "INSERT INTO process_version (process_id, number, spec, sha256, status, created_at)"
-                            " VALUES (:p, :n, :spec, :sha, :status, '2026-01-02')"
-                        ),
-                        {"p": process, "n": number, "spec": '{"v": %d}' % number, "sha": str(number) * 64,
-                         "status": status},
-                    )  # fmt: skip
+                        insert, {"p": process, "n": number, "spec": spec, "sha": sha, "status": status}
+                    )
             upgrade(directory=app.config["MIGRATIONS_DIR"])
             with engine.connect() as connection:
                 rows = connection.execute(
