@@ -74,6 +74,7 @@ ROUTES = {
     "processes.compare": ("GET", "/admin/processes/{process}/compare", AUDIT),
     "processes.draft_from": ("POST", "/admin/processes/{process}/versions/1/draft", ADMIN),
     "processes.restore_revision": ("POST", "/admin/processes/{process}/revisions/1/restore", ADMIN),
+    "processes.edit_checklist": ("GET", "/admin/processes/{process}/checklists/draft", ADMIN),
     "tables.index": ("GET", "/admin/tables/", AUDIT),
     "tables.new": ("GET", "/admin/tables/new", ADMIN),
     "tables.show": ("GET", "/admin/tables/{table}", AUDIT),
@@ -129,6 +130,13 @@ MATRIX_PROCESS = {
     "form": {"schema": {"type": "object", "properties": {"note": {"type": "string"}}}},
     "tables": [{"key": "matrix_limits", "columns": ["tier", "limit"], "rows": [["A", 1]]}],
     "rules": [{"id": "matrix-rule", "kind": "visible", "field": "/note", "when": {"!!": [True]}}],
+    "workflow": {
+        "start": "draft",
+        "states": {
+            "draft": {"kind": "form", "actions": {"submit": {"to": "done", "roles": ["staff"]}}},
+            "done": {"kind": "final"},
+        },
+    },
 }
 
 

@@ -46,3 +46,10 @@ class TryForm(FlaskForm):
     case = IntegerField(_l("…or a past case"), validators=[Optional()])
     run = SubmitField(_l("Run the rules"))
     use_case = SubmitField(_l("Use this case"))
+
+
+class DraftEditorForm(FlaskForm):
+    """An editor of the draft without JSON (its fields are read from the request): the CSRF
+    token and the sha256 of the version it opened, so a save on top of someone else's is refused."""
+
+    base = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])

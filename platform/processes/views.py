@@ -14,7 +14,7 @@ from formflow.auth.decorators import permission_required
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.pagination import next_page_url
-from formflow.processes import parameter_tables, revisions, services
+from formflow.processes import checklist_editor, parameter_tables, revisions, services
 from formflow.processes.forms import ConfirmImportForm, EditForm, ImportForm, PublishForm
 
 bp = Blueprint("processes", __name__, url_prefix="/admin/processes")
@@ -107,6 +107,7 @@ def _show_page(key: str, errors: list[dict] | None = None, status: int = 200):
         process=services.get_process(key),
         versions=services.history(key),
         revisions=_draft_revisions(key),
+        checklists=checklist_editor.states_with_checklists(services.latest_version(key).spec),
         publish_form=PublishForm(formdata=None),
         errors=errors or [],
     )

@@ -183,7 +183,7 @@ def test_the_admin_sees_the_controls_the_auditor_does_not(login_as, estate):
 
 BLUEPRINTS = ("processes", "tables", "process_rules")
 ARGUMENTS = {
-    "processes": {"key": "deduction", "number": 2, "table_key": "deduction_limits"},
+    "processes": {"key": "deduction", "number": 2, "table_key": "deduction_limits", "state": "review"},
     "process_rules": {"key": "deduction", "rule_id": "within-limit"},
     "tables": {"key": "handling_fees", "number": 1},
 }
@@ -215,6 +215,7 @@ def test_every_post_route_of_processes_tables_and_rules_is_403_for_the_auditor(a
     endpoints = {endpoint for endpoint, _url in routes}
     assert {
         *("processes.publish", "processes.import_confirm", "processes.edit", "processes.table_grid"),
+        *("processes.edit_checklist", "processes.draft_from", "processes.restore_revision"),
         *("tables.new", "tables.edit", "tables.adopt"),
         *("process_rules.new", "process_rules.edit", "process_rules.delete"),
     } <= endpoints
