@@ -59,10 +59,13 @@ def test_two_admins_on_one_draft_the_second_gets_a_conflict_and_keeps_their_text
     first, second = login_as("admin"), login_as("admin")  # two people
     first_page = first.get("/admin/processes/deduction/edit").get_data(as_text=True)
     second_page = second.get("/admin/processes/deduction/edit").get_data(as_text=True)
-    assert first.post_form(
-        "/admin/processes/deduction/edit",
-        {"text": _edited(first_page, category="payment"), "base": _hidden(first_page, "base")},
-    ).status_code == 302
+    assert (
+        first.post_form(
+            "/admin/processes/deduction/edit",
+            {"text": _edited(first_page, category="payment"), "base": _hidden(first_page, "base")},
+        ).status_code
+        == 302
+    )
 
     second.get("/lang/en")
     theirs = _edited(second_page, category="other")
