@@ -1,0 +1,72 @@
+"""Issue 14, in the browser: the admin changes a process without JSON and publishes; new cases
+get the change, cases already running keep their version."""
+
+from __future__ import annotations
+
+import pytest
+from browser_support import ARTIFACTS, log_in
+
+from formflow.auth import services as auth
+from formflow.cases import services as cases
+from formflow.extensions import db
+from formflow.workflows import engine
+
+pytestmark = [pytest.mark.browser, pytest.mark.live_db]
+
+#: offboarding from its start to the execution state (where the clearance checklist is)
+TO_EXECUTION = [
+    ("start_rectification", "risk"),
+    ("evaluate", "risk"),
+    ("proceed", "risk"),
+    ("proceed", "risk2"),  # two distinct approvers
+    ("execute", "risk"),
+]
+
+
+def _case_at_execution(app, customer: str) -> int:
+    with app.app_context():
+        staff = auth.find_user("staff")
+        data = {"criteria": ["late_payments"], "late_payment_count": 3, "details": "连续三个月逾期"}
+        case = cases.start("offboarding", customer, data, submit=True, actor=staff)
+        db.session.commit()
+        for action, user in TO_EXECUTION:
+            engine.perform(case, action, auth.find_user(user))
+            db.session.commit()
+        assert case.state == "execution"
+        return case.id
+
+
+def test_a_clearance_item_added_without_json_reaches_new_cases_only(page, live_app):
+    with live_app.app_context():
+        auth.create_user("risk2", "correct-horse-9", ["risk"])
+        db.session.commit()
+    running = _case_at_execution(live_app, "C005")  # on version 1
+
+    log_in(page, "admin")
+    page.goto("/admin/processes/offboarding")
+    page.locator("[data-testid=checklists] li", has_text="Execution").get_by_role("link").click()
+    page.get_by_role("button", name="Add an item").click()
+    page.get_by_label("Item id 6").fill("lock_portal")
+    page.get_by_label("Label (zh-CN) 6").fill("关闭客户门户")
+    page.get_by_label("Label (en) 6").fill("Lock the customer portal")
+    page.get_by_label("Evidence required 6").check()
+    page.get_by_role("button", name="Move item 6 up").click()  # reordered, by a button
+    assert page.get_by_label("Item id 5").input_value() == "lock_portal"
+    page.get_by_role("button", name="Save to the draft").click()
+    text = page.locator("main").inner_text()
+    assert "is saved in draft version 2" in text
+    page.screenshot(path=str(ARTIFACTS / "checklist-editor-saved.png"), full_page=True)
+
+    page.goto("/admin/processes/offboarding")
+    page.locator("[data-testid=versions] tr", has_text="v2").get_by_role("button", name="Publish").click()
+    assert "Version 2 is published." in page.locator("main").inner_text()
+
+    fresh = _case_at_execution(live_app, "C006")  # on version 2
+    log_in(page, "staff")
+    page.goto(f"/cases/{fresh}")
+    checklist = page.locator("main").inner_text()
+    assert "Lock the customer portal" in checklist and "Settle the account" in checklist
+    assert checklist.index("Lock the customer portal") < checklist.index("Handle the deposit")
+    page.goto(f"/cases/{running}")
+    kept = page.locator("main").inner_text()
+    assert "Settle the account" in kept and "Lock the customer portal" not in kept
