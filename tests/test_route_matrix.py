@@ -75,6 +75,8 @@ ROUTES = {
     "processes.draft_from": ("POST", "/admin/processes/{process}/versions/1/draft", ADMIN),
     "processes.restore_revision": ("POST", "/admin/processes/{process}/revisions/1/restore", ADMIN),
     "processes.edit_checklist": ("GET", "/admin/processes/{process}/checklists/draft", ADMIN),
+    "processes.gallery_index": ("GET", "/admin/processes/gallery", AUDIT),
+    "processes.gallery_template": ("GET", "/admin/processes/gallery/deduction", AUDIT),
     "tables.index": ("GET", "/admin/tables/", AUDIT),
     "tables.new": ("GET", "/admin/tables/new", ADMIN),
     "tables.show": ("GET", "/admin/tables/{table}", AUDIT),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, IntegerField, SubmitField, TextAreaField
+from wtforms import HiddenField, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
@@ -53,3 +53,11 @@ class DraftEditorForm(FlaskForm):
     token and the sha256 of the version it opened, so a save on top of someone else's is refused."""
 
     base = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])
+
+
+class GalleryImportForm(FlaskForm):
+    """A template imported under a key of one's own; `base`: the version of the process that
+    already has the key, as the admin reviewed its changes (empty for a new process)."""
+
+    key = StringField(_l("Key of the new process"), validators=[DataRequired(), Length(max=80)])
+    base = HiddenField(validators=[Optional(), Length(min=64, max=64)])

@@ -93,6 +93,7 @@ REVISION_SOURCES = {
     "checklist": _l("checklist editor"),
     "rollback": _l("new draft from an older version"),
     "undo": _l("undo"),
+    "gallery": _l("template gallery"),
 }
 
 

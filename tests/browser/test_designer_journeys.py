@@ -3,11 +3,14 @@ get the change, cases already running keep their version."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_support import ARTIFACTS, log_in
 
 from formflow.auth import services as auth
 from formflow.cases import services as cases
+from formflow.cases.models import Case
 from formflow.extensions import db
 from formflow.workflows import engine
 
@@ -70,3 +73,34 @@ def test_a_clearance_item_added_without_json_reaches_new_cases_only(page, live_a
     page.goto(f"/cases/{running}")
     kept = page.locator("main").inner_text()
     assert "Settle the account" in kept and "Lock the customer portal" not in kept
+
+
+def test_a_template_from_the_gallery_under_a_new_key_then_a_case(page, live_app):
+    log_in(page, "admin")
+    page.goto("/admin/processes/")
+    page.get_by_role("button", name="Template gallery").click()
+    card = page.locator("article.gallery-card", has_text="Prepaid top-up")
+    assert "fields" in card.inner_text()
+    card.get_by_role("button", name="Preview and import").click()
+    text = page.locator("main").inner_text()
+    assert "Process prepaid_topup already is this template" in text  # the demo loaded it under its own key
+    page.get_by_label("Key of the new process").fill("topup_east")
+    page.get_by_role("button", name="Check this key").click()
+    assert "No process has the key topup_east" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Import as topup_east").click()
+    assert "Imported as the new process topup_east, draft version 1" in page.locator("main").inner_text()
+    page.locator("[data-testid=versions] tr", has_text="v1").get_by_role("button", name="Publish").click()
+    assert "Version 1 is published." in page.locator("main").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "gallery-imported.png"), full_page=True)
+
+    log_in(page, "staff")
+    page.goto("/cases/new?process=topup_east&customer=C003")
+    page.get_by_label("Amount (CNY)").fill("800.00")
+    page.get_by_label("Date received").fill("2026-11-28")
+    page.get_by_label("Bank transfer").check()
+    page.get_by_label("Bank reference").fill("ICBC-20261128-9")
+    page.locator("button[value=submit]").click()
+    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    with live_app.app_context():
+        case = db.session.get(Case, int(page.url.rsplit("/", 1)[1]))
+        assert case.process.key == "topup_east" and case.submitted_at is not None
