@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import ARTIFACTS, log_in
+from browser_support import ARTIFACTS, act, log_in
 
 from formflow.auth import services as auth
 from formflow.cases import services as cases
@@ -104,3 +104,49 @@ def test_a_template_from_the_gallery_under_a_new_key_then_a_case(page, live_app)
     with live_app.app_context():
         case = db.session.get(Case, int(page.url.rsplit("/", 1)[1]))
         assert case.process.key == "topup_east" and case.submitted_at is not None
+
+
+def _deduction(page, customer: str, amount: str) -> str:
+    """Staff submits a deduction in the browser; the case page's URL."""
+    page.goto(f"/cases/new?process=deduction&customer={customer}")
+    page.get_by_label("Quality problem").check()
+    page.get_by_label("Amount (CNY)").fill(amount)
+    page.get_by_label("Date of the incident").fill("2026-11-20")
+    page.get_by_label("Evidence").set_input_files(
+        files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 evidence"}]
+    )
+    page.locator("button[value=submit]").click()
+    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    return page.url
+
+
+def test_tier_b_threshold_lowered_with_the_what_if_then_two_distinct_approvers(page, live_app):
+    log_in(page, "staff")
+    past = _deduction(page, "C003", "7000.00")  # tier B: one approver under the threshold of 10000
+
+    log_in(page, "admin")
+    page.goto("/admin/processes/deduction")
+    page.locator("[data-testid=process-tables] li", has_text="deduction_limits").get_by_role(
+        "link", name="Edit the grid"
+    ).click()
+    page.get_by_label("Second approver above (CNY) · row 2").fill("5000")
+    page.get_by_role("button", name="Save as draft and see the what-if").click()
+    whatif = page.locator("main").inner_text()
+    assert "Version 2 against the published version 1" in whatif
+    assert f"#{past.rsplit('/', 1)[1]}" in whatif and "1 past case would now need 2 approvals" in whatif
+    assert "Approvals at Review: 1 → 2" in whatif  # the past case that would now need two approvers
+    page.screenshot(path=str(ARTIFACTS / "threshold-whatif.png"), full_page=True)
+    page.get_by_role("button", name="Publish version 2").click()
+    assert "Version 2 is published." in page.locator("main").inner_text()
+
+    log_in(page, "staff")
+    case_url = _deduction(page, "C004", "6000.00")  # tier B, above the new threshold
+    log_in(page, "finance")
+    act(page, case_url, "Approve")
+    page.goto(case_url)
+    assert "Review" in page.locator("main").inner_text()  # one more approval needed
+    assert page.locator("form.action-form").get_by_role("button", name="Approve", exact=True).is_disabled()
+    log_in(page, "manager")
+    act(page, case_url, "Approve")
+    page.goto(case_url)
+    assert "Executed, dispute window" in page.locator("main").inner_text()
