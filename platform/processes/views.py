@@ -14,7 +14,7 @@ from formflow.auth.decorators import permission_required
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.pagination import next_page_url
-from formflow.processes import checklist_editor, parameter_tables, revisions, services
+from formflow.processes import checklist_editor, diagram, parameter_tables, revisions, services
 from formflow.processes.forms import ConfirmImportForm, EditForm, ImportForm, PublishForm
 
 bp = Blueprint("processes", __name__, url_prefix="/admin/processes")
@@ -108,6 +108,7 @@ def _show_page(key: str, errors: list[dict] | None = None, status: int = 200):
         versions=services.history(key),
         revisions=_draft_revisions(key),
         checklists=checklist_editor.states_with_checklists(services.latest_version(key).spec),
+        diagram=diagram.workflow_svg(services.latest_version(key).spec),
         publish_form=PublishForm(formdata=None),
         errors=errors or [],
     )
@@ -124,7 +125,12 @@ def show(key: str):
 @permission_required("processes.read")
 def version(key: str, number: int):
     found = services.version(key, number)
-    return render_template("processes/version.html", version=found, spec_text=services.spec_text(found.spec))
+    return render_template(
+        "processes/version.html",
+        version=found,
+        spec_text=services.spec_text(found.spec),
+        diagram=diagram.workflow_svg(found.spec),
+    )
 
 
 @bp.route("/<key>/publish", methods=["POST"])
@@ -244,10 +250,10 @@ def edit(key: str):
     if request.method == "GET":
         latest = services.latest_version(key)
         form.text.data, form.base.data = services.spec_text(latest.spec), latest.sha256
-    errors, status = [], 200
+    errors, status, tried = [], 200, None
     if form.validate_on_submit():
         try:
-            spec = services.parse_spec_text(form.text.data)
+            spec = tried = services.parse_spec_text(form.text.data)
             result = services.new_draft_from_edit(
                 key, spec, actor=current_user, expected_sha256=form.base.data or None
             )
@@ -261,4 +267,7 @@ def edit(key: str):
             return redirect(url_for("processes.show", key=key))
     if status == 200 and (errors or form.errors):
         status = 422
-    return render_template("processes/edit.html", process=process, form=form, errors=errors), status
+    shown = diagram.workflow_svg(tried) if errors and isinstance(tried, dict) else ""
+    return render_template(
+        "processes/edit.html", process=process, form=form, errors=errors, diagram=shown
+    ), status

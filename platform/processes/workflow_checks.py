@@ -127,18 +127,38 @@ def _effect_problems(state: dict, at: str, spec: dict, variables: list[str], tab
     return problems
 
 
-def _reachability(workflow: dict, states: dict, where: str) -> list[dict]:
-    edges = {name: {a.get("to") for a in (s.get("actions") or {}).values()} for name, s in states.items()}
+def reachability(workflow: dict, states: dict) -> tuple[dict[str, set], set[str], set[str]]:
+    """(edges: state -> the states its actions lead to, the states reached from the start, the
+    states from which a final state can be reached). Read by the checks and the diagram."""
+    edges = {
+        name: {a.get("to") for a in (s.get("actions") or {}).values() if isinstance(a, dict)}
+        for name, s in states.items()
+        if isinstance(s, dict)
+    }
     for name, state in states.items():
-        expire = (state.get("sla") or {}).get("on_expire") or {}
+        expire = ((state.get("sla") or {}).get("on_expire") or {}) if isinstance(state, dict) else {}
         if expire.get("do") == "action":
             edges[name].add(((state.get("actions") or {}).get(expire.get("action")) or {}).get("to"))
-    reached, frontier = {workflow["start"]}, [workflow["start"]]
+    start = workflow.get("start")
+    reached, frontier = ({start}, [start]) if start in states else (set(), [])
     while frontier:
         for target in edges.get(frontier.pop(), ()):
             if target in states and target not in reached:
                 reached.add(target)
                 frontier.append(target)
+    ending = {name for name, state in states.items() if isinstance(state, dict) and _is_final(state)}
+    changed = True
+    while changed:
+        changed = False
+        for name, targets in edges.items():
+            if name not in ending and targets & ending:
+                ending.add(name)
+                changed = True
+    return edges, reached, ending
+
+
+def _reachability(workflow: dict, states: dict, where: str) -> list[dict]:
+    _edges, reached, ending = reachability(workflow, states)
     problems = [
         {
             "pointer": join(where, "states", name),
@@ -147,14 +167,6 @@ def _reachability(workflow: dict, states: dict, where: str) -> list[dict]:
         for name in states
         if name not in reached
     ]
-    ending = {name for name, state in states.items() if _is_final(state)}
-    changed = True
-    while changed:
-        changed = False
-        for name, targets in edges.items():
-            if name not in ending and targets & ending:
-                ending.add(name)
-                changed = True
     problems += [
         {"pointer": join(where, "states", name), "message": _("No final state can be reached from here.")}
         for name in states

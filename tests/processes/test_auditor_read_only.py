@@ -183,7 +183,13 @@ def test_the_admin_sees_the_controls_the_auditor_does_not(login_as, estate):
 
 BLUEPRINTS = ("processes", "tables", "process_rules")
 ARGUMENTS = {
-    "processes": {"key": "deduction", "number": 2, "table_key": "deduction_limits", "state": "review"},
+    "processes": {
+        "key": "deduction",
+        "number": 2,
+        "table_key": "deduction_limits",
+        "state": "review",
+        "slug": "deduction",
+    },
     "process_rules": {"key": "deduction", "rule_id": "within-limit"},
     "tables": {"key": "handling_fees", "number": 1},
 }
