@@ -102,10 +102,65 @@ class Grid:
         if 0 <= index < len(self.cells):
             del self.cells[index]
 
-    def run(self, command: str) -> bool:
-        """Add or remove a row (`add`, `remove-3`); True when the command was one of those."""
+    def paste(self, text: str) -> None:
+        """Rows copied from Excel or another spreadsheet (tab-separated, a row per line): a row
+        whose key is already in the grid replaces that row, the others are added; a first line
+        naming the columns (by name or title) is left out; blank rows of the grid make room."""
+        lines = [line for line in (text or "").splitlines() if line.strip()]
+        if lines and self._is_header(lines[0].split("\t")):
+            lines = lines[1:]
+        if not lines:
+            self.errors.append(
+                {"pointer": "/rows", "message": _("Nothing to paste: copy rows from a spreadsheet.")}
+            )
+            return
+        width = len(self.columns)
+        for number, line in enumerate(lines, start=1):
+            if len(line.split("\t")) > width:
+                message = _(
+                    "Line %(line)d of the pasted text has %(cells)d cells; "
+                    "the table has %(columns)d columns.",
+                    line=number,
+                    cells=len(line.split("\t")),
+                    columns=width,
+                )
+                self.errors.append({"pointer": "/rows", "message": message})
+                return
+        self.cells = [cells for cells in self.cells if any(text.strip() for text in cells)]
+        key = next((index for index, column in enumerate(self.columns) if column.is_key), None)
+        for line in lines:
+            cells = [cell.strip() for cell in line.split("\t")]
+            cells += [""] * (width - len(cells))
+            at = self._row_with_key(key, cells[key]) if key is not None else None
+            if at is not None:
+                self.cells[at] = cells
+            elif len(self.cells) >= MAX_ROWS:
+                self.errors.append({"pointer": "/rows", "message": _("At most %(n)d rows.", n=MAX_ROWS)})
+                return
+            else:
+                self.cells.append(cells)
+
+    def _is_header(self, cells: list[str]) -> bool:
+        names = [
+            {column.name.lower(), *(str(title).lower() for title in (column.column.title or {}).values())}
+            for column in self.columns
+        ]
+        cells = [cell.strip().lower() for cell in cells]
+        return len(cells) == len(names) and all(
+            cell in known for cell, known in zip(cells, names, strict=True)
+        )
+
+    def _row_with_key(self, key: int, value: str) -> int | None:
+        return next((index for index, cells in enumerate(self.cells) if cells[key].strip() == value), None)
+
+    def run(self, command: str, pasted: str = "") -> bool:
+        """Add or remove a row (`add`, `remove-3`) or paste rows (`paste`); True when the
+        command was one of those."""
         if command == "add":
             self.add_row()
+            return True
+        if command == "paste":
+            self.paste(pasted)
             return True
         if command.startswith("remove-") and command[7:].isdigit():
             self.remove_row(int(command[7:]))
@@ -165,7 +220,7 @@ def edit_grid(table: Mapping, form: Mapping[str, str]) -> tuple[Grid, list[list]
     """A posted grid: (grid, rows to save). Rows are None when the post added or removed a
     row (show the grid again, nothing saved) or when a cell is wrong (problems on the grid)."""
     grid = Grid.from_form(table, form)
-    if grid.run(str(form.get("command") or "save")) or grid.errors:
+    if grid.run(str(form.get("command") or "save"), str(form.get("pasted") or "")) or grid.errors:
         return grid, None
     return grid, grid.rows()
 

@@ -251,6 +251,43 @@ def test_grid_commands_add_and_remove_rows_without_saving(english):
     assert rows is None and len(grid.cells) == 4 and grid.cells[3] == ["", "", "", ""]
 
 
+def _posted(table: dict, command: str, pasted: str) -> dict:
+    grid = tables.Grid.from_table(table)
+    form = {"row_count": str(len(grid.cells)), "command": command, "pasted": pasted}
+    form |= {f"cell-{r}-{c}": text for r, cells in enumerate(grid.cells) for c, text in enumerate(cells)}
+    return form
+
+
+def test_paste_from_excel_replaces_rows_by_key_and_adds_the_others(english):
+    titled = _table()
+    titled["columns"][3]["title"] = {"zh-CN": "双人审批阈值", "en": "Second approver above"}
+    header = "tier\tmax_single\tmonthly_cap\t双人审批阈值"
+    pasted = f"{header}\r\nB\t20,000\t80,000\t5,000\r\nD\t1000\t2000\t500\r\n\r\n"
+    grid, rows = tables.edit_grid(titled, _posted(titled, "paste", pasted))
+    assert rows is None and not grid.has_errors  # shown again, saved by the next click
+    assert [cells[0] for cells in grid.cells] == ["A", "B", "C", "D"]  # the header line left out
+    assert grid.cells[1] == ["B", "20,000", "80,000", "5,000"]
+    form = {
+        "row_count": "4",
+        **{f"cell-{r}-{c}": t for r, cells in enumerate(grid.cells) for c, t in enumerate(cells)},
+    }
+    _grid, saved = tables.edit_grid(titled, form)
+    assert saved[1] == ["B", 20000, 80000, 5000] and saved[3] == ["D", 1000, 2000, 500]
+
+
+@pytest.mark.parametrize(
+    ("pasted", "words"),
+    [
+        ("", "Nothing to paste"),
+        ("A\t1\t2\t3\t4\t5", "Line 1 of the pasted text has 6 cells; the table has 4"),
+    ],
+)
+def test_a_paste_that_does_not_fit_is_refused_and_changes_nothing(english, pasted, words):
+    grid, rows = tables.edit_grid(LIMITS, _posted(LIMITS, "paste", pasted))
+    assert rows is None and any(words in error["message"] for error in grid.errors)
+    assert [cells[0] for cells in grid.cells] == ["A", "B", "C"]
+
+
 # --- tables_for: process tables shadow global ones ------------------------------------------
 
 

@@ -311,3 +311,18 @@ def test_a_new_global_version_reaches_a_process_through_a_new_draft(app, admin, 
     with app.app_context():
         pinned = tables.pinned_versions(processes.published_version("deduction"))
         assert pinned["handling_fees"].number == 3
+
+
+def test_rows_pasted_from_excel_into_the_grid_then_saved(app, admin, published):
+    body = admin.get(GRID).get_data(as_text=True)
+    assert 'name="pasted"' in body and "Paste rows from Excel" in body
+    posted = _fields(body)
+    shown = admin.post(
+        GRID, data={**posted, "command": "paste", "pasted": "B\t12,000\t80000\ttrue\nD\t100\t200\tfalse\n"}
+    )
+    assert shown.status_code == 200
+    again = _fields(shown.get_data(as_text=True))
+    assert again["row_count"] == "4" and again["cell-1-1"] == "12,000" and again["cell-3-0"] == "D"
+    saved = admin.post(GRID, data={**again, "command": "save"})
+    assert saved.status_code == 302
+    assert _rows(app, 2)[1] == ["B", 12000, 80000, True] and _rows(app, 2)[3][0] == "D"
