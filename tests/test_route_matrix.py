@@ -77,6 +77,7 @@ ROUTES = {
     "processes.edit_checklist": ("GET", "/admin/processes/{process}/checklists/draft", ADMIN),
     "processes.gallery_index": ("GET", "/admin/processes/gallery", AUDIT),
     "processes.gallery_template": ("GET", "/admin/processes/gallery/deduction", AUDIT),
+    "processes.new_step": ("GET", "/admin/processes/{process}/steps/new", ADMIN),
     "tables.index": ("GET", "/admin/tables/", AUDIT),
     "tables.new": ("GET", "/admin/tables/new", ADMIN),
     "tables.show": ("GET", "/admin/tables/{table}", AUDIT),

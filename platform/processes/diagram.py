@@ -17,11 +17,11 @@ from markupsafe import Markup, escape
 from formflow.forms.texts import localized
 from formflow.processes.workflow_checks import reachability
 
-BOX_W, BOX_H = 168, 54
+BOX_W, BOX_H = 184, 54
 GAP_X, GAP_Y = 100, 34
 MARGIN = 16
 #: the longest title a box shows (longer ones end with …; the full one is in the tooltip)
-TITLE_CHARS = 14
+TITLE_CHARS = 18
 #: what a box says under its title when nothing is marked on it
 KIND_WORDS = {
     "form": _l("form"),

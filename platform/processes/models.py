@@ -94,6 +94,7 @@ REVISION_SOURCES = {
     "rollback": _l("new draft from an older version"),
     "undo": _l("undo"),
     "gallery": _l("template gallery"),
+    "workflow": _l("workflow editor"),
 }
 
 

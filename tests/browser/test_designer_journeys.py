@@ -4,6 +4,7 @@ get the change, cases already running keep their version."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from browser_support import ARTIFACTS, act, log_in
@@ -11,7 +12,7 @@ from browser_support import ARTIFACTS, act, log_in
 from formflow.auth import services as auth
 from formflow.cases import services as cases
 from formflow.cases.models import Case
-from formflow.extensions import db
+from formflow.extensions import db, utcnow
 from formflow.workflows import engine
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_db]
@@ -150,3 +151,41 @@ def test_tier_b_threshold_lowered_with_the_what_if_then_two_distinct_approvers(p
     act(page, case_url, "Approve")
     page.goto(case_url)
     assert "Executed, dispute window" in page.locator("main").inner_text()
+
+
+def test_a_step_with_an_sla_inserted_between_two_shows_in_the_diagram_and_a_case_walks_it(page, live_app):
+    log_in(page, "admin")
+    page.goto("/admin/processes/offboarding")
+    page.get_by_role("button", name="Add a step").click()
+    page.get_by_label("Between").select_option("preliminary_notice:start_rectification")
+    page.get_by_label("Step id").fill("cooling_off")
+    page.get_by_label("Title (zh-CN)").fill("冷静期")
+    page.get_by_label("Title (en)").fill("Cooling-off period")
+    page.get_by_label("Who acts on it").select_option("risk")
+    page.get_by_label("Its action (zh-CN)").fill("结束冷静期")
+    page.get_by_label("Its action (en)").fill("End the cooling-off")
+    page.get_by_label("Time limit").fill("P2D")
+    page.get_by_role("button", name="Save to the draft").click()
+    assert "The step is added in draft version 2" in page.locator("main").inner_text()
+    drawn = page.locator("[data-testid=workflow-diagram] [data-state=cooling_off]")
+    assert "Cooling-off period" in drawn.inner_html() and "SLA P2D" in drawn.inner_html()
+    page.screenshot(path=str(ARTIFACTS / "step-added.png"), full_page=True)
+    page.locator("[data-testid=versions] tr", has_text="v2").get_by_role("button", name="Publish").click()
+    assert "Version 2 is published." in page.locator("main").inner_text()
+
+    with live_app.app_context():
+        data = {"criteria": ["late_payments"], "late_payment_count": 3, "details": "连续三个月逾期"}
+        case = cases.start("offboarding", "C006", data, submit=True, actor=auth.find_user("staff"))
+        db.session.commit()
+        case_url = f"/cases/{case.id}"
+    log_in(page, "risk")
+    act(page, case_url, "Start the rectification period")
+    assert "Cooling-off period" in page.locator("main").inner_text()
+
+    later = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    result = live_app.test_cli_runner().invoke(args=["formflow", "tick", "--now", later])
+    assert result.exit_code == 0, result.output
+    log_in(page, "risk")
+    page.goto(case_url)
+    assert "Rectification period" in page.locator("main").inner_text()
+    assert "End the cooling-off" in page.locator("main").inner_text()  # the timeline says what moved it
