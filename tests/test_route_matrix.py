@@ -78,6 +78,7 @@ ROUTES = {
     "processes.gallery_index": ("GET", "/admin/processes/gallery", AUDIT),
     "processes.gallery_template": ("GET", "/admin/processes/gallery/deduction", AUDIT),
     "processes.new_step": ("GET", "/admin/processes/{process}/steps/new", ADMIN),
+    "processes.new_field": ("GET", "/admin/processes/{process}/fields/new", ADMIN),
     "tables.index": ("GET", "/admin/tables/", AUDIT),
     "tables.new": ("GET", "/admin/tables/new", ADMIN),
     "tables.show": ("GET", "/admin/tables/{table}", AUDIT),

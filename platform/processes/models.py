@@ -95,6 +95,7 @@ REVISION_SOURCES = {
     "undo": _l("undo"),
     "gallery": _l("template gallery"),
     "workflow": _l("workflow editor"),
+    "form": _l("form editor"),
 }
 
 

@@ -189,3 +189,42 @@ def test_a_step_with_an_sla_inserted_between_two_shows_in_the_diagram_and_a_case
     page.goto(case_url)
     assert "Rectification period" in page.locator("main").inner_text()
     assert "End the cooling-off" in page.locator("main").inner_text()  # the timeline says what moved it
+
+
+def test_a_money_field_with_a_maximum_and_a_condition_added_without_json(page, live_app):
+    log_in(page, "admin")
+    page.goto("/admin/processes/deduction")
+    page.get_by_role("button", name="Add a form field").click()
+    page.get_by_label("Field key").fill("penalty")
+    page.get_by_label("Kind").select_option("money")
+    page.get_by_label("After").select_option("amount")
+    page.get_by_label("Label (zh-CN)").fill("违约金（元）")
+    page.get_by_label("Label (en)").fill("Penalty (CNY)")
+    page.get_by_label("Maximum (numbers, money)").fill("5000")
+    page.get_by_label("this field").select_option("reason")
+    page.get_by_label("has this value").fill("late_delivery")
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator("[data-testid=form-preview]")
+    assert "Penalty (CNY)" in preview.inner_text()  # rendered by the form engine, as staff see it
+    page.screenshot(path=str(ARTIFACTS / "field-preview.png"), full_page=True)
+    page.get_by_role("button", name="Save to the draft").click()
+    assert "The field is added in draft version 2" in page.locator("main").inner_text()
+    page.locator("[data-testid=versions] tr", has_text="v2").get_by_role("button", name="Publish").click()
+    assert "Version 2 is published." in page.locator("main").inner_text()
+
+    log_in(page, "staff")
+    page.goto("/cases/new?process=deduction&customer=C003")
+    penalty = page.get_by_label("Penalty (CNY)")
+    assert not penalty.is_visible()  # only for a late delivery
+    page.get_by_label("Late delivery").check()
+    penalty.wait_for(state="visible")  # shown live, by the rule
+    page.get_by_label("Amount (CNY)").fill("3000.00")
+    penalty.fill("9000")
+    page.get_by_label("Date of the incident").fill("2026-11-20")
+    page.get_by_label("Evidence").set_input_files(
+        files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 evidence"}]
+    )
+    page.locator("button[value=submit]").click()
+    error = page.locator("#" + penalty.get_attribute("aria-describedby").split()[0])
+    assert "5000" in error.inner_text()  # refused inline, at the field
+    assert "/cases/new" in page.url or "cases" in page.url

@@ -222,7 +222,7 @@ def test_every_post_route_of_processes_tables_and_rules_is_403_for_the_auditor(a
     assert {
         *("processes.publish", "processes.import_confirm", "processes.edit", "processes.table_grid"),
         *("processes.edit_checklist", "processes.draft_from", "processes.restore_revision"),
-        "processes.new_step",
+        *("processes.new_step", "processes.new_field"),
         *("tables.new", "tables.edit", "tables.adopt"),
         *("process_rules.new", "process_rules.edit", "process_rules.delete"),
     } <= endpoints
