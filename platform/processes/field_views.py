@@ -13,6 +13,7 @@ from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.processes import field_editor as editor
 from formflow.processes import services
+from formflow.processes.editor_problems import by_field
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.views import bp
 
@@ -57,14 +58,7 @@ def _preview(spec: dict):
 
 
 def _page(latest, form, field, problems=(), status: int = 200, preview=None):
-    at_fields, rest = {}, []
-    for problem in problems:
-        pointer = problem.get("pointer") or ""
-        name = pointer.removeprefix("/form/fields/") if pointer.startswith("/form/fields/") else ""
-        if name in editor.FIELDS:
-            at_fields.setdefault(name, []).append(problem["message"])
-        else:
-            rest.append(problem)
+    at_fields, rest = by_field(problems, "/form/fields/", editor.FIELDS)
     page = render_template(
         "processes/field_new.html",
         version=latest,

@@ -13,6 +13,7 @@ from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.processes import diagram, services
 from formflow.processes import step_editor as editor
+from formflow.processes.editor_problems import by_field
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.views import bp
 
@@ -50,15 +51,7 @@ def new_step(key: str):
 
 def _page(latest, form, step, problems=(), status: int = 200):
     base = "/workflow/states/" + (step.name or "-") + "/"
-    at_fields = {}
-    rest = []
-    for problem in problems:
-        pointer = problem.get("pointer") or ""
-        field = pointer[len(base) :] if pointer.startswith(base) else ""
-        if field in editor.FIELDS:
-            at_fields.setdefault(field, []).append(problem["message"])
-        else:
-            rest.append(problem)
+    at_fields, rest = by_field(problems, base, editor.FIELDS)
     page = render_template(
         "processes/step_new.html",
         version=latest,

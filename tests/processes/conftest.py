@@ -43,3 +43,23 @@ def english(app):
     """An app + request context whose messages are in English (the lang cookie)."""
     with app.test_request_context("/", headers={"Cookie": "lang=en"}):
         yield
+
+
+@pytest.fixture
+def publish_config(app):
+    """publish_config("offboarding") -> imports configs/offboarding.json and publishes it."""
+    import json
+    from pathlib import Path
+
+    from formflow.extensions import db
+    from formflow.processes import services
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+
+    def publish(name: str) -> None:
+        with app.app_context():
+            services.import_spec(json.loads((configs / f"{name}.json").read_text(encoding="utf-8")))
+            services.publish(name)
+            db.session.commit()
+
+    return publish

@@ -4,13 +4,11 @@ the spec's checks, each problem at its row and column, nothing half-saved."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from formflow.extensions import db
 from formflow.processes import revisions, services
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -18,11 +16,8 @@ URL = "/admin/processes/offboarding/checklists/execution"
 
 
 @pytest.fixture
-def published(app):
-    with app.app_context():
-        services.import_spec(json.loads((CONFIGS / "offboarding.json").read_text(encoding="utf-8")))
-        services.publish("offboarding")
-        db.session.commit()
+def published(publish_config):
+    publish_config("offboarding")
 
 
 def _form(page: str) -> dict:

@@ -4,13 +4,11 @@ admin; a preview of the form; bad input refused at its field, nothing saved."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from formflow.extensions import db
 from formflow.processes import services
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -28,11 +26,8 @@ PENALTY = {
 
 
 @pytest.fixture
-def published(app):
-    with app.app_context():
-        services.import_spec(json.loads((CONFIGS / "deduction.json").read_text(encoding="utf-8")))
-        services.publish("deduction")
-        db.session.commit()
+def published(publish_config):
+    publish_config("deduction")
 
 
 def _base(page: str) -> str:

@@ -4,13 +4,11 @@ taking its action on expiry; bad input refused at its field, nothing saved."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from formflow.extensions import db
 from formflow.processes import services
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -28,11 +26,8 @@ GOOD = {
 
 
 @pytest.fixture
-def published(app):
-    with app.app_context():
-        services.import_spec(json.loads((CONFIGS / "offboarding.json").read_text(encoding="utf-8")))
-        services.publish("offboarding")
-        db.session.commit()
+def published(publish_config):
+    publish_config("offboarding")
 
 
 def _base(page: str) -> str:
