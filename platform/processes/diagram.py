@@ -145,11 +145,12 @@ def workflow_svg(spec: dict, *, caption: str = "") -> Markup:
     by_name = {node.name: node for node in nodes}
     width = max(node.x for node in nodes) + BOX_W + MARGIN
     height = max(node.y for node in nodes) + BOX_H + MARGIN + 24
+    title = escape(caption or _("Workflow"))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="workflow-diagram" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'aria-labelledby="diagram-title diagram-desc" data-testid="workflow-diagram">',
-        f'<title id="diagram-title">{escape(caption or _("Workflow"))}</title>',
+        f'<title id="diagram-title">{title}</title>',
         f'<desc id="diagram-desc">{escape(_describe(nodes, arrows, by_name))}</desc>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
@@ -198,7 +199,20 @@ def _arrow_svg(arrow: Arrow, by_name: dict[str, Node]) -> str:
         x2, y2 = target.x, target.y + BOX_H / 2
         path = f"M{x1},{y1} C{x1 + GAP_X / 2},{y1} {x2 - GAP_X / 2},{y2} {x2},{y2}"
         lx, ly = (x1 + x2) / 2, (y1 + y2) / 2 - 4
-    else:  # back or in the same column: a loop below the boxes
+    elif target.column == source.column and target.name != source.name:  # one above the other
+        down = target.row > source.row
+        x1 = x2 = source.x + BOX_W / 2
+        y1 = source.y + (BOX_H if down else 0)
+        y2 = target.y + (0 if down else BOX_H)
+        path = f"M{x1},{y1} L{x2},{y2}"
+        lx, ly = x1 + 6, (y1 + y2) / 2 + 3
+        return (
+            f'<g class="action"><path d="{path}" fill="none" stroke="#555" stroke-width="1.2"{dash} '
+            f'marker-end="url(#arrow)"/>'
+            f'<text x="{lx}" y="{ly}" text-anchor="start" font-size="10" fill="#444">'
+            f"{escape(_short(arrow.label, 10))}</text></g>"
+        )
+    else:  # back, or to itself: a loop below the boxes
         x1, y1 = source.x + BOX_W / 2 - 10, source.y + BOX_H
         x2, y2 = target.x + BOX_W / 2 + 10, target.y + BOX_H
         low = max(y1, y2) + GAP_Y * 0.8

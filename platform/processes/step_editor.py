@@ -9,6 +9,7 @@ checks decide, each problem shown at its field.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -18,6 +19,7 @@ from formflow.errors import Invalid
 from formflow.forms.pointers import join
 from formflow.forms.texts import localized
 
+NAME = re.compile(r"[a-z][a-z0-9_]{0,79}")
 #: the form's fields, as the pointers below the new state name them
 FIELDS = ("after", "name", "title_zh", "title_en", "role", "action_zh", "action_en", "due")
 
@@ -68,7 +70,10 @@ def inserted(spec: dict, step: Step, check) -> dict:
     errors = []
     if not isinstance(action, dict) or action.get("to") not in states:
         errors.append({"pointer": join(at, "after"), "message": _("Choose the arrow the step goes on.")})
-    if step.name in states:
+    if not NAME.fullmatch(step.name):
+        message = _("Use 1 to 80 characters: a lowercase letter, then lowercase letters, digits or _.")
+        errors.append({"pointer": join(at, "name"), "message": message})
+    elif step.name in states:
         errors.append({"pointer": join(at, "name"), "message": _("Another step already has this name.")})
     if not step.title_zh:
         errors.append({"pointer": join(at, "title_zh"), "message": _("Give the step a Chinese title.")})

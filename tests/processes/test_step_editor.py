@@ -63,7 +63,8 @@ def test_the_step_goes_between_the_two_states(app, login_as, published):
     ("changes", "field", "words"),
     [
         ({"name": "evaluation"}, "name", "Another step already has this name."),
-        ({"name": "Bad Name"}, "name", ""),
+        ({"name": "Bad Name"}, "name", "lowercase letter"),
+        ({"name": ""}, "name", "lowercase letter"),
         ({"after": "nowhere:x"}, "after", "Choose the arrow the step goes on."),
         ({"title_zh": ""}, "title_zh", "Give the step a Chinese title."),
         ({"role": "king"}, "role", "Choose who acts on the step."),
