@@ -92,9 +92,8 @@ def _import_message(result: services.ImportResult) -> str:
     return _("Saved as draft version %(number)d.", number=number)
 
 
-def _draft_revisions(key: str):
-    """(the draft, its revisions newest first, their authors) when the latest version is a draft."""
-    latest = services.latest_version(key)
+def _draft_revisions(latest):
+    """(the draft, its revisions newest first, their authors) when `latest` is a draft."""
     if latest.status != "draft":
         return None
     found = revisions.of(latest)
@@ -102,13 +101,14 @@ def _draft_revisions(key: str):
 
 
 def _show_page(key: str, errors: list[dict] | None = None, status: int = 200):
+    latest = services.latest_version(key)  # read once: the revisions, checklists and diagram are its
     page = render_template(
         "processes/show.html",
-        process=services.get_process(key),
+        process=latest.process,
         versions=services.history(key),
-        revisions=_draft_revisions(key),
-        checklists=checklist_editor.states_with_checklists(services.latest_version(key).spec),
-        diagram=diagram.workflow_svg(services.latest_version(key).spec),
+        revisions=_draft_revisions(latest),
+        checklists=checklist_editor.states_with_checklists(latest.spec),
+        diagram=diagram.workflow_svg(latest.spec),
         publish_form=PublishForm(formdata=None),
         errors=errors or [],
     )

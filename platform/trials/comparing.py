@@ -25,18 +25,16 @@ class Comparison:
     tests: int
 
 
-def default_numbers(key: str) -> tuple[int, int]:
-    """The published version against the latest (else the one before the latest)."""
-    process = services.get_process(key)
-    latest = services.latest_version(key).number
-    published = published_of(process)
-    return (published.number if published is not None else max(latest - 1, 1)), latest
+def _default_from(key: str) -> int:
+    """The published version, else the one before the latest (a process never published)."""
+    published = published_of(services.get_process(key))
+    return published.number if published is not None else max(services.latest_version(key).number - 1, 1)
 
 
 def compare(key: str, from_number: int | None, to_number: int | None) -> Comparison:
-    """NotFound (naming it) for a process or version that does not exist."""
-    default_from, default_to = default_numbers(key)
-    diff = version_diff(key, from_number or default_from, to_number or default_to)
+    """NotFound (naming it) for a process or version that does not exist. Defaults: the
+    published version (`_default_from`) against the latest (as `version_diff`)."""
+    diff = version_diff(key, from_number or _default_from(key), to_number or None)
     spec = diff.new.spec
     return Comparison(
         diff, running_cases(diff.new.process_id), services.run_spec_tests(spec), len(spec.get("tests") or [])
