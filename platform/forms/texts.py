@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from formflow.i18n import select_locale
@@ -9,12 +12,31 @@ from formflow.i18n import select_locale
 SPEC_LANGUAGES = ("zh-CN", "en")
 
 
+#: the language a part of a page is shown in, when not the user's (a preview in English)
+_FORCED: ContextVar[str | None] = ContextVar("formflow_spec_language", default=None)
+
+
 def spec_language() -> str:
-    """The spec's language code for the current request ("zh-CN" or "en")."""
+    """The spec's language code for the current request ("zh-CN" or "en"): the user's, or the
+    one `in_language` forces for a part of the page."""
+    forced = _FORCED.get()
+    if forced is not None:
+        return forced
     try:
         return "en" if select_locale() == "en" else "zh-CN"
     except RuntimeError:  # outside a request
         return "zh-CN"
+
+
+@contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Admins' texts in `language` ("zh-CN" or "en") within the block (with flask_babel's
+    `force_locale` for the engine's own words)."""
+    token = _FORCED.set(language if language in SPEC_LANGUAGES else "zh-CN")
+    try:
+        yield
+    finally:
+        _FORCED.reset(token)
 
 
 def localized(text: Any, language: str | None = None) -> str:

@@ -1,17 +1,16 @@
-"""Adding a form field without JSON: its kind (text, long text, number, money, date, choice,
-yes/no), labels and help in zh-CN and en, required, limits, the options of a choice, where it
-goes, and a condition that shows it only when another field has a value (a `visible` rule).
-The spec's checks decide; each problem is put on the field of this form it concerns.
+"""The form designer's changes to a spec, without JSON: add a field of any palette kind (into the
+form, a group or a repeating group), change one, remove one, move one up or down or into
+another group, put a group's fields in a new order. The spec's own checks decide; each problem
+is put on the designer's input it concerns (/form/fields/NAME, NAME one of FIELDS).
 
-    spec = with_field(spec, NewField(key="penalty", kind="money", maximum="5000", …), check)
+    spec = with_field(spec, FieldSettings(key="penalty", kind="money", maximum="5000", …), check)
+    spec = without_field(spec, ("penalty",), check)   # refused while a rule still reads it
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
@@ -19,192 +18,305 @@ from flask_babel import gettext as _
 from formflow.errors import Invalid
 from formflow.forms.pointers import join
 from formflow.forms.texts import localized
+from formflow.processes import form_fields as where
+from formflow.processes.field_schema import AT, new_schema, number, problem, write_field
+from formflow.processes.field_settings import FIELDS, FieldSettings
+from formflow.processes.form_fields import KINDS, Container, Located
+from formflow.processes.titles import state_title
+
+__all__ = [
+    "FIELDS",
+    "KINDS",
+    "moved",
+    "reordered",
+    "rule_id",
+    "with_field",
+    "with_field_changed",
+    "without_field",
+]
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,59}")
-KINDS = ("text", "textarea", "number", "money", "date", "select", "checkbox")
-FIELDS = (
-    "key", "kind", "title_zh", "title_en", "help_zh", "help_en", "required", "minimum", "maximum",
-    "max_length", "options", "after", "when_field", "when_value",
-)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class NewField:
-    key: str = ""
-    kind: str = "text"
-    title_zh: str = ""
-    title_en: str = ""
-    help_zh: str = ""
-    help_en: str = ""
-    required: bool = False
-    minimum: str = ""
-    maximum: str = ""
-    max_length: str = ""
-    options: str = ""  # a line each: value = 中文 | English
-    after: str = ""  # the field it follows ("" = at the end)
-    when_field: str = ""  # shown only when this field …
-    when_value: str = ""  # … has this value
-
-
-def from_form(form) -> NewField:
-    values = {name: (form.get(name) or "").strip() for name in FIELDS if name != "required"}
-    return NewField(**values, required=bool(form.get("required")))
-
-
-def top_fields(spec: dict) -> list[tuple[str, str]]:
-    """(key, label) of the form's top-level fields, in form order."""
-    form = spec.get("form") or {}
-    properties = (form.get("schema") or {}).get("properties") or {}
-    ui = form.get("uiSchema") or {}
-    order = [name for name in ui.get("ui:order") or [] if name in properties]
-    order += [name for name in properties if name not in order]
-    return [(name, _label(name, properties[name], ui.get(name) or {})) for name in order]
-
-
-def _label(name: str, schema: dict, ui: dict) -> str:
-    return localized(ui.get("ui:title")) or localized(schema.get("title")) or name
-
-
-def with_field(spec: dict, field: NewField, check) -> dict:
-    """A copy of `spec` with the field added; Invalid with pointers /form/fields/NAME (NAME one
-    of FIELDS) for what is wrong, the spec's own checks included."""
-    at = "/form/fields"
-    errors: list[dict] = []
-    properties = ((spec.get("form") or {}).get("schema") or {}).get("properties") or {}
-    if not KEY.fullmatch(field.key):
-        message = _("Use 1 to 60 characters: a lowercase letter, then lowercase letters, digits or _.")
-        errors.append({"pointer": join(at, "key"), "message": message})
-    elif field.key in properties:
-        errors.append({"pointer": join(at, "key"), "message": _("Another field already has this key.")})
-    if field.kind not in KINDS:
-        errors.append({"pointer": join(at, "kind"), "message": _("Choose the kind of field.")})
-    if not field.title_zh:
-        errors.append({"pointer": join(at, "title_zh"), "message": _("Give the field a Chinese label.")})
-    schema = _schema(field, errors, at)
-    options = _options(field, errors, at) if field.kind == "select" else []
-    if field.when_field and field.when_field not in properties:
-        errors.append({"pointer": join(at, "when_field"), "message": _("Choose a field of the form.")})
+def with_field(spec: dict, settings: FieldSettings, check) -> dict:
+    """A copy of `spec` with the field added; Invalid naming the designer's inputs."""
     edited = copy.deepcopy(spec)
     form = edited.setdefault("form", {})
-    properties = form.setdefault("schema", {}).setdefault("properties", {})
-    properties[field.key] = schema
-    if options:
-        schema["oneOf"] = [{"const": value, "title": names["zh-CN"]} for value, names in options]
-    if field.required:
-        form["schema"].setdefault("required", []).append(field.key)
-    ui = form.setdefault("uiSchema", {})
-    ui[field.key] = _ui(field, options)
-    if isinstance(ui.get("ui:order"), list):
-        order = ui["ui:order"]
-        order.insert(order.index(field.after) + 1 if field.after in order else len(order), field.key)
-    if field.when_field:
-        edited.setdefault("rules", []).append(_visible_rule(field, properties.get(field.when_field) or {}))
+    errors: list[dict] = []
+    container = where.container_at(form, where.path_of(settings.group))
+    if container is None:
+        errors.append(problem("group", _("Choose a group of the form.")))
+        container = where.root(form)
+    if not KEY.fullmatch(settings.key):
+        errors.append(
+            problem(
+                "key", _("Use 1 to 60 characters: a lowercase letter, then lowercase letters, digits or _.")
+            )
+        )
+    elif settings.key in container.schema["properties"]:
+        errors.append(problem("key", _("Another field already has this key.")))
+    if settings.kind not in KINDS:
+        errors.append(problem("kind", _("Choose the kind of field.")))
+    schema: dict[str, Any] = new_schema(settings.kind)
+    ui: dict[str, Any] = {}
+    write_field(schema, ui, settings, errors)
+    container.schema["properties"][settings.key] = schema
+    container.ui[settings.key] = ui
+    _place(container, settings.key, settings.after)
+    found = where.locate_in(container, settings.key)
+    _set_required(container, settings.key, settings.required)
+    _set_condition(edited, found, settings, errors, form)
+    return _checked(edited, found, errors, check)
+
+
+def with_field_changed(spec: dict, path: tuple[str, ...], settings: FieldSettings, check) -> dict:
+    """A copy of `spec` with the field at `path` changed (its key and kind stay; what the
+    designer does not show, such as an upload's accepted types, is kept)."""
+    edited = copy.deepcopy(spec)
+    form = edited.setdefault("form", {})
+    found = where.locate(form, path)
+    if found is None:
+        raise Invalid([problem("key", _("The form has no field %(key)s.", key="/".join(path)))])
+    errors: list[dict] = []
+    kind = where.kind_of(found.schema, found.ui)
+    write_field(
+        found.schema,
+        found.ui,
+        FieldSettings(**{**settings.__dict__, "key": found.name, "kind": kind}),
+        errors,
+    )
+    _set_required(found.parent, found.name, settings.required)
+    if settings.group != "/".join(path[:-1]):
+        found = _moved_to(form, found, settings.group, errors)
+    _place(found.parent, found.name, settings.after, moving=True)
+    _set_condition(edited, found, settings, errors, form)
+    return _checked(edited, found, errors, check)
+
+
+def without_field(spec: dict, path: tuple[str, ...], check) -> dict:
+    """A copy of `spec` without the field; Invalid while anything still refers to it, each
+    user named (a rule by its title, a workflow state, a test)."""
+    edited = copy.deepcopy(spec)
+    form = edited.setdefault("form", {})
+    found = where.locate(form, path)
+    if found is None:
+        raise Invalid([problem("key", _("The form has no field %(key)s.", key="/".join(path)))])
+    container = found.parent
+    del container.schema["properties"][found.name]
+    container.ui.pop(found.name, None)
+    if isinstance(container.ui.get("ui:order"), list) and found.name in container.ui["ui:order"]:
+        container.ui["ui:order"].remove(found.name)
+    _set_required(container, found.name, False)
+    return _unless_used(spec, edited, check)
+
+
+def _unless_used(spec: dict, edited: dict, check) -> dict:
+    """`edited` (a field gone from where it was), or Invalid naming what still reads it there."""
+    problems = check(edited)
+    if problems:
+        uses = sorted({_used_by(spec, problem.get("pointer") or "") for problem in problems})
+        message = _(
+            "The field is still used by: %(uses)s. Change or remove those first.", uses="; ".join(uses)
+        )
+        raise Invalid([problem("key", message)])
+    return edited
+
+
+def moved(spec: dict, path: tuple[str, ...], step: int) -> dict:
+    """A copy of `spec` with the field one place earlier (step -1) or later (+1) in its group."""
+    edited = copy.deepcopy(spec)
+    found = where.locate(edited.setdefault("form", {}), path)
+    if found is None:
+        raise Invalid([problem("key", _("The form has no field %(key)s.", key="/".join(path)))])
+    names = found.parent.names()
+    index = names.index(found.name)
+    target = min(max(index + step, 0), len(names) - 1)
+    names.insert(target, names.pop(index))
+    found.parent.ui["ui:order"] = names
+    return edited
+
+
+def reordered(
+    spec: dict, group: tuple[str, ...], names: list[str], check, moved: tuple[str, ...] = ()
+) -> dict:
+    """A copy of `spec` with the group's (or the form's) fields in the order `names` gives, as a
+    drag and drop leaves them; `moved` is a field dragged in from another group. Invalid unless
+    `names` names each field of the group once, or when the move breaks a rule that reads it."""
+    edited = copy.deepcopy(spec)
+    form = edited.setdefault("form", {})
+    container = where.container_at(form, group)
+    errors: list[dict] = []
+    found = where.locate(form, moved) if moved else None
+    if moved and container is not None and found is not None and found.parent.path != group:
+        found = _moved_to(form, found, "/".join(group), errors)
+        container = where.container_at(form, group)
+    if errors:
+        raise Invalid(errors)
+    if container is None or sorted(names) != sorted(container.names()):
+        raise Invalid([problem("key", _("The page was out of date: reload it and move the field again."))])
+    container.ui["ui:order"] = list(names)
+    return _unless_used(spec, edited, check) if found is not None else edited
+
+
+# --- placing a field ----------------------------------------------------------------------------
+
+
+def _place(container: Container, name: str, after: str, moving: bool = False) -> None:
+    """Put `name` after the field `after` ("" = at the end; when moving, "" keeps its place
+    unless it just came into the group)."""
+    names = container.names()
+    if (
+        moving
+        and not after
+        and isinstance(container.ui.get("ui:order"), list)
+        and name in container.ui["ui:order"]
+    ):
+        return
+    if not after and not isinstance(container.ui.get("ui:order"), list):
+        return  # no order written: a new field comes last by itself
+    names.remove(name)
+    names.insert(names.index(after) + 1 if after in names else len(names), name)
+    container.ui["ui:order"] = names
+
+
+def _set_required(container: Container, name: str, required: bool) -> None:
+    names = container.schema.get("required")
+    names = names if isinstance(names, list) else []
+    if required and name not in names:
+        container.schema["required"] = [*names, name]
+    elif not required and name in names:
+        names.remove(name)
+        if not names:
+            container.schema.pop("required", None)
+
+
+def _moved_to(form: dict, found: Located, group: str, errors: list[dict]) -> Located:
+    target = where.container_at(form, where.path_of(group))
+    if target is None or target.path[: len(found.path)] == found.path:
+        errors.append(problem("group", _("Choose a group of the form (not the field itself).")))
+        return found
+    if found.name in target.schema["properties"]:
+        errors.append(problem("group", _("That group already has a field with this key.")))
+        return found
+    required = found.name in (found.parent.schema.get("required") or [])
+    _set_required(found.parent, found.name, False)
+    del found.parent.schema["properties"][found.name]
+    found.parent.ui.pop(found.name, None)
+    if isinstance(found.parent.ui.get("ui:order"), list) and found.name in found.parent.ui["ui:order"]:
+        found.parent.ui["ui:order"].remove(found.name)
+    target.schema["properties"][found.name] = found.schema
+    target.ui[found.name] = found.ui
+    _set_required(target, found.name, required)
+    return where.locate_in(target, found.name)
+
+
+# --- its condition --------------------------------------------------------------------------------
+
+
+def rule_id(name: str) -> str:
+    return f"show-{name.replace('_', '-')}"
+
+
+def _set_condition(
+    spec: dict, found: Located, settings: FieldSettings, errors: list[dict], form: dict
+) -> None:
+    """The designer's "shown only when" as the field's `visible` rule `show-KEY` (replaced on
+    a change, removed when the field is always shown again)."""
+    rules = spec.get("rules") if isinstance(spec.get("rules"), list) else []
+    own = [rule for rule in rules if isinstance(rule, dict) and rule.get("id") == rule_id(found.name)]
+    if not settings.when_field:
+        for rule in own:
+            rules.remove(rule)
+        return
+    other = where.locate(form, where.path_of(settings.when_field))
+    if other is None or other.parent.repeated or found.parent.repeated or other.path == found.path:
+        errors.append(problem("when_field", _("Choose a field of the form.")))
+        return
+    rule = {
+        "id": rule_id(found.name),
+        "title": {"zh-CN": f"显示“{settings.title_zh}”", "en": f"Show “{settings.title_en or found.name}”"},
+        "kind": "visible",
+        "field": found.pointer,
+        "when": {"==": [{"var": "data." + ".".join(other.path)}, _typed(settings.when_value, other.schema)]},
+    }
+    if own:
+        rules[rules.index(own[0])] = rule
+    else:
+        spec.setdefault("rules", []).append(rule)
+
+
+def _typed(text: str, schema: dict) -> Any:
+    if schema.get("type") == "boolean":
+        return text.lower() in ("true", "yes", "1", "是")
+    if schema.get("type") in ("number", "integer") and number(text) is not None:
+        return number(text)
+    return text
+
+
+# --- the checks' problems, on the designer's inputs ----------------------------------------------
+
+
+def _checked(edited: dict, found: Located, errors: list[dict], check) -> dict:
     if errors:
         raise Invalid(errors)
     problems = check(edited)
     if problems:
-        raise Invalid([_at_field(problem, field, len(edited.get("rules") or [])) for problem in problems])
+        rule_at = _rule_index(edited, found.name)
+        form = copy.deepcopy(edited.get("form") or {})
+        raise Invalid([_at_input(problem, found, rule_at, form) for problem in problems])
     return edited
 
 
-def _schema(field: NewField, errors: list[dict], at: str) -> dict:
-    kind = field.kind
-    schema: dict[str, Any] = {"title": field.title_zh}
-    if kind in ("number", "money"):
-        schema["type"] = "number"
-        if kind == "money":
-            schema["multipleOf"] = 0.01
-        for name in ("minimum", "maximum"):
-            text = getattr(field, name)
-            if text:
-                number = _number(text)
-                if number is None:
-                    errors.append({"pointer": join(at, name), "message": _("Not a number.")})
-                else:
-                    schema[name] = number
-    elif kind == "checkbox":
-        schema["type"] = "boolean"
-    else:
-        schema["type"] = "string"
-        if kind == "date":
-            schema["format"] = "date"
-        if field.max_length:
-            if field.max_length.isdigit() and int(field.max_length) > 0:
-                schema["maxLength"] = int(field.max_length)
-            else:
-                errors.append({"pointer": join(at, "max_length"), "message": _("Not a whole number.")})
-    return schema
+def _rule_index(spec: dict, name: str) -> int | None:
+    for index, rule in enumerate(spec.get("rules") or []):
+        if isinstance(rule, dict) and rule.get("id") == rule_id(name):
+            return index
+    return None
 
 
-def _number(text: str) -> int | float | None:
-    try:
-        number = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        return None
-    if not number.is_finite():
-        return None
-    return int(number) if number == number.to_integral_value() else float(number)
+def _bases(form: dict, path: tuple[str, ...]) -> tuple[str, str]:
+    """Where the field at `path` has its schema and its layout (a repeating group's fields are
+    under its `items`)."""
+    schema, ui = "/form/schema", "/form/uiSchema"
+    for index, name in enumerate(path):
+        schema, ui = join(schema, "properties", name), join(ui, name)
+        found = where.locate(form, path[: index + 1])
+        if index < len(path) - 1 and found is not None and where.kind_of(found.schema, found.ui) == "repeat":
+            schema, ui = join(schema, "items"), join(ui, "items")
+    return schema, ui
 
 
-def _options(field: NewField, errors: list[dict], at: str) -> list[tuple[str, dict]]:
-    options = []
-    for line in field.options.splitlines():
-        if not line.strip():
-            continue
-        value, _sep, labels = line.partition("=")
-        zh, _bar, en = labels.partition("|")
-        value, zh, en = value.strip(), zh.strip(), en.strip()
-        if not value or not zh:
-            message = _("Write each option as: value = 中文 | English")
-            errors.append({"pointer": join(at, "options"), "message": message})
-            return []
-        options.append((value, {"zh-CN": zh, **({"en": en} if en else {})}))
-    if not options:
-        errors.append({"pointer": join(at, "options"), "message": _("A choice needs its options.")})
-    return options
-
-
-def _ui(field: NewField, options: list) -> dict:
-    ui: dict[str, Any] = {
-        "ui:title": {"zh-CN": field.title_zh, **({"en": field.title_en} if field.title_en else {})}
-    }
-    if field.help_zh or field.help_en:
-        ui["ui:help"] = {
-            "zh-CN": field.help_zh or field.help_en,
-            **({"en": field.help_en} if field.help_en else {}),
-        }
-    if field.kind == "textarea":
-        ui["ui:widget"] = "textarea"
-    if options:
-        ui["ui:enumNames"] = [names for _value, names in options]
-    return ui
-
-
-def _visible_rule(field: NewField, other: dict) -> dict:
-    value: Any = field.when_value
-    if other.get("type") == "boolean":
-        value = field.when_value.lower() in ("true", "yes", "1", "是")
-    elif other.get("type") in ("number", "integer"):
-        value = _number(field.when_value) if _number(field.when_value) is not None else field.when_value
-    return {
-        "id": f"show-{field.key.replace('_', '-')}",
-        "title": {"zh-CN": f"显示“{field.title_zh}”", "en": f"Show “{field.title_en or field.key}”"},
-        "kind": "visible",
-        "field": f"/{field.key}",
-        "when": {"==": [{"var": f"data.{field.when_field}"}, value]},
-    }
-
-
-def _at_field(problem: dict, field: NewField, rules: int) -> dict:
+def _at_input(problem: dict, found: Located, rule_at: int | None, form: dict) -> dict:
     pointer = problem.get("pointer") or ""
-    for prefix, name in (
-        (f"/form/schema/properties/{field.key}/minimum", "minimum"),
-        (f"/form/schema/properties/{field.key}/maximum", "maximum"),
-        (f"/form/schema/properties/{field.key}/maxLength", "max_length"),
-        (f"/form/schema/properties/{field.key}", "key"),
-        (f"/form/uiSchema/{field.key}", "title_zh"),
-        (f"/rules/{rules - 1}", "when_value"),
-    ):
-        if pointer.startswith(prefix) and (name != "when_value" or field.when_field):
-            return {**problem, "pointer": join("/form/fields", name)}
+    base, ui_base = _bases(form, found.path)
+    for suffix, name in (
+        ("/minimum", "minimum"), ("/maximum", "maximum"), ("/minItems", "minimum"),
+        ("/maxItems", "maximum"), ("/minLength", "min_length"), ("/maxLength", "max_length"),
+        ("/pattern", "pattern"), ("/default", "default"), ("/oneOf", "options"), ("/items/oneOf", "options"),
+        ("", "key"),
+    ):  # fmt: skip
+        if pointer == base + suffix or pointer.startswith(base + suffix + "/"):
+            return {**problem, "pointer": join(AT, name)}
+    if pointer == ui_base or pointer.startswith(ui_base + "/"):
+        return {**problem, "pointer": join(AT, "title_zh")}
+    if rule_at is not None and pointer.startswith(f"/rules/{rule_at}"):
+        return {**problem, "pointer": join(AT, "when_value")}
     return problem
+
+
+def _used_by(spec: dict, pointer: str) -> str:
+    """The element at `pointer` in words: a rule by its title, a state, a test, the form."""
+    parts = pointer.strip("/").split("/")
+    if parts[0] == "rules" and len(parts) > 1 and parts[1].isdigit():
+        rules = spec.get("rules") or []
+        rule = rules[int(parts[1])] if int(parts[1]) < len(rules) else {}
+        name = localized(rule.get("title")) or rule.get("id") or parts[1]
+        return _("the rule “%(name)s”", name=name)
+    if parts[:2] == ["workflow", "states"] and len(parts) > 2:
+        return _("the workflow step “%(name)s”", name=state_title(spec, parts[2].replace("~1", "/")))
+    if parts[0] == "tests" and len(parts) > 1 and parts[1].isdigit():
+        tests = spec.get("tests") or []
+        test = tests[int(parts[1])] if int(parts[1]) < len(tests) else {}
+        name = localized(test.get("title")) or test.get("name") or parts[1]
+        return _("the test “%(name)s”", name=name)
+    return _("the form")

@@ -1,74 +1,304 @@
-"""The page that adds a form field, with a preview of the form as staff see it, on the
-processes blueprint (formflow.processes.field_editor holds the logic)."""
+"""The form designer's pages on the processes blueprint: the form's outline with a palette and a
+preview, a field's page (add or change), and removing, moving and reordering fields. The logic
+is in formflow.processes.field_editor; every change is a draft revision."""
 
 from __future__ import annotations
+
+import copy
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from formflow import forms
 from formflow.auth.decorators import permission_required
+from formflow.auth.permissions import ROLES
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
+from formflow.forms.texts import localized
 from formflow.processes import field_editor as editor
-from formflow.processes import services
+from formflow.processes import form_fields, form_preview, services
 from formflow.processes.editor_problems import by_field
+from formflow.processes.field_settings import FIELDS, FieldSettings, from_form, settings_of
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.views import bp
+
+
+@bp.route("/<key>/form")
+@permission_required("processes.manage")
+def form_designer(key: str):
+    latest = services.latest_version(key)
+    form = DraftEditorForm()
+    form.base.data = latest.sha256
+    return _designer(latest, form)
 
 
 @bp.route("/<key>/fields/new", methods=["GET", "POST"])
 @permission_required("processes.manage")
 def new_field(key: str):
     latest = services.latest_version(key)
-    form = DraftEditorForm()
     if request.method == "GET":
-        form.base.data = latest.sha256
-        return _page(latest, form, editor.NewField(), preview=_preview(latest.spec))
-    field = editor.from_form(request.form)
-    if not form.validate_on_submit():
-        return _page(latest, form, field, [{"pointer": "", "message": _("Reload the page.")}], 400)
-    try:
-        spec = editor.with_field(latest.spec, field, services.check_spec)
-        if request.form.get("command") == "preview":
-            return _page(latest, form, field, preview=_preview(spec))
-        result = services.new_draft_from_edit(
-            key, spec, actor=current_user, source="form", expected_sha256=form.base.data
+        kind = request.args.get("kind", "text")
+        settings = FieldSettings(
+            kind=kind if kind in editor.KINDS else "text", group=request.args.get("group", "")
         )
+        return _field_page(latest, _opened(latest), settings, None)
+    return _field_saved(
+        latest, None, lambda spec, settings: editor.with_field(spec, settings, services.check_spec)
+    )
+
+
+@bp.route("/<key>/fields/<path:field>/edit", methods=["GET", "POST"])
+@permission_required("processes.manage")
+def edit_field(key: str, field: str):
+    latest = services.latest_version(key)
+    path = form_fields.path_of(field)
+    found = form_fields.locate(_form_copy(latest.spec), path)
+    if found is None:
+        flash(_("The form has no field %(key)s.", key=field), "error")
+        return redirect(url_for("processes.form_designer", key=key))
+    if request.method == "GET":
+        settings = settings_of(found, "/".join(path[:-1]))
+        settings = FieldSettings(**{**settings.__dict__, **_condition_of(latest.spec, found)})
+        return _field_page(latest, _opened(latest), settings, path)
+    return _field_saved(
+        latest,
+        path,
+        lambda spec, settings: editor.with_field_changed(spec, path, settings, services.check_spec),
+    )
+
+
+@bp.route("/<key>/fields/<path:field>/remove", methods=["POST"])
+@permission_required("processes.manage")
+def remove_field(key: str, field: str):
+    path = form_fields.path_of(field)
+    return _outline_change(
+        key,
+        field,
+        lambda spec: editor.without_field(spec, path, services.check_spec),
+        _("The field is removed in draft version %(number)d."),
+    )
+
+
+@bp.route("/<key>/fields/<path:field>/move", methods=["POST"])
+@permission_required("processes.manage")
+def move_field(key: str, field: str):
+    step = -1 if request.form.get("direction") == "up" else 1
+    path = form_fields.path_of(field)
+    return _outline_change(
+        key,
+        field,
+        lambda spec: editor.moved(spec, path, step),
+        _("The field is moved in draft version %(number)d."),
+        focus=f"move-{step}-{field}",
+    )
+
+
+@bp.route("/<key>/form/order", methods=["POST"])
+@permission_required("processes.manage")
+def order_fields(key: str):
+    """The order a drag and drop left a group's fields in (SortableJS posts this form)."""
+    group = form_fields.path_of(request.form.get("group", ""))
+    names = [name for name in request.form.get("order", "").split(",") if name]
+    moved = form_fields.path_of(request.form.get("moved", ""))
+    return _outline_change(
+        key,
+        "/".join(moved),
+        lambda spec: editor.reordered(spec, group, names, services.check_spec, moved),
+        _("The fields are reordered in draft version %(number)d."),
+    )
+
+
+# --- saving -------------------------------------------------------------------------------------
+
+
+def _opened(latest) -> DraftEditorForm:
+    form = DraftEditorForm()
+    form.base.data = latest.sha256
+    return form
+
+
+def _save(key: str, spec: dict, base: str):
+    return services.new_draft_from_edit(key, spec, actor=current_user, source="form", expected_sha256=base)
+
+
+def _field_saved(latest, path, change):
+    form = DraftEditorForm()
+    settings = from_form(request.form)
+    if not form.validate_on_submit():
+        return _field_page(
+            latest, form, settings, path, [{"pointer": "", "message": _("Reload the page.")}], 400
+        )
+    try:
+        spec = change(latest.spec, settings)
+        if request.form.get("command") == "preview":
+            return _field_page(latest, form, settings, path, preview_spec=spec)
+        result = _save(latest.process.key, spec, form.base.data)
     except Invalid as invalid:
-        return _page(latest, form, field, invalid.errors, 422, preview=_preview(latest.spec))
+        return _field_page(latest, form, settings, path, invalid.errors, 422)
     except Conflict as conflict:
-        return _page(latest, form, field, [{"pointer": "", "message": conflict.message}], 409)
+        return _field_page(latest, form, settings, path, [{"pointer": "", "message": conflict.message}], 409)
     db.session.commit()
     flash(
         _(
-            "The field is added in draft version %(number)d: publish it to give new cases the form.",
+            "The field is saved in draft version %(number)d: publish it to give new cases the form.",
             number=result.version.number,
         ),
         "success",
     )
-    return redirect(url_for("processes.show", key=key))
+    return redirect(
+        url_for("processes.form_designer", key=latest.process.key, _anchor="field-" + settings.key)
+    )
 
 
-def _preview(spec: dict):
-    """The form as staff see it on a new case (every field, the rules' conditions aside)."""
-    form = spec.get("form") or {}
-    return forms.render(form.get("schema") or {}, form.get("uiSchema") or {}, None)
+def _outline_change(key: str, field: str, change, done: str, focus: str = ""):
+    latest = services.latest_version(key)
+    form = DraftEditorForm()
+    if not form.validate_on_submit():
+        return _designer(latest, form, [{"pointer": "", "message": _("Reload the page.")}], 400)
+    try:
+        result = _save(key, change(latest.spec), form.base.data)
+    except Invalid as invalid:
+        # a problem of the field goes on its row; with no one field (a reorder), above the list
+        row = f"/form/fields/{field}" if field else ""
+        problems = [
+            {**p, "pointer": row} if p["pointer"].startswith("/form/fields/") else p for p in invalid.errors
+        ]
+        return _designer(latest, form, problems, 422)
+    except Conflict as conflict:
+        return _designer(latest, form, [{"pointer": "", "message": conflict.message}], 409)
+    db.session.commit()
+    flash(done % {"number": result.version.number}, "success")
+    return redirect(
+        url_for(
+            "processes.form_designer",
+            key=key,
+            focus=focus or None,
+            _anchor=f"field-{field}" if field else None,
+        )
+    )
 
 
-def _page(latest, form, field, problems=(), status: int = 200, preview=None):
-    at_fields, rest = by_field(problems, "/form/fields/", editor.FIELDS)
+# --- pages --------------------------------------------------------------------------------------
+
+
+def _designer(latest, form, problems=(), status: int = 200):
+    spec = latest.spec
+    at_rows: dict[str, list[str]] = {}
+    rest = []
+    for problem in problems:
+        pointer = problem.get("pointer") or ""
+        if pointer.startswith("/form/fields/"):
+            at_rows.setdefault(pointer.removeprefix("/form/fields/"), []).append(problem["message"])
+        else:
+            rest.append(problem)
+    choice = form_preview.choice_from(request.args, spec, list(ROLES))
     page = render_template(
-        "processes/field_new.html",
+        "processes/form_designer.html",
         version=latest,
         process=latest.process,
         form=form,
-        field=field,
+        outline=form_fields.outline(spec),
         kinds=editor.KINDS,
-        fields=editor.top_fields(latest.spec),
-        at_fields=at_fields,
+        at_rows=at_rows,
         problems=rest,
-        preview=preview,
+        preview=form_preview.preview(spec, choice),
+        choice=choice,
+        preview_languages=form_preview.LANGUAGES,
+        preview_roles=ROLES,
+        states=form_preview.states(spec),
+        focus=request.args.get("focus", ""),
     )
     return page, status
+
+
+def _field_page(
+    latest, form, settings: FieldSettings, path, problems=(), status: int = 200, preview_spec=None
+):
+    at_fields, rest = by_field(problems, "/form/fields/", FIELDS)
+    spec = preview_spec or latest.spec
+    choice = form_preview.choice_from(request.form or request.args, spec, list(ROLES))
+    page = render_template(
+        "processes/field_edit.html",
+        version=latest,
+        process=latest.process,
+        form=form,
+        field=settings,
+        path="/".join(path) if path else "",
+        kinds=editor.KINDS,
+        siblings=_siblings(latest.spec, settings, path),
+        condition_fields=_condition_fields(latest.spec, path),
+        groups=[
+            (slug, label)
+            for slug, label in form_fields.groups(latest.spec)
+            if not path or slug != "/".join(path)
+        ],
+        rules=_rules_of(latest.spec, path),
+        at_fields=at_fields,
+        problems=rest,
+        preview=form_preview.preview(spec, choice) if preview_spec is not None or not path else None,
+        choice=choice,
+    )
+    return page, status
+
+
+def _siblings(spec: dict, settings: FieldSettings, path) -> list[tuple[str, str]]:
+    """(key, label) of the fields of the group the field is (or goes) in, itself aside."""
+    container = form_fields.container_at(_form_copy(spec), form_fields.path_of(settings.group))
+    if container is None:
+        return []
+    own = path[-1] if path else None
+    items = [form_fields.locate_in(container, name) for name in container.names() if name != own]
+    return [(item.name, form_fields.label_of(item.name, item.schema, item.ui)) for item in items if item]
+
+
+def _condition_fields(spec: dict, path) -> list[tuple[str, str]]:
+    """(slug, label) of the fields a "shown only when" may name: any not in a repeating group."""
+    found: list[tuple[str, str]] = []
+
+    def walk(items, prefix):
+        for item in items:
+            if item.kind == "repeat" or (path and tuple(item.path) == tuple(path)):
+                continue
+            if item.kind == "group":
+                walk(item.children, prefix + item.label + " › ")
+            else:
+                found.append((item.slug, prefix + item.label))
+
+    walk(form_fields.outline(spec), "")
+    return found
+
+
+def _condition_of(spec: dict, found) -> dict:
+    """The designer's own "shown only when" rule of the field, as its two inputs."""
+    for rule in spec.get("rules") or []:
+        when = rule.get("when") if isinstance(rule, dict) else None
+        if isinstance(rule, dict) and rule.get("id") == editor.rule_id(found.name) and isinstance(when, dict):
+            left, right = (when.get("==") or [None, None])[:2]
+            if (
+                isinstance(left, dict)
+                and isinstance(left.get("var"), str)
+                and left["var"].startswith("data.")
+            ):
+                value = "true" if right is True else "false" if right is False else str(right)
+                return {
+                    "when_field": left["var"].removeprefix("data.").replace(".", "/"),
+                    "when_value": value,
+                }
+    return {}
+
+
+def _rules_of(spec: dict, path) -> list[tuple[str, str]]:
+    """(id, title) of the rules that decide about this field, for links to the rule builder."""
+    if not path:
+        return []
+    pointer = "/" + "/".join(path)
+    return [
+        (rule.get("id"), localized(rule.get("title")) or rule.get("id"))
+        for rule in spec.get("rules") or []
+        if isinstance(rule, dict) and rule.get("field") == pointer and rule.get("id")
+    ]
+
+
+def _form_copy(spec: dict) -> dict:
+    """A copy of the spec's form to locate fields in (locating fills missing layout in)."""
+    return copy.deepcopy(spec.get("form") or {})

@@ -160,6 +160,8 @@ def preset_form(spec: dict, args) -> BuilderForm:
         "kind": args.get("kind") if args.get("kind") in dict(CONDITION_KINDS) else "visible",
         "rows": [{}],
     }
+    if args.get("target") in {c.pointer for c in found.targets}:  # from the form designer's field
+        data["target"] = args.get("target")
     if args.get("preset") == "tier" and numbers:
         first = numbers[0]
         threshold = found.thresholds[0][0] if found.thresholds else ""

@@ -194,21 +194,33 @@ def test_a_step_with_an_sla_inserted_between_two_shows_in_the_diagram_and_a_case
 def test_a_money_field_with_a_maximum_and_a_condition_added_without_json(page, live_app):
     log_in(page, "admin")
     page.goto("/admin/processes/deduction")
-    page.get_by_role("button", name="Add a form field").click()
+    page.get_by_role("button", name="Form designer").click()
+    page.get_by_role("navigation", name="Add a field").get_by_role("button", name="Amount of money").click()
+    assert page.get_by_label("Kind").input_value() == "money"  # the palette's kind, chosen
     page.get_by_label("Field key").fill("penalty")
-    page.get_by_label("Kind").select_option("money")
     page.get_by_label("After").select_option("amount")
     page.get_by_label("Label (zh-CN)").fill("违约金（元）")
     page.get_by_label("Label (en)").fill("Penalty (CNY)")
-    page.get_by_label("Maximum (numbers, money)").fill("5000")
+    page.get_by_label("Maximum (numbers, money; rows of a repeating group)").fill("5000")
     page.get_by_label("this field").select_option("reason")
     page.get_by_label("has this value").fill("late_delivery")
     page.get_by_role("button", name="Preview").click()
     preview = page.locator("[data-testid=form-preview]")
-    assert "Penalty (CNY)" in preview.inner_text()  # rendered by the form engine, as staff see it
+    assert "Penalty (CNY)" not in preview.inner_text()  # rendered by the form engine, as staff see it:
+    preview.get_by_label("Late delivery").check()  # its condition runs live in the preview
+    preview.get_by_label("Penalty (CNY)").wait_for(state="visible")
     page.screenshot(path=str(ARTIFACTS / "field-preview.png"), full_page=True)
     page.get_by_role("button", name="Save to the draft").click()
-    assert "The field is added in draft version 2" in page.locator("main").inner_text()
+    assert "The field is saved in draft version 2" in page.locator("main").inner_text()
+    rows = page.locator("ol.field-outline > li")
+    assert rows.nth(3).get_attribute("data-name") == "penalty"  # after the amount
+    # dragged by its handle above the reason: SortableJS posts the order, the page comes back with it
+    rows.nth(3).locator(".drag-handle").drag_to(rows.nth(0).locator(".drag-handle"))
+    page.wait_for_url("**/admin/processes/deduction/form**")
+    assert "The fields are reordered in draft version 2" in page.locator("main").inner_text()
+    assert page.locator("ol.field-outline > li").nth(0).get_attribute("data-name") == "penalty"
+    page.screenshot(path=str(ARTIFACTS / "form-designer.png"), full_page=True)
+    page.goto("/admin/processes/deduction")
     page.locator("[data-testid=versions] tr", has_text="v2").get_by_role("button", name="Publish").click()
     assert "Version 2 is published." in page.locator("main").inner_text()
 

@@ -189,6 +189,7 @@ ARGUMENTS = {
         "table_key": "deduction_limits",
         "state": "review",
         "slug": "deduction",
+        "field": "amount",
     },
     "process_rules": {"key": "deduction", "rule_id": "within-limit"},
     "tables": {"key": "handling_fees", "number": 1},
@@ -222,7 +223,8 @@ def test_every_post_route_of_processes_tables_and_rules_is_403_for_the_auditor(a
     assert {
         *("processes.publish", "processes.import_confirm", "processes.edit", "processes.table_grid"),
         *("processes.edit_checklist", "processes.draft_from", "processes.restore_revision"),
-        *("processes.new_step", "processes.new_field"),
+        *("processes.new_step", "processes.new_field", "processes.edit_field", "processes.remove_field"),
+        *("processes.move_field", "processes.order_fields"),
         *("tables.new", "tables.edit", "tables.adopt"),
         *("process_rules.new", "process_rules.edit", "process_rules.delete"),
     } <= endpoints
