@@ -80,6 +80,8 @@ ROUTES = {
     "processes.new_step": ("GET", "/admin/processes/{process}/steps/new", ADMIN),
     "processes.new_field": ("GET", "/admin/processes/{process}/fields/new", ADMIN),
     "processes.form_designer": ("GET", "/admin/processes/{process}/form", ADMIN),
+    "processes.edit_step": ("GET", "/admin/processes/{process}/steps/draft/edit", ADMIN),
+    "processes.remove_step": ("POST", "/admin/processes/{process}/steps/draft/remove", ADMIN),
     "processes.edit_field": ("GET", "/admin/processes/{process}/fields/note/edit", ADMIN),
     "processes.remove_field": ("POST", "/admin/processes/{process}/fields/note/remove", ADMIN),
     "processes.move_field": ("POST", "/admin/processes/{process}/fields/note/move", ADMIN),

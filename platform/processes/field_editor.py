@@ -17,12 +17,11 @@ from flask_babel import gettext as _
 
 from formflow.errors import Invalid
 from formflow.forms.pointers import join
-from formflow.forms.texts import localized
 from formflow.processes import form_fields as where
 from formflow.processes.field_schema import AT, new_schema, number, problem, write_field
 from formflow.processes.field_settings import FIELDS, FieldSettings
 from formflow.processes.form_fields import KINDS, Container, Located
-from formflow.processes.titles import state_title
+from formflow.processes.spec_places import place_of
 
 __all__ = [
     "FIELDS",
@@ -114,7 +113,7 @@ def _unless_used(spec: dict, edited: dict, check) -> dict:
     """`edited` (a field gone from where it was), or Invalid naming what still reads it there."""
     problems = check(edited)
     if problems:
-        uses = sorted({_used_by(spec, problem.get("pointer") or "") for problem in problems})
+        uses = sorted({place_of(spec, problem.get("pointer") or "") for problem in problems})
         message = _(
             "The field is still used by: %(uses)s. Change or remove those first.", uses="; ".join(uses)
         )
@@ -302,21 +301,3 @@ def _at_input(problem: dict, found: Located, rule_at: int | None, form: dict) ->
     if rule_at is not None and pointer.startswith(f"/rules/{rule_at}"):
         return {**problem, "pointer": join(AT, "when_value")}
     return problem
-
-
-def _used_by(spec: dict, pointer: str) -> str:
-    """The element at `pointer` in words: a rule by its title, a state, a test, the form."""
-    parts = pointer.strip("/").split("/")
-    if parts[0] == "rules" and len(parts) > 1 and parts[1].isdigit():
-        rules = spec.get("rules") or []
-        rule = rules[int(parts[1])] if int(parts[1]) < len(rules) else {}
-        name = localized(rule.get("title")) or rule.get("id") or parts[1]
-        return _("the rule “%(name)s”", name=name)
-    if parts[:2] == ["workflow", "states"] and len(parts) > 2:
-        return _("the workflow step “%(name)s”", name=state_title(spec, parts[2].replace("~1", "/")))
-    if parts[0] == "tests" and len(parts) > 1 and parts[1].isdigit():
-        tests = spec.get("tests") or []
-        test = tests[int(parts[1])] if int(parts[1]) < len(tests) else {}
-        name = localized(test.get("title")) or test.get("name") or parts[1]
-        return _("the test “%(name)s”", name=name)
-    return _("the form")

@@ -16,6 +16,7 @@ from formflow.extensions import db
 from formflow.pagination import next_page_url
 from formflow.processes import checklist_editor, diagram, parameter_tables, revisions, services
 from formflow.processes.forms import ConfirmImportForm, EditForm, ImportForm, PublishForm
+from formflow.processes.titles import state_title
 
 bp = Blueprint("processes", __name__, url_prefix="/admin/processes")
 
@@ -109,6 +110,10 @@ def _show_page(key: str, errors: list[dict] | None = None, status: int = 200):
         revisions=_draft_revisions(latest),
         checklists=checklist_editor.states_with_checklists(latest.spec),
         diagram=diagram.workflow_svg(latest.spec),
+        steps=[
+            (name, state_title(latest.spec, name))
+            for name in (latest.spec.get("workflow") or {}).get("states") or {}
+        ],
         publish_form=PublishForm(formdata=None),
         errors=errors or [],
     )

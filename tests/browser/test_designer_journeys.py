@@ -170,6 +170,14 @@ def test_a_step_with_an_sla_inserted_between_two_shows_in_the_diagram_and_a_case
     drawn = page.locator("[data-testid=workflow-diagram] [data-state=cooling_off]")
     assert "Cooling-off period" in drawn.inner_html() and "SLA P2D" in drawn.inner_html()
     page.screenshot(path=str(ARTIFACTS / "step-added.png"), full_page=True)
+    # then its time limit changed in the step editor: the diagram follows before saving
+    page.locator("main p", has_text="Change a step:").get_by_role("link", name="Cooling-off period").click()
+    page.get_by_label("Time allowed (e.g. P3D, PT48H; empty: none)").fill("P3D")
+    page.get_by_role("button", name="Update the diagram").click()
+    assert "SLA P3D" in page.locator("[data-testid=step-diagram] [data-state=cooling_off]").inner_html()
+    page.screenshot(path=str(ARTIFACTS / "step-edit.png"), full_page=True)
+    page.get_by_role("button", name="Save to the draft").click()
+    assert "The step is saved in draft version 2" in page.locator("main").inner_text()
     page.locator("[data-testid=versions] tr", has_text="v2").get_by_role("button", name="Publish").click()
     assert "Version 2 is published." in page.locator("main").inner_text()
 
@@ -182,7 +190,7 @@ def test_a_step_with_an_sla_inserted_between_two_shows_in_the_diagram_and_a_case
     act(page, case_url, "Start the rectification period")
     assert "Cooling-off period" in page.locator("main").inner_text()
 
-    later = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    later = (utcnow() + timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     result = live_app.test_cli_runner().invoke(args=["formflow", "tick", "--now", later])
     assert result.exit_code == 0, result.output
     log_in(page, "risk")

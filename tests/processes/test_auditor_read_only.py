@@ -224,7 +224,7 @@ def test_every_post_route_of_processes_tables_and_rules_is_403_for_the_auditor(a
         *("processes.publish", "processes.import_confirm", "processes.edit", "processes.table_grid"),
         *("processes.edit_checklist", "processes.draft_from", "processes.restore_revision"),
         *("processes.new_step", "processes.new_field", "processes.edit_field", "processes.remove_field"),
-        *("processes.move_field", "processes.order_fields"),
+        *("processes.move_field", "processes.order_fields", "processes.edit_step", "processes.remove_step"),
         *("tables.new", "tables.edit", "tables.adopt"),
         *("process_rules.new", "process_rules.edit", "process_rules.delete"),
     } <= endpoints

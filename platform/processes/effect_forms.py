@@ -1,0 +1,147 @@
+"""The step editor's effect blocks, generated from each effect's own config schema (the effect
+registry, formflow.effects): a list for an enum, a line for a string, a JSON box for a value that
+may be JSONLogic or an object. Posted back as `effects-N-effect` and `effects-N-PROPERTY`.
+
+    blocks = [block(config) for config in state["on_enter"]]
+    configs = read(request.form)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from formflow.customers.models import status_labels
+from formflow.effects import EFFECTS
+from formflow.ledger.statements import kind_labels
+
+TITLES = {
+    "ledger.post": _l("Post money to the customer's ledger"),
+    "ledger.reverse": _l("Reverse what the case posted"),
+    "set_field": _l("Set a field of the case"),
+    "customer.set_status": _l("Change the customer's status"),
+    "start_case": _l("Start another case"),
+    "notify": _l("Send a notice"),
+    "webhook": _l("Call a webhook"),
+}
+LABELS = {
+    "kind": _l("Kind of posting"), "amount": _l("Amount (a number or JSONLogic)"),
+    "account": _l("Account"), "short": _l("When the balance is short"), "memo": _l("Memo"),
+    "field": _l("Field (JSON Pointer)"), "value": _l("Value (JSON or JSONLogic)"),
+    "status": _l("Status"), "reason": _l("Reason"), "process": _l("Process key"),
+    "data": _l("Its data (JSON: pointer → value)"), "to": _l("To (customer, initiator or JSON)"),
+    "template": _l("Notice template"), "language": _l("Language (JSONLogic, optional)"),
+    "url": _l("URL"), "event": _l("Event name"),
+}  # fmt: skip
+
+
+def _value_words() -> dict[str, dict[str, str]]:
+    return {
+        "kind": kind_labels(),
+        "status": status_labels(),
+        "account": {"prepaid": _("Prepaid"), "deposit": _("Deposit"), "receivable": _("Receivable")},
+        "short": {"refuse": _("Refuse the action"), "receivable": _("Book the rest as receivable")},
+    }
+
+
+@dataclass
+class EffectInput:
+    name: str
+    label: str
+    kind: str  # "select", "text" or "json"
+    value: str
+    required: bool = False
+    choices: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class EffectBlock:
+    effect: str
+    title: str
+    inputs: list[EffectInput]
+    unknown: str = ""  # an effect the registry does not know: its config as JSON, kept
+
+
+def effect_choices() -> list[tuple[str, str]]:
+    return [(name, str(TITLES.get(name, name))) for name in sorted(EFFECTS)]
+
+
+def block(config: dict) -> EffectBlock:
+    name = config.get("effect", "")
+    entry = EFFECTS.get(name)
+    if entry is None:
+        return EffectBlock(name, name, [], unknown=json.dumps(config, ensure_ascii=False))
+    required = set(entry.schema.get("required") or [])
+    words = _value_words()
+    inputs = []
+    for prop, schema in (entry.schema.get("properties") or {}).items():
+        if prop == "effect":
+            continue
+        value = config.get(prop)
+        if isinstance(schema.get("enum"), list):
+            choices = [(str(v), words.get(prop, {}).get(v, str(v))) for v in schema["enum"]]
+            inputs.append(
+                EffectInput(
+                    prop, str(LABELS.get(prop, prop)), "select", str(value or ""), prop in required, choices
+                )
+            )
+        elif schema.get("type") == "string":
+            inputs.append(
+                EffectInput(
+                    prop,
+                    str(LABELS.get(prop, prop)),
+                    "text",
+                    value if isinstance(value, str) else "",
+                    prop in required,
+                )
+            )
+        else:
+            shown = (
+                ""
+                if value is None
+                else value
+                if isinstance(value, str)
+                else json.dumps(value, ensure_ascii=False)
+            )
+            inputs.append(EffectInput(prop, str(LABELS.get(prop, prop)), "json", shown, prop in required))
+    return EffectBlock(name, str(TITLES.get(name, name)), inputs)
+
+
+def read(form) -> list[dict]:
+    """The effect configs of the posted form, in order."""
+    text = form.get("effect_count") or "0"
+    configs = []
+    for index in range(min(int(text) if text.isdigit() else 0, 50)):
+        prefix = f"effects-{index}-"
+        name = form.get(prefix + "effect") or ""
+        entry = EFFECTS.get(name)
+        if entry is None:
+            try:
+                kept = json.loads(form.get(prefix + "json") or "{}")
+            except ValueError:
+                kept = {}
+            configs.append(kept if isinstance(kept, dict) else {"effect": name})
+            continue
+        config: dict[str, Any] = {"effect": name}
+        for prop, schema in (entry.schema.get("properties") or {}).items():
+            raw = (form.get(prefix + prop) or "").strip()
+            if prop == "effect" or not raw:
+                continue
+            if isinstance(schema.get("enum"), list) or schema.get("type") == "string":
+                config[prop] = raw
+            else:
+                config[prop] = _json_or_text(raw)
+        configs.append(config)
+    return configs
+
+
+def _json_or_text(raw: str) -> Any:
+    """A JSON box: JSON when it reads as JSON (3000, {"var": "data.amount"}), else the text."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw

@@ -1,0 +1,141 @@
+"""The page that changes a workflow step (its kind, who acts, approvals, SLA, actions and
+effects) and the button that removes one, on the processes blueprint; the logic is in
+formflow.processes.state_editor. The diagram shows the step as edited before it is saved."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from formflow.auth.decorators import permission_required
+from formflow.auth.permissions import ROLES
+from formflow.errors import Conflict, Invalid
+from formflow.extensions import db
+from formflow.processes import diagram, effect_forms, form_fields, services
+from formflow.processes import state_editor as editor
+from formflow.processes.forms import DraftEditorForm
+from formflow.processes.rule_inputs import spec_tables
+from formflow.processes.state_settings import ActionRow, from_form, settings_of
+from formflow.processes.titles import state_title
+from formflow.processes.views import bp
+
+
+@bp.route("/<key>/steps/<state>/edit", methods=["GET", "POST"])
+@permission_required("processes.manage")
+def edit_step(key: str, state: str):
+    latest = services.latest_version(key)
+    states = (latest.spec.get("workflow") or {}).get("states") or {}
+    if not isinstance(states.get(state), dict):
+        flash(_("The workflow has no step %(name)s.", name=state), "error")
+        return redirect(url_for("processes.show", key=key, _anchor="workflow"))
+    form = DraftEditorForm()
+    if request.method == "GET":
+        form.base.data = latest.sha256
+        return _page(latest, form, state, settings_of(states[state]))
+    settings = from_form(request.form, effect_forms.read(request.form))
+    if not form.validate_on_submit():
+        return _page(latest, form, state, settings, [{"pointer": "", "message": _("Reload the page.")}], 400)
+    command = request.form.get("command", "save")
+    if command != "save":
+        return _page(latest, form, state, _changed(settings, command), diagram_of=command == "diagram")
+    try:
+        spec = editor.with_state_changed(latest.spec, state, settings, services.check_spec)
+        result = services.new_draft_from_edit(
+            key, spec, actor=current_user, source="workflow", expected_sha256=form.base.data
+        )
+    except Invalid as invalid:
+        return _page(latest, form, state, settings, invalid.errors, 422)
+    except Conflict as conflict:
+        return _page(latest, form, state, settings, [{"pointer": "", "message": conflict.message}], 409)
+    db.session.commit()
+    flash(_("The step is saved in draft version %(number)d.", number=result.version.number), "success")
+    return redirect(url_for("processes.show", key=key, _anchor="workflow"))
+
+
+@bp.route("/<key>/steps/<state>/remove", methods=["POST"])
+@permission_required("processes.manage")
+def remove_step(key: str, state: str):
+    latest = services.latest_version(key)
+    form = DraftEditorForm()
+    if not form.validate_on_submit():
+        flash(_("Reload the page."), "error")
+        return redirect(url_for("processes.edit_step", key=key, state=state))
+    try:
+        spec = editor.without_state(latest.spec, state, services.check_spec, request.form.get("instead", ""))
+        result = services.new_draft_from_edit(
+            key, spec, actor=current_user, source="workflow", expected_sha256=form.base.data
+        )
+    except Invalid as invalid:
+        settings = settings_of((latest.spec.get("workflow") or {}).get("states", {}).get(state) or {})
+        return _page(latest, form, state, settings, invalid.errors, 422)
+    except Conflict as conflict:
+        flash(conflict.message, "error")
+        return redirect(url_for("processes.edit_step", key=key, state=state))
+    db.session.commit()
+    flash(_("The step is removed in draft version %(number)d.", number=result.version.number), "success")
+    return redirect(url_for("processes.show", key=key, _anchor="workflow"))
+
+
+def _changed(settings, command: str):
+    """The form after an add/remove button: nothing is saved until Save."""
+    verb, _sep, index = command.partition(":")
+    if verb == "add_action":
+        settings.actions.append(ActionRow())
+    elif verb == "remove_action" and index.isdigit() and int(index) < len(settings.actions):
+        del settings.actions[int(index)]
+    elif verb == "add_effect" and request.form.get("new_effect") in dict(effect_forms.effect_choices()):
+        settings.effects.append({"effect": request.form["new_effect"]})
+    elif verb == "remove_effect" and index.isdigit() and int(index) < len(settings.effects):
+        del settings.effects[int(index)]
+    return settings
+
+
+def _page(latest, form, state: str, settings, problems=(), status: int = 200, diagram_of: bool = False):
+    base = f"/workflow/states/{state}/"
+    at_inputs: dict[str, list[str]] = {}
+    rest = []
+    for problem in problems:
+        pointer = problem.get("pointer") or ""
+        if pointer.startswith(base):
+            at_inputs.setdefault(pointer[len(base) :], []).append(problem["message"])
+        else:
+            rest.append(problem)
+    spec = latest.spec
+    shown = spec
+    if diagram_of:
+        try:
+            shown = editor.with_state_changed(spec, state, settings, lambda _spec: [])
+        except Invalid:
+            shown = spec
+    workflow = spec.get("workflow") or {}
+    page = render_template(
+        "processes/step_edit.html",
+        version=latest,
+        process=latest.process,
+        form=form,
+        state=state,
+        state_title=state_title(spec, state),
+        is_start=state == workflow.get("start"),
+        settings=settings,
+        kinds=editor.KINDS,
+        states=[(name, state_title(spec, name)) for name in workflow.get("states") or {}],
+        all_roles=ROLES,
+        fields=[(item.slug, item.label) for item in form_fields.outline(spec)],
+        tables=_table_columns(spec),
+        effects=[effect_forms.block(config) for config in settings.effects],
+        effect_choices=effect_forms.effect_choices(),
+        at_inputs=at_inputs,
+        problems=rest,
+        diagram=diagram.workflow_svg(shown),
+    )
+    return page, status
+
+
+def _table_columns(spec: dict) -> dict[str, list[str]]:
+    """Table key -> its column names, for the threshold form's suggestions."""
+    found = {}
+    for name, table in spec_tables(spec).items():
+        columns = table.get("columns") if isinstance(table, dict) else None
+        found[name] = [c if isinstance(c, str) else str(c.get("key", "")) for c in columns or []]
+    return found
