@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.processes import gallery_views as _gallery  # noqa: F401  (routes on processes_bp)
     from formflow.processes import state_views as _states  # noqa: F401  (routes on processes_bp)
     from formflow.processes import step_views as _steps  # noqa: F401  (routes on processes_bp)
+    from formflow.processes import table_structure_views as _table_structure  # noqa: F401  (routes on processes_bp)
     from formflow.processes.rule_builder_views import bp as rules_builder_bp
     from formflow.processes.views import bp as processes_bp
     from formflow.trials import views as _trials  # noqa: F401  (its routes are on processes_bp)

@@ -96,6 +96,7 @@ REVISION_SOURCES = {
     "gallery": _l("template gallery"),
     "workflow": _l("workflow editor"),
     "form": _l("form editor"),
+    "table": _l("table editor"),
 }
 
 

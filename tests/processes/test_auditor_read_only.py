@@ -225,6 +225,7 @@ def test_every_post_route_of_processes_tables_and_rules_is_403_for_the_auditor(a
         *("processes.edit_checklist", "processes.draft_from", "processes.restore_revision"),
         *("processes.new_step", "processes.new_field", "processes.edit_field", "processes.remove_field"),
         *("processes.move_field", "processes.order_fields", "processes.edit_step", "processes.remove_step"),
+        *("processes.new_table", "processes.table_columns", "processes.remove_table"),
         *("tables.new", "tables.edit", "tables.adopt"),
         *("process_rules.new", "process_rules.edit", "process_rules.delete"),
     } <= endpoints
