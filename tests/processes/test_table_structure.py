@@ -44,12 +44,10 @@ def _error_at(body: str, name: str) -> str:
 def test_a_table_is_added_with_its_columns_and_opens_in_the_grid(app, login_as, published):
     admin = login_as("admin")
     page = _post(admin, NEW, status=200, command="add_column").get_data(as_text=True)
-    saved = _post(
-        admin, NEW, page=page, key="late_fees", name_zh="滞纳金", name_en="Late fees", key_column="0",
-        **{"columns-0-name": "tier", "columns-0-type": "text", "columns-1-name": "fee", "columns-1-type": "money",
-           "columns-1-title_zh": "金额", "columns-1-title_en": "Fee"},
-        command="save",
-    )  # fmt: skip
+    columns = {"columns-0-name": "tier", "columns-0-type": "text", "columns-1-name": "fee"}
+    columns |= {"columns-1-type": "money", "columns-1-title_zh": "金额", "columns-1-title_en": "Fee"}
+    names = {"key": "late_fees", "name_zh": "滞纳金", "name_en": "Late fees", "key_column": "0"}
+    saved = _post(admin, NEW, page=page, **names, **columns, command="save")
     assert saved.headers["Location"].endswith("/admin/processes/deduction/tables/late_fees")
     table = _tables(app)["late_fees"]
     assert table["keyColumn"] == "tier" and table["rows"] == []
@@ -135,5 +133,5 @@ def test_a_table_rules_read_is_not_removed_one_no_one_reads_is(app, login_as, pu
     removed = admin.post(
         "/admin/processes/deduction/tables/spare/remove",
         data=MultiDict(form_pairs(page, "/admin/processes/deduction/tables/spare/remove")),
-    )  # noqa: E501
+    )
     assert removed.status_code == 302 and "spare" not in _tables(app)
