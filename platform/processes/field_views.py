@@ -145,8 +145,11 @@ def _field_saved(latest, path, change):
         ),
         "success",
     )
+    slug = "/".join([*form_fields.path_of(settings.group), path[-1] if path else settings.key])
     return redirect(
-        url_for("processes.form_designer", key=latest.process.key, _anchor="field-" + settings.key)
+        url_for(
+            "processes.form_designer", key=latest.process.key, focus=f"edit-{slug}", _anchor=f"field-{slug}"
+        )
     )
 
 

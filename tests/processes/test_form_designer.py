@@ -137,7 +137,9 @@ def test_a_group_and_a_repeating_group_take_fields_of_their_own(app, login_as, p
 def test_changing_a_field_keeps_what_the_designer_does_not_show(app, login_as, published):
     admin = login_as("admin")
     _edit(admin, "amount", {"maximum": "8000", "placeholder_zh": "例如 100", "placeholder_en": "e.g. 100"})
-    _edit(admin, "evidence", {"title_en": "Proof", "readonly": "1"})
+    saved = _edit(admin, "evidence", {"title_en": "Proof", "readonly": "1"})
+    page = admin.get(saved.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'href="/admin/processes/deduction/fields/evidence/edit"[^>]*autofocus', page)  # focus kept
     number, spec = _latest(app)
     assert number == 2  # one draft, two revisions
     amount = spec["form"]["schema"]["properties"]["amount"]
