@@ -223,8 +223,8 @@ def test_a_money_field_with_a_maximum_and_a_condition_added_without_json(page, l
     rows = page.locator("ol.field-outline > li")
     assert rows.nth(3).get_attribute("data-name") == "penalty"  # after the amount
     # dragged by its handle above the reason: SortableJS posts the order, the page comes back with it
-    rows.nth(3).locator(".drag-handle").drag_to(rows.nth(0).locator(".drag-handle"))
-    page.wait_for_url("**/admin/processes/deduction/form**")
+    with page.expect_navigation():
+        rows.nth(3).locator(".drag-handle").drag_to(rows.nth(0).locator(".drag-handle"))
     assert "The fields are reordered in draft version 2" in page.locator("main").inner_text()
     assert page.locator("ol.field-outline > li").nth(0).get_attribute("data-name") == "penalty"
     page.screenshot(path=str(ARTIFACTS / "form-designer.png"), full_page=True)

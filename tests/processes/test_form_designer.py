@@ -139,7 +139,8 @@ def test_changing_a_field_keeps_what_the_designer_does_not_show(app, login_as, p
     _edit(admin, "amount", {"maximum": "8000", "placeholder_zh": "例如 100", "placeholder_en": "e.g. 100"})
     saved = _edit(admin, "evidence", {"title_en": "Proof", "readonly": "1"})
     page = admin.get(saved.headers["Location"]).get_data(as_text=True)
-    assert re.search(r'href="/admin/processes/deduction/fields/evidence/edit"[^>]*autofocus', page)  # focus kept
+    # the keyboard user's focus is back on the field just saved
+    assert re.search(r'href="/admin/processes/deduction/fields/evidence/edit"[^>]*autofocus', page)
     number, spec = _latest(app)
     assert number == 2  # one draft, two revisions
     amount = spec["form"]["schema"]["properties"]["amount"]
