@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from formflow.billing.cli import fees_group
 from formflow.extensions import db
 from formflow.ledger.cli import ledger_group
 
@@ -417,6 +418,7 @@ def _job_summary(result) -> str:
 # --- feature packages' commands --------------------------------------------------------------
 
 formflow_group.add_command(ledger_group)
+formflow_group.add_command(fees_group)
 
 
 # --- every command but these needs the database set up -------------------------------------

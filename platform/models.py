@@ -2,6 +2,7 @@
 
 from formflow.audit.models import AuditEntry, AuditHead
 from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole, UserSession
+from formflow.billing.models import FeeCharge, FeePlan, FeePlanVersion, Subscription
 from formflow.customers.models import Customer
 from formflow.ledger.models import Account, Entry, Journal, LowBalanceAlert, StatementIssue
 from formflow.processes.models import DraftRevision, Process, ProcessVersion
@@ -30,6 +31,9 @@ __all__ = [
     "Delegation",
     "DraftRevision",
     "Entry",
+    "FeeCharge",
+    "FeePlan",
+    "FeePlanVersion",
     "GlobalTable",
     "GlobalTableVersion",
     "Journal",
@@ -41,6 +45,7 @@ __all__ = [
     "ProcessTablePin",
     "ProcessVersion",
     "StatementIssue",
+    "Subscription",
     "Timer",
     "User",
     "UserRole",

@@ -202,6 +202,7 @@ JOBS = (
     ("formflow.auth.services", "purge_login_records", True),
     ("formflow.records.uploads", "remove_orphan_uploads", True),
     ("formflow.ledger.statement_run", "issue_monthly_statements", True),
+    ("formflow.billing.fee_run", "charge_fees", True),
 )
 
 
