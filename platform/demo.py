@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app
 
 from formflow import tables
 from formflow.auth import services as auth
 from formflow.auth.permissions import ROLES
+from formflow.billing import plans
+from formflow.billing.models import FeePlan
 from formflow.customers import services as customers
 from formflow.errors import NotFound
 from formflow.extensions import db
@@ -71,6 +74,7 @@ def load_demo(echo: Callable[[str], None] = print) -> int:
             echo(f"  customer {code} {name} (tier {tier})")
             created += 1
     created += load_low_balance_thresholds(echo)
+    created += load_fee_plan(echo)
     created += load_templates(Path(current_app.config["CONFIGS_DIR"]), echo)
     db.session.flush()
     return created
@@ -89,6 +93,45 @@ def load_low_balance_thresholds(echo: Callable[[str], None] = print) -> int:
         pass
     create_threshold_table(DEMO_THRESHOLDS)
     echo(f"  global table {THRESHOLD_TABLE}")
+    return 1
+
+
+#: the demo's monthly management fee per tier (global table `management_fees`)
+DEMO_FEES = [["A", 1500], ["B", 800], ["C", 300]]
+FEE_TABLE = "management_fees"
+FEE_PLAN = "standard_management_fee"  # the plan configs/management_fee.json subscribes to
+
+
+def load_fee_plan(echo: Callable[[str], None] = print) -> int:
+    """The demo fee plan: monthly, the tier's row of `management_fees`, the rest of a short
+    balance to the receivable."""
+    if db.session.execute(sa.select(FeePlan.id).where(FeePlan.key == FEE_PLAN)).first() is not None:
+        return 0
+    try:
+        tables.get_global_table(FEE_TABLE)
+    except NotFound:
+        columns = [
+            {"name": "tier", "type": "text", "title": {"zh-CN": "客户等级", "en": "Tier"}},
+            {
+                "name": "monthly",
+                "type": "money",
+                "title": {"zh-CN": "月度管理费（元）", "en": "Monthly fee (CNY)"},
+            },
+        ]
+        first = tables.create_global_table(
+            FEE_TABLE, {"zh-CN": "管理费标准", "en": "Management fees"}, columns, "tier"
+        )
+        tables.save_global_table(FEE_TABLE, DEMO_FEES, expected_number=first.number)
+    item = {
+        "id": "monthly", "title": {"zh-CN": "月度管理费", "en": "Monthly management fee"}, "when": "period",
+        "frequency": "monthly", "amount": {"table": FEE_TABLE, "column": "monthly"},
+    }  # fmt: skip
+    plans.save_plan(
+        FEE_PLAN,
+        {"zh-CN": "标准管理费", "en": "Standard management fee"},
+        {"items": [item], "short": "partial"},
+    )
+    echo(f"  fee plan {FEE_PLAN} (global table {FEE_TABLE})")
     return 1
 
 

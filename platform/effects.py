@@ -12,7 +12,7 @@ engine (formflow.workflows.effects runs the list) looks entries up here. The app
 imports the packages that register (formflow.app), so the registry is full whenever an app
 exists. Today: `set_field`, `customer.set_status`, `start_case` (cases/effects.py),
 `notify` (workflows/notify.py), `webhook` (workflows/webhooks.py), `ledger.post`
-(ledger/effects.py)."""
+(ledger/effects.py), `billing.subscribe` (billing/effects.py)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ TITLES = {
     "start_case": _l("Start another case"),
     "notify": _l("Send a notice"),
     "webhook": _l("Call a webhook"),
+    "billing.subscribe": _l("Subscribe the customer to a fee plan"),
 }
 LABELS = {
     "kind": _l("Kind of posting"), "amount": _l("Amount (a number or JSONLogic)"),
@@ -35,7 +36,9 @@ LABELS = {
     "status": _l("Status"), "reason": _l("Reason"), "process": _l("Process key"),
     "data": _l("Its data (JSON: pointer → value)"), "to": _l("To (customer, initiator or JSON)"),
     "template": _l("Notice template"), "language": _l("Language (JSONLogic, optional)"),
-    "url": _l("URL"), "event": _l("Event name"),
+    "url": _l("URL"), "event": _l("Event name"), "plan": _l("Fee plan key"),
+    "start": _l("Start date (ISO date or JSONLogic)"), "end": _l("End date (optional)"),
+    "anchor_day": _l("Billing day (optional)"),
 }  # fmt: skip
 
 
