@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.admin.views import bp as admin_bp
     from formflow.api.views import bp as api_bp
     from formflow.auth.views import bp as auth_bp
+    from formflow.billing.views import bp as billing_bp
     from formflow.cases.checklist_views import bp as checklists_bp
     from formflow.cases.views import bp as cases_bp
     from formflow.cases.workflow_views import bp as workflow_bp
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checklists_bp)  # ticking checklists (formflow/cases/checklist_views.py)
     app.register_blueprint(notifications_bp)  # mine, mark read (workflows/notifications_views.py)
     app.register_blueprint(ledger_bp)  # a customer's balances, entries, statements (ledger/views.py)
+    app.register_blueprint(billing_bp)  # fee plans and the charges grid (billing/views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
 

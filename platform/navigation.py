@@ -46,6 +46,7 @@ NAV = (
     NavItem("notifications.index", _l("Notifications"), "home.view", count=_notifications_count),
     NavItem("cases.index", _l("Cases"), "cases.read"),
     NavItem("customers.index", _l("Customers"), "customers.read"),
+    NavItem("billing.index", _l("Management fees"), "billing.read"),
     NavItem("processes.index", _l("Processes"), "processes.read"),
     NavItem("tables.index", _l("Parameter tables"), "processes.read"),
     NavItem("audit.index", _l("Audit log"), "audit.read"),

@@ -16,6 +16,7 @@ ADMIN = frozenset({"admin"})
 AUDIT = frozenset({"admin", "auditor"})
 PUBLIC = None
 BLACKLIST = frozenset({"admin", "risk", "manager"})
+BILLING = frozenset({"admin", "finance", "manager", "auditor"})
 
 # endpoint -> (method, url template, roles allowed; PUBLIC when no login is needed)
 ROUTES = {
@@ -44,6 +45,8 @@ ROUTES = {
     "customers.show": ("GET", "/customers/{customer}", ALL),
     "ledger.account": ("GET", "/customers/{customer}/account", ALL),
     "ledger.statement": ("GET", "/customers/{customer}/statement", ALL),
+    "billing.index": ("GET", "/billing/", BILLING),
+    "billing.charges": ("GET", "/billing/charges", BILLING),
     "customers.search": ("GET", "/customers/search?q=M0", frozenset({"admin", "staff"})),
     "customers.export": ("GET", "/customers/export.csv", ALL),
     "customers.new": ("GET", "/customers/new", frozenset({"admin", "staff"})),

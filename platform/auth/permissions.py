@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "delegations.manage": EVERYONE,
     # money moves only by these roles' hands (and by the workflow effect ledger.post)
     "ledger.post": frozenset({"admin", "finance"}),
+    # management fees: plans, subscriptions and what the fee run charged
+    "billing.read": frozenset({"admin", "finance", "manager", "auditor"}),
 }
 
 #: Permissions whose answer depends on the object too. The package that owns the object
