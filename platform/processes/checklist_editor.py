@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from formflow.errors import Invalid
 from formflow.forms.pointers import join
 from formflow.forms.texts import localized
+from formflow.processes.editor_problems import whole_number
 
 REQUIRED_CHOICES = ("yes", "no", "condition")
 #: a row's columns, as pointers below the item name them
@@ -177,9 +178,10 @@ def errors_by_row(
         pointer = error.get("pointer") or ""
         if pointer.startswith(base):
             index_text, _sep, below = pointer[len(base) :].partition("/")
-            if index_text.isdigit() and int(index_text) < count:
+            index = whole_number(index_text)
+            if index is not None and index < count:
                 column = {"label": "label_zh"}.get(below.split("/", 1)[0], below.split("/", 1)[0])
-                key = (int(index_text), column if column in COLUMNS else "id")
+                key = (index, column if column in COLUMNS else "id")
                 at_rows.setdefault(key, []).append(error["message"])
                 continue
         rest.append(error)

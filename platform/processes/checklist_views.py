@@ -12,6 +12,7 @@ from formflow.errors import Conflict, Invalid, NotFound
 from formflow.extensions import db
 from formflow.processes import checklist_editor as editor
 from formflow.processes import services
+from formflow.processes.editor_problems import whole_number
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.titles import state_title
 from formflow.processes.views import bp
@@ -69,7 +70,7 @@ def _focus(command: str, count: int) -> str | None:
     verb, _sep, where = command.partition(":")
     if verb == "add":
         return f"items-{count}-id"
-    if verb in ("up", "down") and where.isdigit():
+    if verb in ("up", "down") and whole_number(where) is not None:
         index = int(where) + (-1 if verb == "up" else 1)
         return f"move-{verb}-{max(index, 0)}"
     return None

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from formflow.customers.models import status_labels
 from formflow.effects import EFFECTS
 from formflow.ledger.statements import kind_labels
+from formflow.processes.editor_problems import whole_number
 
 TITLES = {
     "ledger.post": _l("Post money to the customer's ledger"),
@@ -74,7 +75,7 @@ def effect_choices() -> list[tuple[str, str]]:
 
 
 def block(config: dict) -> EffectBlock:
-    name = config.get("effect", "")
+    name = config.get("effect") if isinstance(config.get("effect"), str) else ""
     entry = EFFECTS.get(name)
     if entry is None:
         return EffectBlock(name, name, [], unknown=json.dumps(config, ensure_ascii=False))
@@ -103,22 +104,28 @@ def block(config: dict) -> EffectBlock:
                 )
             )
         else:
-            shown = (
-                ""
-                if value is None
-                else value
-                if isinstance(value, str)
-                else json.dumps(value, ensure_ascii=False)
-            )
+            shown = _json_text(value) if prop in config else ""
             inputs.append(EffectInput(prop, str(LABELS.get(prop, prop)), "json", shown, prop in required))
     return EffectBlock(name, str(TITLES.get(name, name)), inputs)
 
 
-def read(form) -> list[dict]:
-    """The effect configs of the posted form, in order."""
+def _json_text(value: Any) -> str:
+    """A JSON box's text: a string as it is, unless it would read back as something else ("2024",
+    "true"), then in quotes; anything else as JSON."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def read(form) -> tuple[list[dict], list[dict]]:
+    """The effect configs of the posted form, in order, and the problems of its JSON boxes
+    ({"input": "effects-0-amount", "message": …}: text that starts as JSON but is not)."""
     text = form.get("effect_count") or "0"
-    configs = []
-    for index in range(min(int(text) if text.isdigit() else 0, 50)):
+    configs, problems = [], []
+    for index in range(min(whole_number(text) or 0, 50)):
         prefix = f"effects-{index}-"
         name = form.get(prefix + "effect") or ""
         entry = EFFECTS.get(name)
@@ -136,15 +143,17 @@ def read(form) -> list[dict]:
                 continue
             if isinstance(schema.get("enum"), list) or schema.get("type") == "string":
                 config[prop] = raw
-            else:
-                config[prop] = _json_or_text(raw)
+                continue
+            try:
+                config[prop] = json.loads(raw)
+            except ValueError:
+                if raw[:1] in '{["':
+                    problems.append(
+                        {
+                            "input": prefix + prop,
+                            "message": _("Not valid JSON (JSONLogic is written as JSON)."),
+                        }
+                    )
+                config[prop] = raw
         configs.append(config)
-    return configs
-
-
-def _json_or_text(raw: str) -> Any:
-    """A JSON box: JSON when it reads as JSON (3000, {"var": "data.amount"}), else the text."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
+    return configs, problems

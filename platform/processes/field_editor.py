@@ -65,7 +65,7 @@ def with_field(spec: dict, settings: FieldSettings, check) -> dict:
     found = where.locate_in(container, settings.key)
     _set_required(container, settings.key, settings.required)
     _set_condition(edited, found, settings, errors, form)
-    return _checked(edited, found, errors, check)
+    return tidy(spec, _checked(edited, found, errors, check))
 
 
 def with_field_changed(spec: dict, path: tuple[str, ...], settings: FieldSettings, check) -> dict:
@@ -86,10 +86,13 @@ def with_field_changed(spec: dict, path: tuple[str, ...], settings: FieldSetting
     )
     _set_required(found.parent, found.name, settings.required)
     if settings.group != "/".join(path[:-1]):
+        own, readable = own_condition(edited, found)
+        if own is not None and readable is not None:
+            edited["rules"].remove(own)  # written again below, for the field where it goes
         found = _moved_to(form, found, settings.group, errors)
     _place(found.parent, found.name, settings.after, moving=True)
     _set_condition(edited, found, settings, errors, form)
-    return _checked(edited, found, errors, check)
+    return tidy(spec, _checked(edited, found, errors, check))
 
 
 def without_field(spec: dict, path: tuple[str, ...], check) -> dict:
@@ -100,13 +103,16 @@ def without_field(spec: dict, path: tuple[str, ...], check) -> dict:
     found = where.locate(form, path)
     if found is None:
         raise Invalid([problem("key", _("The form has no field %(key)s.", key="/".join(path)))])
+    own, _readable = own_condition(edited, found)
+    if own is not None:
+        edited["rules"].remove(own)  # the field's own "shown only when" goes with it
     container = found.parent
     del container.schema["properties"][found.name]
     container.ui.pop(found.name, None)
     if isinstance(container.ui.get("ui:order"), list) and found.name in container.ui["ui:order"]:
         container.ui["ui:order"].remove(found.name)
     _set_required(container, found.name, False)
-    return _unless_used(spec, edited, check)
+    return tidy(spec, _unless_used(spec, edited, check))
 
 
 def _unless_used(spec: dict, edited: dict, check) -> dict:
@@ -132,7 +138,7 @@ def moved(spec: dict, path: tuple[str, ...], step: int) -> dict:
     target = min(max(index + step, 0), len(names) - 1)
     names.insert(target, names.pop(index))
     found.parent.ui["ui:order"] = names
-    return edited
+    return tidy(spec, edited)
 
 
 def reordered(
@@ -154,7 +160,7 @@ def reordered(
     if container is None or sorted(names) != sorted(container.names()):
         raise Invalid([problem("key", _("The page was out of date: reload it and move the field again."))])
     container.ui["ui:order"] = list(names)
-    return _unless_used(spec, edited, check) if found is not None else edited
+    return tidy(spec, _unless_used(spec, edited, check) if found is not None else edited)
 
 
 # --- placing a field ----------------------------------------------------------------------------
@@ -163,16 +169,12 @@ def reordered(
 def _place(container: Container, name: str, after: str, moving: bool = False) -> None:
     """Put `name` after the field `after` ("" = at the end; when moving, "" keeps its place
     unless it just came into the group)."""
+    order = container.ui.get("ui:order")
+    if not after:
+        if isinstance(order, list) and name not in order and not (moving and "*" in order):
+            order.append(name)  # new here: last (an order that lists every field must list it)
+        return  # "where it is", or no order written: the field keeps its place
     names = container.names()
-    if (
-        moving
-        and not after
-        and isinstance(container.ui.get("ui:order"), list)
-        and name in container.ui["ui:order"]
-    ):
-        return
-    if not after and not isinstance(container.ui.get("ui:order"), list):
-        return  # no order written: a new field comes last by itself
     names.remove(name)
     names.insert(names.index(after) + 1 if after in names else len(names), name)
     container.ui["ui:order"] = names
@@ -212,34 +214,57 @@ def _moved_to(form: dict, found: Located, group: str, errors: list[dict]) -> Loc
 # --- its condition --------------------------------------------------------------------------------
 
 
-def rule_id(name: str) -> str:
-    return f"show-{name.replace('_', '-')}"
+def rule_id(path: tuple[str, ...]) -> str:
+    """The id of the designer's own "shown only when" rule of the field at `path`."""
+    return "show-" + "--".join(part.replace("_", "-") for part in path)
+
+
+def own_condition(spec: dict, found: Located) -> tuple[dict | None, tuple[str, Any] | None]:
+    """(the designer's rule of the field, (the other field's slug, the value) when the designer
+    can show it); a rule of another shape is the admin's own, left as it is."""
+    for rule in spec.get("rules") or []:
+        if (
+            isinstance(rule, dict)
+            and rule.get("id") == rule_id(found.path)
+            and rule.get("field") == found.pointer
+        ):
+            when = rule.get("when")
+            pair = when.get("==") if isinstance(when, dict) and len(when) == 1 else None
+            if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], dict) and len(pair[0]) == 1:
+                path, value = pair[0].get("var"), pair[1]
+                scalar = isinstance(value, str | int | float | bool)
+                if isinstance(path, str) and path.startswith("data.") and scalar:
+                    return rule, (path.removeprefix("data.").replace(".", "/"), value)
+            return rule, None
+    return None, None
 
 
 def _set_condition(
     spec: dict, found: Located, settings: FieldSettings, errors: list[dict], form: dict
 ) -> None:
-    """The designer's "shown only when" as the field's `visible` rule `show-KEY` (replaced on
-    a change, removed when the field is always shown again)."""
+    """The designer's "shown only when" as the field's `visible` rule (replaced on a change,
+    removed when the field is always shown again; a rule the designer cannot show stays)."""
     rules = spec.get("rules") if isinstance(spec.get("rules"), list) else []
-    own = [rule for rule in rules if isinstance(rule, dict) and rule.get("id") == rule_id(found.name)]
+    own, readable = own_condition(spec, found)
+    if own is not None and readable is None:
+        return
     if not settings.when_field:
-        for rule in own:
-            rules.remove(rule)
+        if own is not None:
+            rules.remove(own)
         return
     other = where.locate(form, where.path_of(settings.when_field))
     if other is None or other.parent.repeated or found.parent.repeated or other.path == found.path:
         errors.append(problem("when_field", _("Choose a field of the form.")))
         return
     rule = {
-        "id": rule_id(found.name),
+        "id": rule_id(found.path),
         "title": {"zh-CN": f"显示“{settings.title_zh}”", "en": f"Show “{settings.title_en or found.name}”"},
         "kind": "visible",
         "field": found.pointer,
         "when": {"==": [{"var": "data." + ".".join(other.path)}, _typed(settings.when_value, other.schema)]},
     }
-    if own:
-        rules[rules.index(own[0])] = rule
+    if own is not None:
+        rules[rules.index(own)] = rule
     else:
         spec.setdefault("rules", []).append(rule)
 
@@ -255,20 +280,37 @@ def _typed(text: str, schema: dict) -> Any:
 # --- the checks' problems, on the designer's inputs ----------------------------------------------
 
 
+def tidy(original: dict, edited: dict) -> dict:
+    """`edited` without the empty layout entries locating its fields made ({} for a field or a
+    row that had none): what the admin did not change stays as it was."""
+
+    def walk(before: object, after: dict) -> None:
+        for name in list(after):
+            value = after[name]
+            had = before.get(name) if isinstance(before, dict) else None
+            if isinstance(value, dict):
+                walk(had, value)
+                if not value and had is None:
+                    del after[name]
+
+    walk((original.get("form") or {}).get("uiSchema"), (edited.get("form") or {}).get("uiSchema") or {})
+    return edited
+
+
 def _checked(edited: dict, found: Located, errors: list[dict], check) -> dict:
     if errors:
         raise Invalid(errors)
     problems = check(edited)
     if problems:
-        rule_at = _rule_index(edited, found.name)
+        rule_at = _rule_index(edited, found.path)
         form = copy.deepcopy(edited.get("form") or {})
         raise Invalid([_at_input(problem, found, rule_at, form) for problem in problems])
     return edited
 
 
-def _rule_index(spec: dict, name: str) -> int | None:
+def _rule_index(spec: dict, path: tuple[str, ...]) -> int | None:
     for index, rule in enumerate(spec.get("rules") or []):
-        if isinstance(rule, dict) and rule.get("id") == rule_id(name):
+        if isinstance(rule, dict) and rule.get("id") == rule_id(path):
             return index
     return None
 

@@ -15,7 +15,8 @@ from flask_babel import gettext as _
 
 from formflow.forms import validate
 from formflow.forms.pointers import join
-from formflow.processes.field_settings import FieldSettings
+from formflow.processes.editor_problems import whole_number
+from formflow.processes.field_settings import FieldSettings, decimals_of
 from formflow.processes.form_fields import CHOICES
 
 AT = "/form/fields"
@@ -51,15 +52,17 @@ def write_field(schema: dict, ui: dict, settings: FieldSettings, errors: list[di
     kind = settings.kind
     if not settings.title_zh:
         errors.append(problem("title_zh", _("Give the field a Chinese label.")))
+    plain_title = "ui:title" not in ui and not settings.title_en and schema.get("title") == settings.title_zh
     schema["title"] = settings.title_zh
     for name, zh, en in (
         ("ui:title", settings.title_zh, settings.title_en),
         ("ui:help", settings.help_zh, settings.help_en),
         ("ui:placeholder", settings.placeholder_zh, settings.placeholder_en),
     ):
-        _texts(ui, name, zh, en)
+        if not (name == "ui:title" and plain_title):  # a title only in the schema stays only there
+            _texts(ui, name, zh, en)
     if kind in _WIDGETS:
-        ui["ui:widget"] = _WIDGETS[kind]
+        ui.setdefault("ui:widget", _WIDGETS[kind])  # a several-choices list shown as a select stays so
     _flag(ui, "ui:readonly", settings.readonly)
     schema.pop("readOnly", None)
     if kind in ("number", "money"):
@@ -102,11 +105,16 @@ def _keep(schema: dict, name: str, value: Any) -> None:
 
 
 def number(text: str) -> int | float | None:
+    """A typed number as JSON holds it; None for what is not one, or is beyond any limit a form
+    needs (15 digits before the point, 6 after): `1e5000` is no limit but a typo."""
+    plain = text.replace(",", "").strip()
+    if len(plain) > 30:
+        return None
     try:
-        number = Decimal(text.replace(",", ""))
+        number = Decimal(plain)
     except InvalidOperation:
         return None
-    if not number.is_finite():
+    if not number.is_finite() or abs(number) >= 10**15 or (number and number.as_tuple().exponent < -6):
         return None
     return int(number) if number == number.to_integral_value() else float(number)
 
@@ -118,22 +126,31 @@ def _number_limits(schema: dict, settings: FieldSettings, errors: list[dict]) ->
         if text and value is None:
             errors.append(problem(name, _("Not a number.")))
         _keep(schema, name, value)
-    if settings.kind == "number" and settings.decimals:
-        if not settings.decimals.isdigit() or int(settings.decimals) > 6:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+        errors.append(problem("maximum", _("The maximum is below the minimum.")))
+    if settings.kind != "number":
+        return
+    shown = decimals_of(schema)  # what the page showed: only that is the designer's to change
+    if settings.decimals:
+        places = whole_number(settings.decimals)
+        if places is None or places > 6:
             errors.append(problem("decimals", _("Give a whole number from 0 to 6.")))
-        elif int(settings.decimals) == 0:
+        elif places == 0:
             schema["type"] = "integer"
-            schema.pop("multipleOf", None)
-        else:
+            step = schema.get("multipleOf")
+            if not (isinstance(step, int) and step >= 1):  # a step of 100 stays; 0.5 cannot
+                schema.pop("multipleOf", None)
+        elif str(places) != shown:
             schema["type"] = "number"
-            schema["multipleOf"] = float(Decimal(1).scaleb(-int(settings.decimals)))
-    elif settings.kind == "number":
+            schema["multipleOf"] = float(Decimal(1).scaleb(-places))
+    elif shown:  # the admin cleared the places shown: any number
         schema["type"] = "number"
         schema.pop("multipleOf", None)
 
 
 def _whole(schema: dict, name: str, text: str, field: str, errors: list[dict]) -> None:
-    if text and not text.isdigit():
+    if text and whole_number(text) is None:
         errors.append(problem(field, _("Not a whole number.")))
         return
     _keep(schema, name, int(text) if text else None)
@@ -161,7 +178,9 @@ def _options(text: str, errors: list[dict]) -> list[tuple[str, dict]]:
 def _default(schema: dict, settings: FieldSettings, errors: list[dict]) -> None:
     """The default as the field's own type; a choice's must be one of its options."""
     text, kind = settings.default, settings.kind
-    if not text or kind in ("file", "group", "repeat"):
+    if kind in ("file", "group", "repeat"):
+        return  # a default the designer does not show (a repeating group's first rows) stays
+    if not text:
         schema.pop("default", None)
         return
     value: Any = text
@@ -171,6 +190,9 @@ def _default(schema: dict, settings: FieldSettings, errors: list[dict]) -> None:
             errors.append(problem("default", _("Not a number.")))
             return
     elif kind == "checkbox":
+        if text.lower() not in ("true", "yes", "1", "是", "false", "no", "0", "否"):
+            errors.append(problem("default", _("Write true or false.")))
+            return
         value = text.lower() in ("true", "yes", "1", "是")
     elif kind in CHOICES:
         allowed = [line.partition("=")[0].strip() for line in settings.options.splitlines() if line.strip()]

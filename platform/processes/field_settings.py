@@ -76,7 +76,7 @@ def settings_of(found: Located, group: str = "") -> FieldSettings:
         min_length=_text(schema.get("minLength", "")),
         max_length=_text(schema.get("maxLength", "")),
         pattern=schema.get("pattern", "") if isinstance(schema.get("pattern"), str) else "",
-        decimals=_decimals(schema) if kind == "number" else "",
+        decimals=decimals_of(schema) if kind == "number" else "",
         options=_options_text(source if isinstance(source, dict) else {}, ui) if kind in CHOICES else "",
         default=_default_text(schema.get("default")),
         group=group,
@@ -99,7 +99,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _decimals(schema: dict) -> str:
+def decimals_of(schema: dict) -> str:
+    """The places after the point a number's schema allows, as the designer shows them ("" when
+    its step is not a power of ten, or it has none)."""
     step = schema.get("multipleOf")
     if schema.get("type") == "integer":
         return "0"

@@ -188,9 +188,10 @@ def _designer(latest, form, problems=(), status: int = 200):
     spec = latest.spec
     at_rows: dict[str, list[str]] = {}
     rest = []
+    rows = set(_slugs(form_fields.outline(spec)))
     for problem in problems:
         pointer = problem.get("pointer") or ""
-        if pointer.startswith("/form/fields/"):
+        if pointer.startswith("/form/fields/") and pointer.removeprefix("/form/fields/") in rows:
             at_rows.setdefault(pointer.removeprefix("/form/fields/"), []).append(problem["message"])
         else:
             rest.append(problem)
@@ -219,6 +220,8 @@ def _field_page(
 ):
     at_fields, rest = by_field(problems, "/form/fields/", FIELDS)
     spec = preview_spec or latest.spec
+    found = form_fields.locate(_form_copy(latest.spec), path) if path else None
+    pointer = found.pointer if found is not None else ""
     choice = form_preview.choice_from(request.form or request.args, spec, list(ROLES))
     page = render_template(
         "processes/field_edit.html",
@@ -235,7 +238,8 @@ def _field_page(
             for slug, label in form_fields.groups(latest.spec)
             if not path or slug != "/".join(path)
         ],
-        rules=_rules_of(latest.spec, path),
+        rules=_rules_of(latest.spec, pointer),
+        pointer=pointer,
         at_fields=at_fields,
         problems=rest,
         preview=form_preview.preview(spec, choice) if preview_spec is not None or not path else None,
@@ -272,29 +276,22 @@ def _condition_fields(spec: dict, path) -> list[tuple[str, str]]:
 
 
 def _condition_of(spec: dict, found) -> dict:
-    """The designer's own "shown only when" rule of the field, as its two inputs."""
-    for rule in spec.get("rules") or []:
-        when = rule.get("when") if isinstance(rule, dict) else None
-        if isinstance(rule, dict) and rule.get("id") == editor.rule_id(found.name) and isinstance(when, dict):
-            left, right = (when.get("==") or [None, None])[:2]
-            if (
-                isinstance(left, dict)
-                and isinstance(left.get("var"), str)
-                and left["var"].startswith("data.")
-            ):
-                value = "true" if right is True else "false" if right is False else str(right)
-                return {
-                    "when_field": left["var"].removeprefix("data.").replace(".", "/"),
-                    "when_value": value,
-                }
-    return {}
+    """The designer's own "shown only when" rule of the field, as its two inputs (none when the
+    field has no such rule, or one the designer cannot show)."""
+    _rule, readable = editor.own_condition(spec, found)
+    if readable is None:
+        return {}
+    slug, value = readable
+    return {
+        "when_field": slug,
+        "when_value": "true" if value is True else "false" if value is False else str(value),
+    }
 
 
-def _rules_of(spec: dict, path) -> list[tuple[str, str]]:
-    """(id, title) of the rules that decide about this field, for links to the rule builder."""
-    if not path:
+def _rules_of(spec: dict, pointer: str) -> list[tuple[str, str]]:
+    """(id, title) of the rules that decide about the field at `pointer`, for the rule builder."""
+    if not pointer:
         return []
-    pointer = "/" + "/".join(path)
     return [
         (rule.get("id"), localized(rule.get("title")) or rule.get("id"))
         for rule in spec.get("rules") or []
@@ -305,3 +302,8 @@ def _rules_of(spec: dict, path) -> list[tuple[str, str]]:
 def _form_copy(spec: dict) -> dict:
     """A copy of the spec's form to locate fields in (locating fills missing layout in)."""
     return copy.deepcopy(spec.get("form") or {})
+
+
+def _slugs(items) -> list[str]:
+    """The slug of every field of the outline, groups' fields too."""
+    return [slug for item in items for slug in (item.slug, *_slugs(item.children))]

@@ -33,11 +33,20 @@ class Container:
     ui: dict  # the layout of its fields ("ui:order", one entry per field)
     path: tuple[str, ...]
     repeated: bool = False  # a repeating group's row (its fields are not addressable by one pointer)
+    #: the data pointer of its fields' parent: "" for the form, `/items/*` for a repeating row
+    pointer: str = ""
 
     def names(self) -> list[str]:
+        """The fields in the order the form shows them: `ui:order`, its `"*"` standing for every
+        field it does not list (at its place), the unlisted ones last when it has none."""
         properties = self.schema.get("properties") or {}
-        order = [name for name in self.ui.get("ui:order") or [] if name in properties]
-        return order + [name for name in properties if name not in order]
+        order = [name for name in self.ui.get("ui:order") or [] if name in properties or name == "*"]
+        listed = [name for name in order if name != "*"]
+        rest = [name for name in properties if name not in listed]
+        if "*" in order:
+            at = order.index("*")
+            return listed[:at] + rest + listed[at:]
+        return listed + rest
 
 
 @dataclass
@@ -48,15 +57,12 @@ class Located:
     schema: dict
     ui: dict
     parent: Container
+    #: the data pointer rules name it by: `/contact/phone`, `/items/*/amount` in a repeating group
+    pointer: str = ""
 
     @property
     def name(self) -> str:
         return self.path[-1]
-
-    @property
-    def pointer(self) -> str:
-        """The data pointer rules name it by (`/contact/phone`)."""
-        return "/" + "/".join(self.path)
 
 
 @dataclass
@@ -84,12 +90,12 @@ def inner(found: Located) -> Container | None:
     kind = kind_of(found.schema, found.ui)
     if kind == "group":
         found.schema.setdefault("properties", {})
-        return Container(found.schema, found.ui, found.path)
+        return Container(found.schema, found.ui, found.path, pointer=found.pointer)
     if kind == "repeat":
         items = found.schema.setdefault("items", {"type": "object"})
         items.setdefault("properties", {})
         row_ui = found.ui.setdefault("items", {})
-        return Container(items, row_ui, found.path, repeated=True)
+        return Container(items, row_ui, found.path, repeated=True, pointer=found.pointer + "/*")
     return None
 
 
@@ -106,7 +112,7 @@ def locate(form: dict, path: tuple[str, ...]) -> Located | None:
             ui = container.ui[name] = {}
         if not isinstance(schema, dict):
             return None
-        found = Located((*container.path, name), schema, ui, container)
+        found = Located((*container.path, name), schema, ui, container, f"{container.pointer}/{name}")
         container = inner(found)
     return found
 
@@ -176,7 +182,7 @@ def locate_in(container: Container, name: str) -> Located | None:
     ui = container.ui.get(name)
     if not isinstance(ui, dict):
         ui = container.ui[name] = {}
-    return Located((*container.path, name), schema, ui, container)
+    return Located((*container.path, name), schema, ui, container, f"{container.pointer}/{name}")
 
 
 def groups(spec: dict) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from formflow.auth.permissions import ROLES
 from formflow.errors import Invalid
 from formflow.forms.pointers import join
+from formflow.processes.editor_problems import whole_number
 from formflow.processes.spec_places import place_of
 from formflow.processes.state_settings import StateSettings
 from formflow.processes.titles import action_title, state_title
@@ -96,6 +97,8 @@ def _write_head(state: dict, settings: StateSettings, errors: _Errors, start: bo
         if not settings.assignee_field.startswith("/"):
             errors.add("assignee_field", _("Give the field holding the username, as /field."))
         state["assignee"] = {"field": settings.assignee_field}
+    elif settings.assignee:
+        errors.add("assignee_role", _("Choose who the step is for."))
     else:
         state.pop("assignee", None)
     if settings.not_initiator:
@@ -109,7 +112,7 @@ def _write_head(state: dict, settings: StateSettings, errors: _Errors, start: bo
 
 
 def _whole(text: str, errors: _Errors, name: str) -> int | None:
-    if not text.isdigit() or int(text) < 1:
+    if whole_number(text) is None or int(text) < 1:
         errors.add(name, _("Give a whole number, 1 or more."))
         return None
     return int(text)
@@ -163,7 +166,8 @@ def _actions(state: dict, settings: StateSettings, states: dict, errors: _Errors
             errors.add(at + "to", _("Choose the step it leads to."))
         if any(role not in ROLES for role in row.roles):
             errors.add(at + "roles", _("Choose roles from the list."))
-        action = dict(old.get(row.name) or {}) if isinstance(old.get(row.name), dict) else {}
+        before = old.get(row.old or row.name)
+        action = dict(before) if isinstance(before, dict) else {}
         action["to"] = row.to
         if row.roles:
             before = [role for role in action.get("roles") or [] if role in row.roles]  # their order kept
@@ -225,6 +229,8 @@ def _write_sla(state: dict, settings: StateSettings, errors: _Errors, actions: d
         if settings.sla_expire_action not in actions:
             errors.add("sla_expire_action", _("Choose an action of this step."))
         sla["on_expire"] = {"do": "action", "action": settings.sla_expire_action}
+    elif settings.sla_expire:
+        errors.add("sla_expire", _("Choose what happens when it runs out."))
     else:
         sla.pop("on_expire", None)
     state["sla"] = sla
@@ -272,7 +278,8 @@ def without_state(spec: dict, name: str, check, instead: str = "") -> dict:
 _HEAD = (
     ("title", "title_zh"), ("kind", "kind"), ("assignee/field", "assignee_field"),
     ("assignee", "assignee_role"), ("not_initiator", "not_initiator"), ("fields", "fields"),
-    ("approvals/required", "approvals_number"), ("approvals", "approvals_number"),
+    ("approvals/required", "approvals_number"), ("approvals/approve", "approvals_number"),
+    ("approvals/reject", "approvals_number"), ("approvals", "approvals_number"),
     ("sla/due", "sla_due"), ("sla/remind_before", "sla_remind"), ("sla/on_expire", "sla_expire"),
     ("sla", "sla_due"),
 )  # fmt: skip
@@ -294,11 +301,17 @@ def _at_input(problem: dict, name: str, settings: StateSettings) -> dict:
             )
             return {**problem, "pointer": join(base, f"actions-{index}-{column}")}
     if parts[0] == "on_enter" and len(parts) > 1 and parts[1].isdigit():
-        suffix = f"-{parts[2]}" if len(parts) > 2 else ""
+        suffix = f"-{parts[2]}" if len(parts) > 2 and parts[2] != "effect" else ""
         return {**problem, "pointer": join(base, f"effects-{parts[1]}{suffix}")}
     for prefix, field in _HEAD:
         if below == prefix or below.startswith(prefix + "/"):
             if field == "approvals_number" and settings.approvals == "logic":
                 field = "approvals_logic"
+            elif (
+                below.startswith("approvals/required")
+                and "lookup" in below
+                and settings.approvals == "threshold"
+            ):
+                field = "approvals_column" if below.endswith("/2") else "approvals_table"
             return {**problem, "pointer": join(base, field)}
     return problem

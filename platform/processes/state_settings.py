@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from formflow.forms.texts import localized
+from formflow.processes.editor_problems import whole_number
 
-ACTION_FIELDS = ("name", "title_zh", "title_en", "to", "guard", "guard_zh", "guard_en")
+ACTION_FIELDS = ("name", "title_zh", "title_en", "to", "guard", "guard_zh", "guard_en", "old")
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ActionRow:
     guard_en: str = ""
     comment: bool = False
     checklist: bool = False
+    old: str = ""  # the name it had: a renamed action keeps what the editor does not show
 
 
 @dataclass
@@ -131,6 +133,7 @@ def settings_of(state: dict) -> StateSettings:
         settings.actions.append(
             ActionRow(
                 name=name,
+                old=name,
                 title_zh=localized(action.get("title"), "zh-CN"),
                 title_en=_only(action.get("title"), "en"),
                 to=action.get("to", ""),
@@ -161,7 +164,7 @@ def from_form(form, effects: list[dict]) -> StateSettings:
         fields=form.getlist("fields"),
         effects=effects,
     )
-    count = int(form.get("action_count") or 0) if (form.get("action_count") or "").isdigit() else 0
+    count = whole_number(form.get("action_count")) or 0
     for index in range(min(count, 50)):
         prefix = f"actions-{index}-"
         row = ActionRow(

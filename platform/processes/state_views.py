@@ -14,6 +14,7 @@ from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
 from formflow.processes import diagram, effect_forms, form_fields, services
 from formflow.processes import state_editor as editor
+from formflow.processes.editor_problems import whole_number
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.rule_inputs import spec_tables
 from formflow.processes.state_settings import ActionRow, from_form, settings_of
@@ -33,12 +34,23 @@ def edit_step(key: str, state: str):
     if request.method == "GET":
         form.base.data = latest.sha256
         return _page(latest, form, state, settings_of(states[state]))
-    settings = from_form(request.form, effect_forms.read(request.form))
+    configs, bad_json = effect_forms.read(request.form)
+    settings = from_form(request.form, configs)
     if not form.validate_on_submit():
         return _page(latest, form, state, settings, [{"pointer": "", "message": _("Reload the page.")}], 400)
     command = request.form.get("command", "save")
     if command != "save":
         return _page(latest, form, state, _changed(settings, command), diagram_of=command == "diagram")
+    if bad_json:
+        at = f"/workflow/states/{state}/"
+        return _page(
+            latest,
+            form,
+            state,
+            settings,
+            [{"pointer": at + p["input"], "message": p["message"]} for p in bad_json],
+            422,
+        )
     try:
         spec = editor.with_state_changed(latest.spec, state, settings, services.check_spec)
         result = services.new_draft_from_edit(
@@ -82,33 +94,35 @@ def _changed(settings, command: str):
     verb, _sep, index = command.partition(":")
     if verb == "add_action":
         settings.actions.append(ActionRow())
-    elif verb == "remove_action" and index.isdigit() and int(index) < len(settings.actions):
+    elif verb == "remove_action" and whole_number(index) is not None and int(index) < len(settings.actions):
         del settings.actions[int(index)]
     elif verb == "add_effect" and request.form.get("new_effect") in dict(effect_forms.effect_choices()):
         settings.effects.append({"effect": request.form["new_effect"]})
-    elif verb == "remove_effect" and index.isdigit() and int(index) < len(settings.effects):
+    elif verb == "remove_effect" and whole_number(index) is not None and int(index) < len(settings.effects):
         del settings.effects[int(index)]
     return settings
 
 
 def _page(latest, form, state: str, settings, problems=(), status: int = 200, diagram_of: bool = False):
+    spec = latest.spec
+    workflow = spec.get("workflow") or {}
+    blocks = [effect_forms.block(config) for config in settings.effects]
     base = f"/workflow/states/{state}/"
+    known = _inputs_shown(settings, blocks, start=state == workflow.get("start"))
     at_inputs: dict[str, list[str]] = {}
     rest = []
     for problem in problems:
         pointer = problem.get("pointer") or ""
-        if pointer.startswith(base):
+        if pointer.startswith(base) and pointer[len(base) :] in known:
             at_inputs.setdefault(pointer[len(base) :], []).append(problem["message"])
         else:
-            rest.append(problem)
-    spec = latest.spec
+            rest.append(problem)  # above the form: nothing is lost for want of an input to put it on
     shown = spec
     if diagram_of:
         try:
             shown = editor.with_state_changed(spec, state, settings, lambda _spec: [])
         except Invalid:
             shown = spec
-    workflow = spec.get("workflow") or {}
     page = render_template(
         "processes/step_edit.html",
         version=latest,
@@ -122,8 +136,9 @@ def _page(latest, form, state: str, settings, problems=(), status: int = 200, di
         states=[(name, state_title(spec, name)) for name in workflow.get("states") or {}],
         all_roles=ROLES,
         fields=[(item.slug, item.label) for item in form_fields.outline(spec)],
+        field_pointers=["/" + item.slug for item in form_fields.outline(spec)],
         tables=_table_columns(spec),
-        effects=[effect_forms.block(config) for config in settings.effects],
+        effects=blocks,
         effect_choices=effect_forms.effect_choices(),
         at_inputs=at_inputs,
         problems=rest,
@@ -139,3 +154,28 @@ def _table_columns(spec: dict) -> dict[str, list[str]]:
         columns = table.get("columns") if isinstance(table, dict) else None
         found[name] = [c if isinstance(c, str) else str(c.get("key", "")) for c in columns or []]
     return found
+
+
+_HEAD_INPUTS = {
+    "title_zh", "title_en", "kind", "assignee_role", "assignee_field", "sla_due", "sla_remind",
+    "sla_expire", "sla_expire_role", "sla_expire_action", "remove",
+}  # fmt: skip
+_APPROVAL_INPUTS = {
+    "approvals_number", "approvals_more", "approvals_field", "approvals_table", "approvals_column",
+    "approvals_logic",
+}  # fmt: skip
+_ACTION_INPUTS = ("name", "title_zh", "title_en", "to", "roles", "guard", "guard_zh", "guard_en")
+
+
+def _inputs_shown(settings, blocks, *, start: bool) -> set[str]:
+    """The inputs of the page that show a problem beside them (the others go above the form)."""
+    shown = set(_HEAD_INPUTS)
+    if settings.kind == "approval":
+        shown |= _APPROVAL_INPUTS
+    if settings.kind == "form" and not start:
+        shown.add("fields")
+    for index in range(len(settings.actions)):
+        shown |= {f"actions-{index}-{name}" for name in _ACTION_INPUTS}
+    for index, block in enumerate(blocks):
+        shown |= {f"effects-{index}", *(f"effects-{index}-{item.name}" for item in block.inputs)}
+    return shown

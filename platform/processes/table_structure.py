@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from formflow.errors import Invalid
 from formflow.forms.texts import localized
+from formflow.processes.editor_problems import whole_number
 from formflow.processes.spec_places import place_of
 from formflow.tables.cells import COLUMN_TYPES, KEY_PATTERN, MAX_COLUMNS, parse_cell
 
@@ -64,7 +65,7 @@ def settings_of(table: dict) -> TableSettings:
 
 def from_form(form) -> TableSettings:
     text = form.get("column_count") or "0"
-    count = min(int(text) if text.isdigit() else 0, MAX_COLUMNS + 1)
+    count = min(whole_number(text) or 0, MAX_COLUMNS + 1)
     columns = [
         ColumnRow(
             **{
@@ -75,7 +76,8 @@ def from_form(form) -> TableSettings:
         for i in range(count)
     ]
     chosen = (form.get("key_column") or "").strip()  # the key column's place in the list
-    key_column = columns[int(chosen)].name if chosen.isdigit() and int(chosen) < len(columns) else ""
+    place = whole_number(chosen)
+    key_column = columns[place].name if place is not None and place < len(columns) else ""
     return TableSettings(
         key=(form.get("key") or "").strip(),
         name_zh=(form.get("name_zh") or "").strip(),
@@ -88,7 +90,8 @@ def from_form(form) -> TableSettings:
 def changed(settings: TableSettings, command: str) -> TableSettings:
     """The form after an add/remove/move button (nothing saved)."""
     verb, _sep, index = command.partition(":")
-    position = int(index) if index.isdigit() and int(index) < len(settings.columns) else None
+    position = whole_number(index)
+    position = position if position is not None and position < len(settings.columns) else None
     if verb == "add_column" and len(settings.columns) < MAX_COLUMNS:
         settings.columns.append(ColumnRow())
     elif verb == "remove_column" and position is not None and len(settings.columns) > 1:
@@ -177,7 +180,7 @@ def with_table(spec: dict, settings: TableSettings, check, original: str | None 
         tables[index] = table
     problems = check(edited)
     if problems:
-        raise Invalid([_at_input(problem, index) for problem in problems])
+        raise Invalid([_at_input(problem, index, settings) for problem in problems])
     return edited
 
 
@@ -265,7 +268,7 @@ def without_table(spec: dict, key: str, check) -> dict:
     return edited
 
 
-def _at_input(problem: dict, index: int) -> dict:
+def _at_input(problem: dict, index: int, settings: TableSettings) -> dict:
     pointer = problem.get("pointer") or ""
     base = f"/tables/{index}"
     if not pointer.startswith(base):
@@ -273,8 +276,12 @@ def _at_input(problem: dict, index: int) -> dict:
     parts = pointer[len(base) :].strip("/").split("/")
     if parts[0] == "columns" and len(parts) > 1 and parts[1].isdigit():
         return _problem(f"columns-{parts[1]}-{'type' if 'type' in parts else 'name'}", problem["message"])
-    if parts[0] == "rows" and len(parts) > 2 and parts[2].isdigit():
-        return _problem(f"columns-{parts[2]}-fill", problem["message"])
+    column = whole_number(parts[2]) if parts[0] == "rows" and len(parts) > 2 else None
+    if column is not None and column < len(settings.columns):
+        # a cell that does not fit: the new column's value, or an existing column's new type
+        return _problem(
+            f"columns-{column}-{'type' if settings.columns[column].old else 'fill'}", problem["message"]
+        )
     if parts[0] in ("key", "keyColumn", "name"):
         return _problem(
             {"key": "key", "keyColumn": "key_column", "name": "name_zh"}[parts[0]], problem["message"]

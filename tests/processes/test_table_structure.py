@@ -135,3 +135,23 @@ def test_a_table_rules_read_is_not_removed_one_no_one_reads_is(app, login_as, pu
         data=MultiDict(form_pairs(page, "/admin/processes/deduction/tables/spare/remove")),
     )
     assert removed.status_code == 302 and "spare" not in _tables(app)
+
+
+def test_an_existing_column_retyped_so_its_cells_do_not_fit_says_so_at_its_type(app, login_as, published):
+    admin = login_as("admin")
+    admin.get("/lang/en")
+    refused = _post(
+        admin, COLUMNS, status=422, **{"columns-0-type": "money"}, command="save"
+    )  # tiers A, B, C
+    assert _error_at(refused.get_data(as_text=True), "columns-0-type")
+    assert _tables(app)["#"] == 1
+
+
+@pytest.mark.parametrize("values", [{"column_count": "²"}, {"key_column": "²"}, {"command": "up:²"}])
+def test_odd_table_input_is_not_a_500(app, login_as, published, values):
+    admin = login_as("admin")
+    page = admin.get(COLUMNS).get_data(as_text=True)
+    answer = admin.post(
+        COLUMNS, data=MultiDict(changed(form_pairs(page, COLUMNS), **{"command": "save", **values}))
+    )
+    assert answer.status_code in (200, 302, 422)
