@@ -8,16 +8,15 @@ import copy
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from formflow.auth.decorators import permission_required
 from formflow.auth.permissions import ROLES
-from formflow.errors import Conflict, Invalid
-from formflow.extensions import db
+from formflow.errors import Invalid
 from formflow.forms.texts import localized
 from formflow.processes import field_editor as editor
 from formflow.processes import form_fields, form_preview, services
 from formflow.processes.editor_problems import by_field
+from formflow.processes.editor_saving import save_edit
 from formflow.processes.field_settings import FIELDS, FieldSettings, from_form, settings_of
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.views import bp
@@ -117,40 +116,36 @@ def _opened(latest) -> DraftEditorForm:
     return form
 
 
-def _save(key: str, spec: dict, base: str):
-    return services.new_draft_from_edit(key, spec, actor=current_user, source="form", expected_sha256=base)
-
-
 def _field_saved(latest, path, change):
     form = DraftEditorForm()
     settings = from_form(request.form)
     if not form.validate_on_submit():
-        return _field_page(
-            latest, form, settings, path, [{"pointer": "", "message": _("Reload the page.")}], 400
+        reload = [{"pointer": "", "message": _("Reload the page.")}]
+        return _field_page(latest, form, settings, path, reload, 400)
+
+    def page(problems: list[dict], status: int):
+        return _field_page(latest, form, settings, path, problems, status)
+
+    if request.form.get("command") == "preview":
+        try:
+            return _field_page(latest, form, settings, path, preview_spec=change(latest.spec, settings))
+        except Invalid as invalid:
+            return page(invalid.errors, 422)
+
+    def saved(number: int):
+        message = _("The field is saved in draft version %(number)d: publish it to give new cases the form.",
+                    number=number)  # fmt: skip
+        flash(message, "success")
+        slug = "/".join([*form_fields.path_of(settings.group), path[-1] if path else settings.key])
+        anchor = f"field-{slug}"
+        return redirect(
+            url_for("processes.form_designer", key=latest.process.key, focus=f"edit-{slug}", _anchor=anchor)
         )
-    try:
-        spec = change(latest.spec, settings)
-        if request.form.get("command") == "preview":
-            return _field_page(latest, form, settings, path, preview_spec=spec)
-        result = _save(latest.process.key, spec, form.base.data)
-    except Invalid as invalid:
-        return _field_page(latest, form, settings, path, invalid.errors, 422)
-    except Conflict as conflict:
-        return _field_page(latest, form, settings, path, [{"pointer": "", "message": conflict.message}], 409)
-    db.session.commit()
-    flash(
-        _(
-            "The field is saved in draft version %(number)d: publish it to give new cases the form.",
-            number=result.version.number,
-        ),
-        "success",
-    )
-    slug = "/".join([*form_fields.path_of(settings.group), path[-1] if path else settings.key])
-    return redirect(
-        url_for(
-            "processes.form_designer", key=latest.process.key, focus=f"edit-{slug}", _anchor=f"field-{slug}"
-        )
-    )
+
+    return save_edit(
+        latest.process.key, lambda: change(latest.spec, settings), source="form", base=form.base.data,
+        page=page, saved=saved,
+    )  # fmt: skip
 
 
 def _outline_change(key: str, field: str, change, done: str, focus: str = ""):
@@ -158,26 +153,20 @@ def _outline_change(key: str, field: str, change, done: str, focus: str = ""):
     form = DraftEditorForm()
     if not form.validate_on_submit():
         return _designer(latest, form, [{"pointer": "", "message": _("Reload the page.")}], 400)
-    try:
-        result = _save(key, change(latest.spec), form.base.data)
-    except Invalid as invalid:
+
+    def page(problems: list[dict], status: int):
         # a problem of the field goes on its row; with no one field (a reorder), above the list
         row = f"/form/fields/{field}" if field else ""
-        problems = [
-            {**p, "pointer": row} if p["pointer"].startswith("/form/fields/") else p for p in invalid.errors
-        ]
-        return _designer(latest, form, problems, 422)
-    except Conflict as conflict:
-        return _designer(latest, form, [{"pointer": "", "message": conflict.message}], 409)
-    db.session.commit()
-    flash(done % {"number": result.version.number}, "success")
-    return redirect(
-        url_for(
-            "processes.form_designer",
-            key=key,
-            focus=focus or None,
-            _anchor=f"field-{field}" if field else None,
-        )
+        placed = [{**p, "pointer": row} if p["pointer"].startswith("/form/fields/") else p for p in problems]
+        return _designer(latest, form, placed, status)
+
+    def saved(number: int):
+        flash(done % {"number": number}, "success")
+        anchor = f"field-{field}" if field else None
+        return redirect(url_for("processes.form_designer", key=key, focus=focus or None, _anchor=anchor))
+
+    return save_edit(
+        key, lambda: change(latest.spec), source="form", base=form.base.data, page=page, saved=saved
     )
 
 

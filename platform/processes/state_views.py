@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from formflow.auth.decorators import permission_required
 from formflow.auth.permissions import ROLES
-from formflow.errors import Conflict, Invalid
-from formflow.extensions import db
+from formflow.errors import Invalid
 from formflow.processes import diagram, effect_forms, form_fields, services
 from formflow.processes import state_editor as editor
 from formflow.processes.editor_problems import whole_number
+from formflow.processes.editor_saving import save_edit
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.rule_inputs import spec_tables
 from formflow.processes.state_settings import ActionRow, from_form, settings_of
@@ -51,18 +50,14 @@ def edit_step(key: str, state: str):
             [{"pointer": at + p["input"], "message": p["message"]} for p in bad_json],
             422,
         )
-    try:
-        spec = editor.with_state_changed(latest.spec, state, settings, services.check_spec)
-        result = services.new_draft_from_edit(
-            key, spec, actor=current_user, source="workflow", expected_sha256=form.base.data
-        )
-    except Invalid as invalid:
-        return _page(latest, form, state, settings, invalid.errors, 422)
-    except Conflict as conflict:
-        return _page(latest, form, state, settings, [{"pointer": "", "message": conflict.message}], 409)
-    db.session.commit()
-    flash(_("The step is saved in draft version %(number)d.", number=result.version.number), "success")
-    return redirect(url_for("processes.show", key=key, _anchor="workflow"))
+    return save_edit(
+        key,
+        lambda: editor.with_state_changed(latest.spec, state, settings, services.check_spec),
+        source="workflow",
+        base=form.base.data,
+        page=lambda problems, status: _page(latest, form, state, settings, problems, status),
+        saved=lambda number: _done(key, _("The step is saved in draft version %(number)d.", number=number)),
+    )
 
 
 @bp.route("/<key>/steps/<state>/remove", methods=["POST"])
@@ -73,19 +68,21 @@ def remove_step(key: str, state: str):
     if not form.validate_on_submit():
         flash(_("Reload the page."), "error")
         return redirect(url_for("processes.edit_step", key=key, state=state))
-    try:
-        spec = editor.without_state(latest.spec, state, services.check_spec, request.form.get("instead", ""))
-        result = services.new_draft_from_edit(
-            key, spec, actor=current_user, source="workflow", expected_sha256=form.base.data
-        )
-    except Invalid as invalid:
-        settings = settings_of((latest.spec.get("workflow") or {}).get("states", {}).get(state) or {})
-        return _page(latest, form, state, settings, invalid.errors, 422)
-    except Conflict as conflict:
-        flash(conflict.message, "error")
-        return redirect(url_for("processes.edit_step", key=key, state=state))
-    db.session.commit()
-    flash(_("The step is removed in draft version %(number)d.", number=result.version.number), "success")
+    settings = settings_of((latest.spec.get("workflow") or {}).get("states", {}).get(state) or {})
+    return save_edit(
+        key,
+        lambda: editor.without_state(
+            latest.spec, state, services.check_spec, request.form.get("instead", "")
+        ),
+        source="workflow",
+        base=form.base.data,
+        page=lambda problems, status: _page(latest, form, state, settings, problems, status),
+        saved=lambda number: _done(key, _("The step is removed in draft version %(number)d.", number=number)),
+    )
+
+
+def _done(key: str, message: str):
+    flash(message, "success")
     return redirect(url_for("processes.show", key=key, _anchor="workflow"))
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from formflow.auth.decorators import permission_required
-from formflow.errors import Conflict, Invalid
-from formflow.extensions import db
 from formflow.processes import services
 from formflow.processes import table_structure as structure
+from formflow.processes.editor_saving import save_edit
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.views import bp
 from formflow.tables.cells import COLUMN_TYPES
@@ -39,33 +37,26 @@ def remove_table(key: str, table_key: str):
     if table is None or not form.validate_on_submit():
         flash(_("Reload the page."), "error")
         return redirect(url_for("processes.show", key=key))
-    try:
-        spec = structure.without_table(latest.spec, table_key, services.check_spec)
-        result = _save(key, spec, form.base.data)
-    except Invalid as invalid:
-        return _page(latest, form, table_key, structure.settings_of(table), invalid.errors, 422)
-    except Conflict as conflict:
-        return _page(
-            latest,
-            form,
-            table_key,
-            structure.settings_of(table),
-            [{"pointer": "", "message": conflict.message}],
-            409,
-        )
-    db.session.commit()
-    flash(_("The table is removed in draft version %(number)d.", number=result.version.number), "success")
-    return redirect(url_for("processes.show", key=key))
+    settings = structure.settings_of(table)
+
+    def removed(number: int):
+        flash(_("The table is removed in draft version %(number)d.", number=number), "success")
+        return redirect(url_for("processes.show", key=key))
+
+    return save_edit(
+        key,
+        lambda: structure.without_table(latest.spec, table_key, services.check_spec),
+        source="table",
+        base=form.base.data,
+        page=lambda problems, status: _page(latest, form, table_key, settings, problems, status),
+        saved=removed,
+    )
 
 
 def _table(spec: dict, table_key: str) -> dict | None:
     return next(
         (t for t in spec.get("tables") or [] if isinstance(t, dict) and t.get("key") == table_key), None
     )
-
-
-def _save(key: str, spec: dict, base: str):
-    return services.new_draft_from_edit(key, spec, actor=current_user, source="table", expected_sha256=base)
 
 
 def _edited(key: str, table_key: str | None):
@@ -88,16 +79,19 @@ def _edited(key: str, table_key: str | None):
     command = request.form.get("command", "save")
     if command != "save":
         return _page(latest, form, table_key, structure.changed(settings, command))
-    try:
-        spec = structure.with_table(latest.spec, settings, services.check_spec, original=table_key)
-        result = _save(key, spec, form.base.data)
-    except Invalid as invalid:
-        return _page(latest, form, table_key, settings, invalid.errors, 422)
-    except Conflict as conflict:
-        return _page(latest, form, table_key, settings, [{"pointer": "", "message": conflict.message}], 409)
-    db.session.commit()
-    flash(_("The table is saved in draft version %(number)d.", number=result.version.number), "success")
-    return redirect(url_for("processes.table_grid", key=key, table_key=settings.key))
+
+    def saved(number: int):
+        flash(_("The table is saved in draft version %(number)d.", number=number), "success")
+        return redirect(url_for("processes.table_grid", key=key, table_key=settings.key))
+
+    return save_edit(
+        key,
+        lambda: structure.with_table(latest.spec, settings, services.check_spec, original=table_key),
+        source="table",
+        base=form.base.data,
+        page=lambda problems, status: _page(latest, form, table_key, settings, problems, status),
+        saved=saved,
+    )
 
 
 def _page(latest, form, table_key, settings, problems=(), status: int = 200):
