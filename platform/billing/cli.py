@@ -33,8 +33,14 @@ def fees_run(now_text: str | None, dry_run: bool) -> None:
     if sys.stdout.isatty() and total:
         with click.progressbar(length=total, label="Subscriptions", show_eta=True, show_percent=True) as bar:
             report = fee_run.run_fees(today, dry_run=dry_run, progress=bar.update)
-    else:
-        report = fee_run.run_fees(today, dry_run=dry_run)
+    else:  # cron, a log: a line per chunk committed
+        done = [0]
+
+        def logged(step: int) -> None:
+            done[0] += step
+            click.echo(f"  {done[0]} of {total} subscriptions done")
+
+        report = fee_run.run_fees(today, dry_run=dry_run, progress=logged)
     if dry_run:
         for due in report.dues:
             click.echo(f"{due.customer_code}  {due.item}  {due.period}  {due.amount:,.2f}  {due.title}")

@@ -91,12 +91,12 @@ def run_fees(
                     report.charged += due.amount
                 else:
                     _charge(subscription, version, due, report)
-            if progress is not None:
-                progress(1)
         if dry_run:
             db.session.rollback()
         else:
             db.session.commit()
+        if progress is not None:
+            progress(len(ids[offset : offset + CHUNK]))  # once the chunk is committed
     return report
 
 

@@ -236,3 +236,58 @@ def test_nodes_running_the_fee_run_together_charge_each_period_once(live_app):
         assert journals == count * 3
         for number in range(count):
             assert balances(customers.get_by_code(f"FRN{number}"))["prepaid"] == Decimal("100.00")
+
+
+@pytest.mark.live_db
+def test_a_run_killed_half_way_and_run_again_charges_each_period_once(live_app, tmp_path):
+    """`formflow fees run` in a process of its own, killed with SIGKILL once its first chunk is
+    committed: the chunk it was in is rolled back by the database, and the next run charges
+    what is left — every period of every subscription once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from urllib.parse import quote
+
+    count = fee_run.CHUNK * 6
+    with live_app.app_context():
+        plans.save_plan("basic", {"zh-CN": "基础", "en": "Basic"}, {"items": [MONTHLY]})
+        for number in range(count):
+            found = customers.create(f"FK{number:04d}", f"中断客户{number}", "B")
+            found.created_at = datetime(2025, 1, 1)
+            ledger.post_for_customer(found, "top_up", Decimal("1000.00"), key=f"fk-{number}", memo="预存")
+            plans.subscribe(found, "basic", date(2026, 1, 1))
+        db.session.commit()
+        url = db.engine.url.render_as_string(hide_password=False)
+        options = live_app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("connect_args", {}).get("options")
+    if options:  # PostgreSQL: the test's own schema, as the search path
+        url += ("&" if "?" in url else "?") + "options=" + quote(options)
+    env = {**os.environ, "FORMFLOW_DATABASE_URL": url, "FORMFLOW_SECRET_KEY": "kill-test",
+           "FORMFLOW_INSTANCE_DIR": str(tmp_path / "instance"), "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    run = subprocess.Popen(
+        [sys.executable, "-m", "formflow", "fees", "run", "--now", "2026-03-15"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines = []
+    for line in run.stdout:  # the first chunk is committed: kill it in the middle of the next
+        lines.append(line)
+        if "subscriptions done" in line:
+            run.send_signal(signal.SIGKILL)
+            break
+    run.wait(timeout=60)
+    run.stdout.close()
+    assert run.returncode == -signal.SIGKILL, "".join(lines)  # killed, not finished
+    expected = count * 3
+    with live_app.app_context():
+        charged = db.session.execute(sa.select(sa.func.count()).select_from(FeeCharge)).scalar_one()
+        assert fee_run.CHUNK * 3 <= charged < expected  # what it committed stays; the rest is not there
+    with live_app.app_context():
+        report = fee_run.run_fees(date(2026, 3, 15))
+        assert report.failed == 0
+        assert db.session.execute(sa.select(sa.func.count()).select_from(FeeCharge)).scalar_one() == expected
+        journals = db.session.execute(
+            sa.select(sa.func.count()).select_from(Journal).where(Journal.kind == "management_fee")
+        ).scalar_one()
+        assert journals == expected
+        assert balances(customers.get_by_code("FK0000"))["prepaid"] == Decimal("100.00")
+        assert balances(customers.get_by_code(f"FK{count - 1:04d}"))["prepaid"] == Decimal("100.00")
