@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from formflow.auth.decorators import permission_required
-from formflow.errors import Conflict, Invalid, NotFound
-from formflow.extensions import db
+from formflow.errors import NotFound
 from formflow.processes import checklist_editor as editor
 from formflow.processes import services
 from formflow.processes.editor_problems import whole_number
+from formflow.processes.editor_saving import save_edit
 from formflow.processes.forms import DraftEditorForm
 from formflow.processes.titles import state_title
 from formflow.processes.views import bp
@@ -41,28 +40,25 @@ def edit_checklist(key: str, state: str):
         )
     if command != "save":  # add, remove, move: shown again, nothing saved yet
         return _page(latest, state, form, editor.changed(rows, command), focus=_focus(command, len(rows)))
-    try:
-        spec = editor.with_rows(latest.spec, state, rows, services.check_spec)
-        result = services.new_draft_from_edit(
-            key, spec, actor=current_user, source="checklist", expected_sha256=form.base.data
-        )
-    except Invalid as invalid:
-        return _page(latest, state, form, rows, problems=invalid.errors, status=422)
-    except Conflict as conflict:
-        return _page(
-            latest, state, form, rows, problems=[{"pointer": "", "message": conflict.message}], status=409
-        )
-    db.session.commit()
-    flash(
-        _(
+
+    def saved(number: int):
+        message = _(
             "The checklist of “%(state)s” is saved in draft version %(number)d. Publish it to give new cases "
             "the checklist; cases already running keep theirs.",
-            state=state_title(result.version, state),
-            number=result.version.number,
-        ),
-        "success",
+            state=state_title(latest.spec, state),
+            number=number,
+        )
+        flash(message, "success")
+        return redirect(url_for("processes.edit_checklist", key=key, state=state))
+
+    return save_edit(
+        key,
+        lambda: editor.with_rows(latest.spec, state, rows, services.check_spec),
+        source="checklist",
+        base=form.base.data,
+        page=lambda problems, status: _page(latest, state, form, rows, problems=problems, status=status),
+        saved=saved,
     )
-    return redirect(url_for("processes.edit_checklist", key=key, state=state))
 
 
 def _focus(command: str, count: int) -> str | None:
