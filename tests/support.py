@@ -74,3 +74,25 @@ def finishes(work, seconds: float = 10) -> bool:
     thread.start()
     thread.join(seconds)
     return not thread.is_alive()
+
+
+def nodes_together(app, work, nodes: int, timeout: float = 300) -> tuple[list, list]:
+    """`work()` run by `nodes` threads at once (as nodes of a cluster would, each with its own
+    app context and session), released together by a barrier: (their results, their errors)."""
+    start = threading.Barrier(nodes)
+    results, failures = [], []
+
+    def node() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                results.append(work())
+        except BaseException as error:  # reported to the caller
+            failures.append(error)
+
+    threads = [threading.Thread(target=node) for _ in range(nodes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results, failures

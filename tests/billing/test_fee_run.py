@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from support import nodes_together
 
 from formflow.billing import fee_run, plans
 from formflow.billing.models import FeeCharge
@@ -199,8 +200,6 @@ def test_the_cli_runs_it_and_tick_runs_it_too(app, customer):
 
 @pytest.mark.live_db
 def test_nodes_running_the_fee_run_together_charge_each_period_once(live_app):
-    import threading
-
     count, nodes = 8, 3
     with live_app.app_context():
         plans.save_plan("basic", {"zh-CN": "基础", "en": "Basic"}, {"items": [MONTHLY]})
@@ -210,22 +209,7 @@ def test_nodes_running_the_fee_run_together_charge_each_period_once(live_app):
             ledger.post_for_customer(found, "top_up", Decimal("1000.00"), key=f"frn-{number}", memo="预存")
             plans.subscribe(found, "basic", date(2026, 1, 1))
         db.session.commit()
-    start = threading.Barrier(nodes)
-    reports, failures = [], []
-
-    def node() -> None:
-        try:
-            with live_app.app_context():
-                start.wait()
-                reports.append(fee_run.run_fees(date(2026, 3, 15)))
-        except BaseException as error:  # reported below
-            failures.append(error)
-
-    threads = [threading.Thread(target=node) for _ in range(nodes)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    reports, failures = nodes_together(live_app, lambda: fee_run.run_fees(date(2026, 3, 15)), nodes)
     assert failures == [] and len(reports) == nodes
     assert sum(report.posted for report in reports) == count * 3  # January, February, March
     with live_app.app_context():

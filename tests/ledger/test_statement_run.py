@@ -6,12 +6,12 @@ statement's; the staff are told once per customer; the statement page lists what
 from __future__ import annotations
 
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from support import nodes_together
 
 from formflow.customers import services as customers
 from formflow.extensions import db
@@ -170,22 +170,7 @@ def test_nodes_issuing_together_issue_each_statement_once(live_app):
         db.session.commit()
         now = month_bounds()[1] + timedelta(days=1)  # next month: this month's statements are due
 
-    start = threading.Barrier(nodes)
-    reports, failures = [], []
-
-    def node() -> None:
-        try:
-            with live_app.app_context():
-                start.wait()
-                reports.append(statement_run.issue_monthly_statements(now))
-        except BaseException as error:  # reported below
-            failures.append(error)
-
-    threads = [threading.Thread(target=node) for _ in range(nodes)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    reports, failures = nodes_together(live_app, lambda: statement_run.issue_monthly_statements(now), nodes)
     assert failures == [] and len(reports) == nodes
     assert sum(report.failed for report in reports) == 0
     assert sum(report.issued for report in reports) == customers_count
