@@ -86,6 +86,7 @@ def _register_permission_rules() -> None:
 
 def _register_customer_sections() -> None:
     """The customer page's sections from packages above customers (customers.page_sections)."""
+    from formflow.billing import customer_section as _billing  # noqa: F401  (fee subscriptions, charges)
     from formflow.cases import customer_sections as _cases  # noqa: F401  (cases, notices)
     from formflow.ledger import customer_section as _ledger  # noqa: F401  (balances, entries)
 

@@ -53,3 +53,14 @@ def test_staff_may_not_read_the_fee_pages(app, login_as, charged):
     staff = login_as("staff")
     assert staff.get("/billing/").status_code == 403
     assert staff.get("/billing/charges").status_code == 403
+
+
+def test_the_customer_page_shows_the_subscription_and_its_charges_to_finance_only(app, login_as, charged):
+    finance = login_as("finance")
+    finance.get("/lang/en")
+    page = html.unescape(finance.get("/customers/BP01").get_data(as_text=True))
+    assert 'data-testid="fee-subscriptions"' in page and "Grid plan" in page and "2026-09-01" in page
+    assert 'data-testid="fee-charges"' in page and "short: to the receivable 200.00" in page
+    assert 'data-testid="fee-subscriptions"' not in login_as("staff").get("/customers/BP01").get_data(
+        as_text=True
+    )

@@ -1,0 +1,39 @@
+"""The customer page's management-fee section: the customer's subscriptions and the latest
+charges the fee run made (registered in customers.page_sections; the app factory imports this).
+Shown to those who may read management fees, and only to customers who have a subscription."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_login import current_user
+
+from formflow.auth.permissions import can
+from formflow.billing.models import FeeCharge, FeePlan, Subscription
+from formflow.customers.models import Customer
+from formflow.customers.page_sections import Section, section
+from formflow.extensions import db
+
+RECENT = 12
+
+
+@section(20)
+def fees(customer: Customer) -> Section | None:
+    if not can(current_user, "billing.read"):
+        return None
+    subscriptions = db.session.execute(
+        sa.select(Subscription, FeePlan)
+        .join(FeePlan, FeePlan.id == Subscription.plan_id)
+        .where(Subscription.customer_id == customer.id)
+        .order_by(Subscription.id)
+    ).all()
+    if not subscriptions:
+        return None
+    charges = db.session.execute(
+        sa.select(FeeCharge)
+        .where(FeeCharge.subscription_id.in_([subscription.id for subscription, _plan in subscriptions]))
+        .order_by(FeeCharge.id.desc())
+        .limit(RECENT)
+    ).scalars()
+    return Section(
+        "billing/_customer_section.html", {"subscriptions": subscriptions, "charges": list(charges)}
+    )
