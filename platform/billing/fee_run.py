@@ -27,12 +27,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from formflow.billing.calendar import Period, months_of, periods, prorated
 from formflow.billing.models import FeeCharge, FeePlanVersion, Subscription
+from formflow.billing.plans import latest_version
 from formflow.customers.models import Customer
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db, utcnow
 from formflow.forms.texts import localized
 from formflow.i18n import business_zone
 from formflow.ledger.services import post_for_customer
+from formflow.tables.cells import columns_of, key_column_of
 from formflow.tables.lookups import current_global_tables
 
 log = logging.getLogger(__name__)
@@ -80,11 +82,14 @@ def run_fees(
     )
     db.session.commit()
     tables = _tables()
+    versions: dict[int, FeePlanVersion] = {}  # a plan's newest version, read once per run
     for offset in range(0, len(ids), CHUNK):
         chunk = _claimed(ids[offset : offset + CHUNK])
         for subscription in chunk:
             report.subscriptions += 1
-            version = _version(subscription.plan_id)
+            if subscription.plan_id not in versions:
+                versions[subscription.plan_id] = latest_version(subscription.plan_id)
+            version = versions[subscription.plan_id]
             for due in dues_of(subscription, version, today, tables):
                 if dry_run:
                     report.dues.append(due)
@@ -112,13 +117,12 @@ def _tables() -> dict[str, dict]:
     """{table key: {tier: {column: value}}} of the global tables, read once per run."""
     found = {}
     for key, version in current_global_tables().items():
-        names = [c["name"] if isinstance(c, dict) else c for c in version.columns or []]
-        key_column = version.key_column if version.key_column in names else (names[0] if names else None)
-        if key_column is None:
+        table = version.as_table()
+        names = [column.name for column in columns_of(table)]
+        if key_column_of(table) not in names:
             continue
-        found[key] = {
-            row[names.index(key_column)]: dict(zip(names, row, strict=False)) for row in version.rows or []
-        }
+        at = names.index(key_column_of(table))
+        found[key] = {row[at]: dict(zip(names, row, strict=False)) for row in table.get("rows") or []}
     return found
 
 
@@ -162,15 +166,6 @@ def _periods_of(item: dict, subscription: Subscription, today: date) -> Iterator
         anchor_day=subscription.anchor_day,
         end=subscription.end_date,
     )
-
-
-def _version(plan_id: int) -> FeePlanVersion:
-    return db.session.execute(
-        sa.select(FeePlanVersion)
-        .where(FeePlanVersion.plan_id == plan_id)
-        .order_by(FeePlanVersion.number.desc())
-        .limit(1)
-    ).scalar_one()
 
 
 def _amount(item: dict, subscription: Subscription, customer: Customer, tables: dict) -> Decimal | None:
@@ -244,16 +239,20 @@ def _claim(subscription_id: int, due: Due, number: int) -> int | None:
     ).scalar()
     if retried is not None:
         return retried
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(FeeCharge.__table__).on_conflict_do_nothing().returning(FeeCharge.id)
+    insert = _insert(connection).on_conflict_do_nothing().returning(FeeCharge.id)
     return connection.execute(insert, row).scalar()
+
+
+def _insert(connection: sa.Connection):
+    """An INSERT into fee_charge that can say ON CONFLICT (SQLite's or PostgreSQL's)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(FeeCharge.__table__)
 
 
 def _failed(subscription_id: int, due: Due, number: int, message: str) -> None:
     with db.session.begin_nested():
         connection = db.session.connection()
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(FeeCharge.__table__).values(
+        insert = _insert(connection).values(
             subscription_id=subscription_id, item=due.item, period=due.period, plan_version=number,
             amount=due.amount, to_receivable=Decimal("0"), status="failed", message=message[:500],
             created_at=utcnow(),

@@ -53,6 +53,15 @@ def localized(text: Any, language: str | None = None) -> str:
     return str(text)
 
 
+def exact_text(text: Any, language: str) -> str:
+    """The text in `language` exactly, no fallback to the other ("" when it has none): what an
+    editor shows in that language's input. A plain string counts as zh-CN."""
+    if isinstance(text, dict):
+        value = text.get(language)
+        return value if isinstance(value, str) else ""
+    return text if isinstance(text, str) and language == "zh-CN" else ""
+
+
 def is_text(value: Any) -> bool:
     """A string or a {language: string} map: what ui:title, ui:help … accept."""
     if isinstance(value, str):

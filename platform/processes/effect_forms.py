@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from formflow.customers.models import status_labels
 from formflow.effects import EFFECTS
+from formflow.ledger.services import account_label
 from formflow.ledger.statements import kind_labels
 from formflow.processes.editor_problems import whole_number
 
@@ -47,7 +48,7 @@ def _value_words() -> dict[str, dict[str, str]]:
     return {
         "kind": kind_labels(),
         "status": status_labels(),
-        "account": {"prepaid": _("Prepaid"), "deposit": _("Deposit"), "receivable": _("Receivable")},
+        "account": {kind: account_label(kind) for kind in ("prepaid", "deposit", "receivable")},
         "short": {"refuse": _("Refuse the action"), "receivable": _("Book the rest as receivable")},
     }
 

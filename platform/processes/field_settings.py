@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from formflow.forms.texts import localized
+from formflow.forms.texts import exact_text, localized
 from formflow.processes.form_fields import CHOICES, Located, kind_of
 
 FLAGS = ("required", "readonly")
@@ -64,11 +64,11 @@ def settings_of(found: Located, group: str = "") -> FieldSettings:
         key=found.name,
         kind=kind,
         title_zh=localized(title, "zh-CN") or localized(schema.get("title"), "zh-CN"),
-        title_en=_only(title, "en"),
-        help_zh=_only(help_text, "zh-CN"),
-        help_en=_only(help_text, "en"),
-        placeholder_zh=_only(placeholder, "zh-CN"),
-        placeholder_en=_only(placeholder, "en"),
+        title_en=exact_text(title, "en"),
+        help_zh=exact_text(help_text, "zh-CN"),
+        help_en=exact_text(help_text, "en"),
+        placeholder_zh=exact_text(placeholder, "zh-CN"),
+        placeholder_en=exact_text(placeholder, "en"),
         required=found.name in (found.parent.schema.get("required") or []),
         readonly=bool(ui.get("ui:readonly") or schema.get("readOnly")),
         minimum=_text(schema.get(lower, "")),  # an exclusive bound is kept as it is (JSON mode)
@@ -81,14 +81,6 @@ def settings_of(found: Located, group: str = "") -> FieldSettings:
         default=_default_text(schema.get("default")),
         group=group,
     )
-
-
-def _only(text: Any, language: str) -> str:
-    """The text in `language` exactly (no fallback to another language)."""
-    if isinstance(text, dict):
-        value = text.get(language)
-        return value if isinstance(value, str) else ""
-    return text if isinstance(text, str) and language == "zh-CN" else ""
 
 
 def _text(value: Any) -> str:
@@ -123,7 +115,7 @@ def _options_text(source: dict, ui: dict) -> str:
     for index, value in enumerate(values):
         name = names[index] if index < len(names) else titles[index]
         zh = localized(name, "zh-CN") or str(value)
-        en = _only(name, "en")
+        en = exact_text(name, "en")
         lines.append(f"{value} = {zh}" + (f" | {en}" if en else ""))
     return "\n".join(lines)
 

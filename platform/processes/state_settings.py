@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from formflow.forms.texts import localized
+from formflow.forms.texts import exact_text, localized
 from formflow.processes.editor_problems import whole_number
 
 ACTION_FIELDS = ("name", "title_zh", "title_en", "to", "guard", "guard_zh", "guard_en", "old")
@@ -68,13 +68,6 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _only(text: Any, language: str) -> str:
-    if isinstance(text, dict):
-        value = text.get(language)
-        return value if isinstance(value, str) else ""
-    return text if isinstance(text, str) and language == "zh-CN" else ""
-
-
 def threshold_parts(required: Any) -> tuple[str, str, str, str, str] | None:
     """(base, more, field, table, column) of `{"if": [{">": [{"var": "data.F"}, {"lookup": [T,
     {"var": "customer.tier"}, C]}]}, MORE, BASE]}`, else None."""
@@ -100,7 +93,7 @@ def settings_of(state: dict) -> StateSettings:
     required = approvals.get("required")
     settings = StateSettings(
         title_zh=localized(state.get("title"), "zh-CN"),
-        title_en=_only(state.get("title"), "en"),
+        title_en=exact_text(state.get("title"), "en"),
         kind=state.get("kind") or ("final" if state.get("final") else "form"),
         assignee="role" if "role" in assignee else "field" if "field" in assignee else "",
         assignee_role=assignee.get("role", ""),
@@ -135,12 +128,12 @@ def settings_of(state: dict) -> StateSettings:
                 name=name,
                 old=name,
                 title_zh=localized(action.get("title"), "zh-CN"),
-                title_en=_only(action.get("title"), "en"),
+                title_en=exact_text(action.get("title"), "en"),
                 to=action.get("to", ""),
                 roles=[r for r in action.get("roles") or [] if isinstance(r, str)],
                 guard=_text(guard.get("when")),
-                guard_zh=_only(guard.get("message"), "zh-CN"),
-                guard_en=_only(guard.get("message"), "en"),
+                guard_zh=exact_text(guard.get("message"), "zh-CN"),
+                guard_en=exact_text(guard.get("message"), "en"),
                 comment="comment" in requires or action.get("comment") == "required",
                 checklist="checklist" in requires,
             )
