@@ -12,7 +12,8 @@ retried by the next run.
 
 When the prepaid balance is short the plan's policy decides: "partial" takes what is there and
 puts the rest on the customer's receivable, "receivable" puts it all there (the charge is
-then `short`). `dry_run` works out the same charges and writes nothing."""
+then `short`), and an invoice for what went to the receivable is issued with the charge, due
+the plan's `due_days` later. `dry_run` works out the same charges and writes nothing."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from formflow.billing import invoices
 from formflow.billing.calendar import Period, months_of, periods, prorated
 from formflow.billing.models import FeeCharge, FeePlanVersion, Subscription
 from formflow.billing.plans import latest_version
@@ -202,6 +204,8 @@ def _charge(subscription: Subscription, version: FeePlanVersion, due: Due, repor
                 Decimal("0"),
             )
             status = "short" if to_receivable > 0 else "posted"
+            if to_receivable > 0:
+                _invoice(subscription, version, due, charge_id, to_receivable, report.today)
             db.session.execute(
                 sa.update(FeeCharge)
                 .where(FeeCharge.id == charge_id)
@@ -215,6 +219,19 @@ def _charge(subscription: Subscription, version: FeePlanVersion, due: Due, repor
     report.short += status == "short"
     report.charged += due.amount
     report.to_receivable += to_receivable
+
+
+def _invoice(
+    subscription: Subscription, version: FeePlanVersion, due: Due, charge_id: int, owed: Decimal, today: date
+) -> None:
+    """The invoice for what the prepaid balance could not cover (one per short charge)."""
+    title = due.title if due.period == "signing" else f"{due.title} ({due.period})"
+    invoices.issue(
+        subscription.customer,
+        [invoices.Item(title, owed, charge_id, due.period)],
+        issue_date=today,
+        due_days=version.definition.get("due_days", invoices.DEFAULT_DUE_DAYS),
+    )
 
 
 def _claim(subscription_id: int, due: Due, number: int) -> int | None:

@@ -85,3 +85,168 @@ class FeeCharge(db.Model):
     journal_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_journal.id"))
     message: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- invoices, instalments, payments ------------------------------------------------------------
+
+#: an invoice's stored status; "overdue" is read from the due date (invoices.status_on)
+INVOICE_STATUSES = ("issued", "partially_paid", "paid", "void")
+INSTALMENT_STATUSES = ("proposed", "open", "partially_paid", "paid", "cancelled")
+PAYMENT_METHODS = ("bank_transfer", "online", "auto_debit")
+
+
+class InvoiceCounter(db.Model):
+    """The last invoice number given in a year: one conditional UPDATE … RETURNING per invoice,
+    so numbers are unique and without gaps under concurrency."""
+
+    __tablename__ = "billing_invoice_counter"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class Invoice(db.Model):
+    """A payment notice (缴费通知单) for what the customer owes on the receivable: its number
+    (INV-2026-000042, unique per year), items, dates, what is paid, its status."""
+
+    __tablename__ = "billing_invoice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(20), default="issued", index=True)
+    #: the day it was paid in full (the last payment's date)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    #: the customer's prepaid balance when it was issued (printed on the notice)
+    prepaid_at_issue: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    void_journal_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_journal.id"))
+    void_reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    items: Mapped[list[InvoiceItem]] = relationship(order_by="InvoiceItem.position", lazy="selectin")
+    instalments: Mapped[list[Instalment]] = relationship(order_by="Instalment.seq", lazy="selectin")
+
+    @property
+    def outstanding(self) -> Decimal:
+        return Decimal("0.00") if self.status == "void" else self.total - self.paid
+
+
+class InvoiceItem(db.Model):
+    __tablename__ = "billing_invoice_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    #: the fee charge it bills (one invoice per short charge: unique)
+    charge_id: Mapped[int | None] = mapped_column(ForeignKey("fee_charge.id"), unique=True)
+    period: Mapped[str] = mapped_column(String(10), default="")
+
+
+class Instalment(db.Model):
+    """One dated part of an invoice paid in instalments."""
+
+    __tablename__ = "billing_instalment"
+    __table_args__ = (UniqueConstraint("invoice_id", "seq", name="uq_billing_instalment_invoice_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
+    seq: Mapped[int]
+    due_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid
+
+
+class Payment(db.Model):
+    """Money received from a customer: posted bank → receivable (the invoices it pays) and the
+    rest to prepaid, once per `key` (`case:{id}:payment`, `webhook:{event id}`)."""
+
+    __tablename__ = "billing_payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    to_prepaid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    method: Mapped[str] = mapped_column(String(20), index=True)
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    paid_on: Mapped[date] = mapped_column(Date, index=True)
+    journal_id: Mapped[int] = mapped_column(ForeignKey("ledger_journal.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    allocations: Mapped[list[PaymentAllocation]] = relationship(
+        order_by="PaymentAllocation.id", lazy="selectin"
+    )
+
+
+class PaymentAllocation(db.Model):
+    """Part of a payment applied to an invoice (to one of its instalments when it has them)."""
+
+    __tablename__ = "billing_payment_allocation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("billing_payment.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_instalment.id"))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    #: the due date of what it paid, and whether the payment came after it
+    due_date: Mapped[date] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(default=False)
+
+    invoice: Mapped[Invoice] = relationship()
+
+
+class Reminder(db.Model):
+    """A payment reminder sent for an invoice or an instalment at an offset from its due date;
+    the unique key (target, offset) is the claim: sent once."""
+
+    __tablename__ = "billing_reminder"
+    __table_args__ = (UniqueConstraint("target", "offset_days", name="uq_billing_reminder_target_offset"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "invoice:42" or "instalment:7"
+    target: Mapped[str] = mapped_column(String(40))
+    offset_days: Mapped[int]
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("billing_invoice.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    escalated_to: Mapped[str] = mapped_column(String(40), default="")
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    customer: Mapped[Customer] = relationship()
+    invoice: Mapped[Invoice] = relationship()
+
+
+class WebhookDelivery(db.Model):
+    """A signed payment event received on /api/v1/webhooks/payments (the delivery log); the
+    event id is unique: the same event twice confirms once."""
+
+    __tablename__ = "billing_webhook_delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    event_type: Mapped[str] = mapped_column(String(60))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing_payment.id"))
+    #: how many times it arrived
+    deliveries: Mapped[int] = mapped_column(default=1)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_received_at: Mapped[datetime] = mapped_column(default=utcnow)

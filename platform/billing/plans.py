@@ -13,7 +13,8 @@ A plan:
 `when`: "signing" (charged once, on the start date) or "period" (at each period's start).
 `amount`: a fixed amount, or the customer's tier's row of a global parameter table (overridable
 per subscription). `short`: when the prepaid balance is too low, take what is there and put the
-rest on the receivable ("partial"), or put it all on the receivable ("receivable")."""
+rest on the receivable ("partial"), or put it all on the receivable ("receivable"); the invoice for
+what goes to the receivable is due `due_days` (default 15) after it is issued."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ PLAN_SCHEMA = {
             },
         },
         "short": {"enum": ["partial", "receivable"]},
+        "due_days": {"type": "integer", "minimum": 0, "maximum": 365},
     },
 }
 

@@ -38,7 +38,9 @@ SYSTEM_ACCOUNTS = {
 #: customer accounts that may go below zero (a receivable paid beyond what was owed)
 MAY_GO_NEGATIVE = {"receivable"}
 #: what a journal is for
-JOURNAL_KINDS = ("top_up", "usage", "refund", "deduction", "management_fee", "adjustment", "reversal")
+JOURNAL_KINDS = (
+    "top_up", "usage", "refund", "deduction", "management_fee", "payment", "adjustment", "reversal",
+)  # fmt: skip
 
 MONEY = Money()
 

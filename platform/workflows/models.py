@@ -93,6 +93,8 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
+    #: an address outside the users (a customer's contact) this one is e-mailed to instead
+    email: Mapped[str | None] = mapped_column(String(200))
 
 
 class NoticeDocument(db.Model):
