@@ -100,7 +100,7 @@ def issue(
             amount=item.amount,
             charge_id=item.charge_id,
             period=item.period,
-        )  # fmt: skip
+        )
         for index, item in enumerate(items)
     )
     db.session.flush()

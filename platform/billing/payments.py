@@ -240,7 +240,7 @@ def _allocate(payment: Payment, invoice: Invoice, instalment: Instalment | None,
             amount=amount,
             due_date=due,
             late=payment.paid_on > due,
-        )  # fmt: skip
+        )
     )
 
 
