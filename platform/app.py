@@ -71,7 +71,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_effects() -> None:
     """The packages with workflow effects register them in formflow.effects on import: the
     registry is full whenever an app exists (server, CLI, tests). A new one is added here."""
-    from formflow.billing import effects as _billing  # noqa: F401  (billing.subscribe)
+    from formflow.billing import effects as _billing  # noqa: F401  (billing.subscribe, .register_payment)
     from formflow.cases import effects  # noqa: F401  (set_field, customer.set_status, start_case)
     from formflow.ledger import effects as _ledger  # noqa: F401  (ledger.post)
     from formflow.workflows import notify, webhooks  # noqa: F401

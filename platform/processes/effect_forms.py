@@ -30,6 +30,7 @@ TITLES = {
     "notify": _l("Send a notice"),
     "webhook": _l("Call a webhook"),
     "billing.subscribe": _l("Subscribe the customer to a fee plan"),
+    "billing.register_payment": _l("Register the payment (invoices first, the rest to prepaid)"),
 }
 LABELS = {
     "kind": _l("Kind of posting"), "amount": _l("Amount (a number or JSONLogic)"),
@@ -41,6 +42,8 @@ LABELS = {
     "url": _l("URL"), "event": _l("Event name"), "plan": _l("Fee plan key"),
     "start": _l("Start date (ISO date or JSONLogic)"), "end": _l("End date (optional)"),
     "anchor_day": _l("Billing day (optional)"),
+    "paid_on": _l("Payment date (ISO date or JSONLogic)"), "method": _l("Payment method (JSONLogic)"),
+    "reference": _l("Reference (optional)"), "allocations": _l("Invoices paid (JSONLogic, optional)"),
 }  # fmt: skip
 
 

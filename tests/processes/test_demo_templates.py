@@ -60,7 +60,7 @@ def test_payment_registration_template(app_ctx):
     assert schema["then"] == {"required": ["bank_reference"]}
     assert ui["receipt"]["ui:widget"] == "file"
     assert ui["receipt"]["ui:options"] == {"accept": [".pdf", "image/*"], "maxSize": 5242880}
-    assert {rule["kind"] for rule in spec["rules"]} == {"visible", "validate", "compute"}
+    assert {rule["kind"] for rule in spec["rules"]} == {"visible", "required", "validate", "compute"}
     assert len(spec["tests"]) >= 3 and services.run_spec_tests(spec) == []
     for name, field_ui in ui.items():
         assert set(field_ui["ui:title"]) == {"zh-CN", "en"}, name
