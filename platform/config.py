@@ -91,6 +91,8 @@ def settings_from_env(instance_path: Path, *, secret_key: str | None = None) -> 
         "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", False),
         #: signs outbound webhooks (X-Formflow-Signature); deliveries wait while it is unset
         "WEBHOOK_SECRET": _env("WEBHOOK_SECRET"),
+        #: verifies inbound payment events (Formflow-Signature); unset: the endpoint refuses them
+        "PAYMENT_WEBHOOK_SECRET": _env("PAYMENT_WEBHOOK_SECRET"),
         #: keys the audit hash chain (HMAC); unset: derived from SECRET_KEY, with a warning (audit/keying.py)
         "AUDIT_KEY": _env("AUDIT_KEY"),
         #: internal hosts webhooks may reach ("name", "name:port", comma separated; see outbound.py)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from formflow.api.openapi_case_paths import CASE_PATHS
 from formflow.api.openapi_case_schemas import CASE_SCHEMAS
-from formflow.api.openapi_ledger import LEDGER_PATHS, LEDGER_SCHEMAS
+from formflow.api.openapi_ledger import LEDGER_PATHS, LEDGER_SCHEMAS, WEBHOOK_PATHS, WEBHOOK_SCHEMAS
 from formflow.api.openapi_processes import PROCESS_PATHS, PROCESS_SCHEMAS
 from formflow.api.openapi_responses import ERRORS, error_response, json_response
 from formflow.customers.fields import CODE as CUSTOMER_CODE
@@ -43,6 +43,7 @@ def document() -> dict:
                 **PROCESS_SCHEMAS,
                 **CASE_SCHEMAS,
                 **LEDGER_SCHEMAS,
+                **WEBHOOK_SCHEMAS,
                 "Me": {
                     "type": "object",
                     "properties": {
@@ -68,6 +69,7 @@ def document() -> dict:
             **PROCESS_PATHS,
             **CASE_PATHS,
             **LEDGER_PATHS,
+            **WEBHOOK_PATHS,
             "/me": {
                 "get": {
                     "summary": "The user the token belongs to",

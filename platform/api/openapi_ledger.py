@@ -120,3 +120,72 @@ LEDGER_PATHS = {
         }
     },
 }
+
+WEBHOOK_PATHS = {
+    "/webhooks/payments": {
+        "post": {
+            "summary": "A signed payment event (online payment or auto-debit), confirmed once per event id",
+            "description": (
+                "No bearer token: the header Formflow-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "
+                '"<t>.<raw body>"> with FORMFLOW_PAYMENT_WEBHOOK_SECRET authenticates, within five '
+                "minutes of the server's clock. The same event again is acknowledged with "
+                '"duplicate": true and posts nothing.'
+            ),
+            "security": [],
+            "parameters": [
+                {"name": "Formflow-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaymentEvent"}}},
+            },
+            "responses": {
+                "200": json_response(
+                    "Confirmed (or already confirmed)", "#/components/schemas/PaymentReceived"
+                ),
+                "400": error_response("No, a wrong or an old signature; not JSON"),
+                "409": error_response("The event id was received before with other content"),
+                "422": error_response("An unknown event type, customer or invoice, or a bad amount"),
+                "403": error_response("No webhook secret is configured: no event is accepted"),
+            },
+        }
+    }
+}
+WEBHOOK_SCHEMAS = {
+    "PaymentEvent": {
+        "type": "object",
+        "required": ["id", "type", "created", "data"],
+        "properties": {
+            "id": {"type": "string"},
+            "type": {"type": "string", "enum": ["auto_debit.succeeded", "payment.succeeded"]},
+            "created": {"type": "integer", "description": "Unix seconds"},
+            "data": {
+                "type": "object",
+                "required": ["customer", "amount"],
+                "properties": {
+                    "customer": {"type": "string"},
+                    "amount": {"type": ["string", "number"], "description": "Exact to the cent"},
+                    "reference": {"type": "string"},
+                    "paid_on": {"type": "string", "format": "date"},
+                    "invoice": {"type": "string", "description": "Pay this invoice (else oldest first)"},
+                },
+            },
+        },
+    },
+    "PaymentReceived": {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string"},
+            "duplicate": {"type": "boolean"},
+            "payment": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "amount": {"type": "string"},
+                    "to_prepaid": {"type": "string"},
+                    "invoices": {"type": "array", "items": {"type": "array"}},
+                },
+            },
+        },
+    },
+}

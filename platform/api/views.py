@@ -15,7 +15,8 @@ from formflow.extensions import db
 from formflow.ledger import balances
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-PUBLIC_ENDPOINTS = {"api.openapi"}
+#: no bearer token: the OpenAPI document, and the payment webhook (its signature authenticates)
+PUBLIC_ENDPOINTS = {"api.openapi", "api.payment_webhook"}
 
 
 @bp.before_request
@@ -91,4 +92,4 @@ def customer_create():
 
 
 # Feature modules add their routes to `bp`; importing them here registers them.
-from formflow.api import attachments, cases, ledger, processes  # noqa: E402, F401
+from formflow.api import attachments, cases, ledger, payment_webhook, processes  # noqa: E402, F401

@@ -85,7 +85,9 @@ def _money_value(value: Any, pointer: str) -> Any:
         try:
             return money_amount(to_money(value))
         except OperatorFailure:
-            raise Invalid([{"pointer": pointer, "message": _("Not an amount of money: %(v)s", v=value)}]) from None
+            raise Invalid(
+                [{"pointer": pointer, "message": _("Not an amount of money: %(v)s", v=value)}]
+            ) from None
     return value
 
 

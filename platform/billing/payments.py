@@ -67,7 +67,7 @@ def amount_of(value: Any, pointer: str, problems: list[dict]) -> Decimal | None:
     if amount <= 0:
         problems.append({"pointer": pointer, "message": _("A payment is more than zero.")})
         return None
-    if amount != amount.quantize(CENT) or amount > MAX_AMOUNT:
+    if amount > MAX_AMOUNT or amount != amount.quantize(CENT):  # 1E+400 cannot be quantized
         problems.append({"pointer": pointer, "message": _("Not an amount of money: %(v)s", v=value)})
         return None
     return amount.quantize(CENT)
