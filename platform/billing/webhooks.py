@@ -187,7 +187,7 @@ def _claim(event: dict, digest: str, now: datetime) -> int | None:
             deliveries=1,
             received_at=now,
             last_received_at=now,
-        )  # fmt: skip
+        )
         .on_conflict_do_nothing()
         .returning(WebhookDelivery.id)
     )

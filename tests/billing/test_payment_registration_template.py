@@ -72,7 +72,7 @@ def test_a_payment_for_chosen_invoices_pays_those_by_amount(owing):
     case = _start({"amount": 500, "paid_on": "2026-11-20", "method": "online", "allocation": "chosen",
                    "allocations": [{"invoice": later.number, "amount": 500}]})  # fmt: skip
     engine.perform(case, "confirm", auth.find_user("finance"))
-    assert [(i.number, i.status) for i in invoices.for_customer(owing.id)][0] == (later.number, "paid")
+    assert next((i.number, i.status) for i in invoices.for_customer(owing.id)) == (later.number, "paid")
     assert [p.invoice.number for p in payments.for_customer(owing.id)[0].allocations] == [later.number]
 
 
