@@ -114,10 +114,16 @@ def issue(
 
 
 def status_on(invoice: Invoice, today: date) -> str:
-    """The status as people read it: an open invoice past its due date is overdue."""
-    if invoice.status in OPEN and invoice.due_date < today:
-        return "overdue"
-    return invoice.status
+    """The status as people read it: an open invoice past its due date is overdue (one paid in
+    instalments: when one of them is)."""
+    if invoice.status not in OPEN:
+        return invoice.status
+    parts = [i for i in invoice.instalments if i.status in ("open", "partially_paid", "paid")]
+    if parts:
+        late = any(instalment_status_on(i, today) == "overdue" for i in parts)
+    else:
+        late = invoice.due_date < today
+    return "overdue" if late else invoice.status
 
 
 def instalment_status_on(instalment: Instalment, today: date) -> str:
