@@ -105,7 +105,7 @@ def propose(invoice: Invoice, parts: Sequence[tuple[Any, Any]], *, actor) -> lis
             paid=Decimal("0"),
             status=status,
             proposed_by_id=getattr(actor, "id", None),
-        )  # fmt: skip
+        )
         for index, (day, amount) in enumerate(checked)
     ]
     db.session.add_all(created)
