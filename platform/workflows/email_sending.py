@@ -50,19 +50,26 @@ def send_pending_emails(now: datetime | None = None, *, limit: int = 200) -> Ema
     if not config.get("SMTP_HOST"):
         return EmailReport(skipped="FORMFLOW_SMTP_HOST is not set")
     now = now or utcnow()
-    pending = db.session.execute(
+    to_users = (
         sa.select(Notification.id, User.email)
         .join(User, User.id == Notification.user_id)
         .where(
             Notification.emailed_at.is_(None),
+            Notification.email.is_(None),
             Notification.created_at >= now - EMAIL_MAX_AGE,
             User.active.is_(True),
             User.email.is_not(None),
             User.email != "",
         )
-        .order_by(Notification.id)
-        .limit(limit)
-    ).all()
+    )
+    to_addresses = sa.select(Notification.id, Notification.email).where(  # a customer's contact
+        Notification.emailed_at.is_(None),
+        Notification.email.is_not(None),
+        Notification.email != "",
+        Notification.created_at >= now - EMAIL_MAX_AGE,
+    )
+    both = sa.union_all(to_users, to_addresses).order_by(sa.literal_column("id")).limit(limit)
+    pending = db.session.execute(both).all()
     db.session.commit()
     report, connection = EmailReport(), None
     try:

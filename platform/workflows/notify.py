@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from formflow import audit
 from formflow.auth.models import User, UserRole
 from formflow.auth.permissions import ROLES
+from formflow.billing import reminders
 from formflow.effects import LOGIC_SCHEMA, POINTER_SCHEMA, EffectContext, effect
 from formflow.errors import Invalid, NotFound
 from formflow.extensions import db, utcnow
@@ -320,3 +321,28 @@ def tell_staff_of_statements(customer, issues) -> None:
         )
     body = "\n\n".join(f"{issue.title}\n{issue.body}" for issue in issues)
     db.session.add(Notification(role="staff", subject=subject[:300], body=body))
+
+
+# --- payment reminders -------------------------------------------------------------------------
+
+
+@reminders.listen
+def tell_of_reminder(reminder) -> None:
+    """A payment reminder (billing.reminders): finance hears of it in the app, the customer's
+    first contact with an address gets it by e-mail, and the role it escalates to (after the
+    last reminder) is told — each e-mailed by `send_pending_emails` when SMTP is configured."""
+    customer = reminder.customer
+    rows = [Notification(role="finance", subject=reminder.title, body=reminder.body)]
+    address = next((contact.email for contact in customer.contacts if contact.email), None)
+    if address:
+        rows.append(Notification(email=address, subject=reminder.title, body=reminder.body))
+    if reminder.escalated_to:
+        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
+            subject = _(
+                "Still unpaid after the last reminder: %(name)s (%(code)s), %(number)s",
+                name=customer.name,
+                code=customer.code,
+                number=reminder.invoice.number,
+            )
+        rows.append(Notification(role=reminder.escalated_to, subject=subject[:300], body=reminder.body))
+    db.session.add_all(rows)

@@ -198,11 +198,13 @@ def _describe(error: Exception) -> str:
 #: (module, function, whether it takes `now`): jobs of other modules run after the timers.
 JOBS = (
     ("formflow.workflows.webhooks", "retry_webhooks", True),
-    ("formflow.workflows.notify", "send_pending_emails", False),
     ("formflow.auth.services", "purge_login_records", True),
     ("formflow.records.uploads", "remove_orphan_uploads", True),
     ("formflow.ledger.statement_run", "issue_monthly_statements", True),
     ("formflow.billing.fee_run", "charge_fees", True),
+    ("formflow.billing.reminders", "send_reminders", True),
+    # last: what the jobs above wrote goes out in the same tick
+    ("formflow.workflows.notify", "send_pending_emails", False),
 )
 
 
