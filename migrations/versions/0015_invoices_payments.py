@@ -1,6 +1,7 @@
 """billing: invoices (numbered per year), their items and instalments, payments and their
 allocations, reminders (once per invoice or instalment and offset), the payment webhook's
-delivery log; notifications may go to an address outside the users (a customer's contact)
+delivery log; notifications may go to an address outside the users (a customer's contact);
+a customer's credit flag (one of the offboarding screening's facts)
 
 Money as in 0009: NUMERIC(18,2) on PostgreSQL, whole cents in an INTEGER on SQLite.
 
@@ -167,10 +168,14 @@ def upgrade():
 
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=200), nullable=True))
+    # a plain ADD COLUMN (no batch: SQLite would copy the table, which the tables naming it refuse)
+    op.add_column('customer', sa.Column('credit_flag', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 
 def downgrade():
+    with op.batch_alter_table('customer', schema=None) as batch_op:
+        batch_op.drop_column('credit_flag')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_column('email')
 

@@ -60,6 +60,7 @@ def document() -> dict:
                         "tier": {"type": "string"},
                         "status": {"type": "string", "enum": list(CUSTOMER_STATUSES)},
                         "contacts": {"type": "array", "items": CONTACT},
+                        "credit_flag": {"type": "boolean", "description": "A known credit problem"},
                         "balances": {"$ref": "#/components/schemas/Balances"},
                     },
                 },
@@ -150,7 +151,7 @@ def document() -> dict:
             },
             "/customers/{code}": {
                 "patch": {
-                    "summary": "Change a customer's name, tier, contacts or status (with its reason)",
+                    "summary": "Change a customer's name, tier, contacts, credit flag or status (and why)",
                     "parameters": [
                         {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
                     ],
@@ -160,7 +161,7 @@ def document() -> dict:
                             "application/json": {
                                 "schema": {
                                     "type": "object",
-                                    "properties": CUSTOMER_FIELDS,
+                                    "properties": {**CUSTOMER_FIELDS, "credit_flag": {"type": "boolean"}},
                                 }
                             }
                         },

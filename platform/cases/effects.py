@@ -177,22 +177,50 @@ def start_case(ctx: EffectContext, config: dict) -> dict:
         raise Invalid([{"pointer": "/process", "message": e["message"]} for e in failure.errors]) from None
     except NotFound as failure:
         raise Invalid([{"pointer": "/process", "message": failure.message}]) from None
-    schema, _ui = cases.form_of(version)
-    data: dict = {}
+    values = {}
     for target, expression in (config.get("data") or {}).items():
         try:
-            value = convert(ctx.value(expression), field_schema(schema, target))
+            values[target] = ctx.value(expression)
         except (OperatorFailure, ValueError, ArithmeticError) as failure:
             raise Invalid([{"pointer": "/data/" + escape(target), "message": str(failure)}]) from None
-        _put(data, target, value)
-    if "parent_case" in (schema.get("properties") or {}):  # data holds the form's fields only
-        data["parent_case"] = parent.id
-    data, outcome = cases.apply_case_rules(version, customer, None, ctx.actor, data, {}, submit=False)
+    child = open_draft(
+        version, customer, values, created_by_id=parent.created_by_id, actor=ctx.actor, now=ctx.now,
+        parent_case=parent.id,
+    )  # fmt: skip
+    return {"case": child.id, "process": version.process.key, "version": version.number, "state": child.state}
+
+
+def open_draft(
+    version,
+    customer,
+    values: dict,
+    *,
+    created_by_id,
+    actor,
+    now,
+    parent_case: int | None = None,
+    audit_extra: dict | None = None,
+) -> Case:
+    """A draft case of `version` for `customer`, its fields set from `values` (target pointer →
+    value, converted to each field's type), its workflow started; Invalid (pointer /data, each
+    message naming the field) when the data does not fit the form. Also used by the offboarding
+    screening (cases/screening.py)."""
+    schema, _ui = cases.form_of(version)
+    data: dict = {}
+    for target, value in values.items():
+        try:
+            converted = convert(value, field_schema(schema, target))
+        except (OperatorFailure, ValueError, ArithmeticError) as failure:
+            raise Invalid([{"pointer": "/data/" + escape(target), "message": str(failure)}]) from None
+        _put(data, target, converted)
+    if parent_case is not None and "parent_case" in (schema.get("properties") or {}):
+        data["parent_case"] = parent_case  # data holds the form's fields only
+    data, outcome = cases.apply_case_rules(version, customer, None, actor, data, {}, submit=False)
     errors = list(outcome.errors)  # pointers relative to the new case's data
     verdict = forms.validate(cases.without_required(schema), data)
     errors += [e for e in verdict if not outcome.is_hidden(e.get("field") or e["pointer"])]
     if errors:
-        where = _("The new %(process)s case", process=config["process"])
+        where = _("The new %(process)s case", process=version.process.key)
         raise Invalid(
             [
                 {"pointer": "/data", "message": f"{where} {e.get('field') or e['pointer']}: {e['message']}"}
@@ -200,24 +228,18 @@ def start_case(ctx: EffectContext, config: dict) -> dict:
             ]
         )
     child = Case(
-        process=version.process,
-        version=version,
-        customer=customer,
-        state="draft",
-        data=data,
-        search_text=search_text(data),
-        created_by_id=parent.created_by_id,
-        created_at=ctx.now,
-        updated_at=ctx.now,
-    )
+        process=version.process, version=version, customer=customer, state="draft", data=data,
+        search_text=search_text(data), created_by_id=created_by_id, created_at=now, updated_at=now,
+    )  # fmt: skip
     db.session.add(child)
     db.session.flush()
+    extra = {"parent_case": parent_case} if parent_case is not None else {}
     audit.record(
         "case.create",
         "case",
         child.id,
-        after={**cases.snapshot(child), "parent_case": parent.id},
-        actor=ctx.actor,
+        after={**cases.snapshot(child), **extra, **(audit_extra or {})},
+        actor=actor,
     )
-    engine.start(child, ctx.actor, ctx.now)
-    return {"case": child.id, "process": version.process.key, "version": version.number, "state": child.state}
+    engine.start(child, actor, now)
+    return child

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from flask_babel import pgettext
 from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from formflow.extensions import db, utcnow
@@ -61,6 +62,8 @@ class Customer(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     tier: Mapped[str] = mapped_column(String(10), index=True)
     status: Mapped[str] = mapped_column(String(30), default="active", index=True)
+    #: a credit problem known of the customer (one of the offboarding screening's facts)
+    credit_flag: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     contacts: Mapped[list[Contact]] = relationship(

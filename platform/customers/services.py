@@ -118,11 +118,14 @@ def create(
 
 def full_snapshot(customer: Customer) -> dict:
     """The customer with its contacts, as the API answers and the audit log keeps it."""
-    return customer.snapshot() | {"contacts": customer.contact_list()}
+    return customer.snapshot() | {
+        "contacts": customer.contact_list(),
+        "credit_flag": bool(customer.credit_flag),
+    }
 
 
 #: what an edit may change; `reason` goes with a status change
-EDITABLE = ("name", "tier", "status", "contacts", "reason")
+EDITABLE = ("name", "tier", "status", "contacts", "credit_flag", "reason")
 
 
 def update(customer: Customer, changes: dict, *, actor=None, case_id: int | None = None) -> Customer:
@@ -136,7 +139,13 @@ def update(customer: Customer, changes: dict, *, actor=None, case_id: int | None
     reason = changes.get("reason", "")
     if not isinstance(reason, str) or len(reason) > 2000:
         errors.append({"pointer": "/reason", "message": _("A reason is text of at most 2000 characters.")})
-    given = {key: value for key, value in changes.items() if key in EDITABLE and key != "reason"}
+    if "credit_flag" in changes and not isinstance(changes["credit_flag"], bool):
+        errors.append({"pointer": "/credit_flag", "message": _("Must be true or false.")})
+    given = {
+        key: value
+        for key, value in changes.items()
+        if key in EDITABLE and key not in ("reason", "credit_flag")
+    }
     cleaned, problems = fields.clean(given, tiers=tier_codes(), partial=True)
     errors += problems
     if "status" in cleaned:
@@ -150,6 +159,8 @@ def update(customer: Customer, changes: dict, *, actor=None, case_id: int | None
     for key in ("name", "tier"):
         if key in cleaned:
             setattr(customer, key, cleaned[key])
+    if isinstance(changes.get("credit_flag"), bool):
+        customer.credit_flag = changes["credit_flag"]
     if "contacts" in cleaned and cleaned["contacts"] != customer.contact_list():
         customer.contacts = [Contact(position=i, **row) for i, row in enumerate(cleaned["contacts"])]
     db.session.flush()

@@ -172,6 +172,7 @@ def edit(code: str):
         return _edit_page(customer, services.full_snapshot(customer), [])
     values = {key: request.form.get(key, "") for key in ("name", "tier")}
     values["contacts"] = _contacts_from_form()
+    values["credit_flag"] = request.form.get("credit_flag") == "on"
     try:
         services.update(customer, values, actor=current_user)
     except Invalid as invalid:

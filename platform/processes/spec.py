@@ -258,6 +258,12 @@ def check_spec(spec: Any) -> list[dict]:
             errors.extend(_rule_errors(spec, errors))
     errors.extend(check_tables(spec, already=errors))  # parameter tables: formflow/rules/tables.py
     errors.extend(_workflow_errors(spec, errors))
+    if isinstance(spec, dict) and not any(
+        error["pointer"].startswith(("/form", "/screening")) for error in errors
+    ):
+        from formflow.processes.screening_checks import check_screening
+
+        errors.extend(check_screening(spec))
     return errors
 
 

@@ -50,12 +50,12 @@ def _lookups(node: Any) -> Iterator[Any]:
 
 
 def referenced_tables(spec: Any) -> set[str] | None:
-    """The table names the spec's rules and workflow look up; None when one is computed
+    """The table names the spec's rules, workflow and screening look up; None when one is computed
     (then any table may be read)."""
     if not isinstance(spec, Mapping):
         return set()
     names: set[str] = set()
-    for table in _lookups([spec.get("rules"), spec.get("workflow")]):
+    for table in _lookups([spec.get("rules"), spec.get("workflow"), spec.get("screening")]):
         if not isinstance(table, str):
             return None
         names.add(table)

@@ -203,6 +203,7 @@ JOBS = (
     ("formflow.ledger.statement_run", "issue_monthly_statements", True),
     ("formflow.billing.fee_run", "charge_fees", True),
     ("formflow.billing.reminders", "send_reminders", True),
+    ("formflow.cases.screening", "screen_for_offboarding", True),
     # last: what the jobs above wrote goes out in the same tick
     ("formflow.workflows.notify", "send_pending_emails", False),
 )

@@ -72,8 +72,13 @@ def test_customer_lookup_and_404(app, make_user, client):
         "tier": "B",
         "status": "active",
         "contacts": [],
+        "credit_flag": False,
         "balances": balances,
     }
+    flagged = client.patch("/api/v1/customers/K1", json={"credit_flag": True}, headers=headers)
+    assert flagged.status_code == 200 and flagged.json["credit_flag"] is True
+    refused = client.patch("/api/v1/customers/K1", json={"credit_flag": "yes"}, headers=headers)
+    assert refused.status_code == 422 and refused.json["errors"][0]["pointer"] == "/credit_flag"
     missing = client.get("/api/v1/customers/NOPE", headers=headers)
     assert missing.status_code == 404 and "NOPE" in missing.json["errors"][0]["message"]
 

@@ -62,5 +62,10 @@ def test_payment_registration_template(app_ctx):
     assert ui["receipt"]["ui:options"] == {"accept": [".pdf", "image/*"], "maxSize": 5242880}
     assert {rule["kind"] for rule in spec["rules"]} == {"visible", "required", "validate", "compute"}
     assert len(spec["tests"]) >= 3 and services.run_spec_tests(spec) == []
+    assert ui["ui:order"][0] == "amount"
     for name, field_ui in ui.items():
-        assert set(field_ui["ui:title"]) == {"zh-CN", "en"}, name
+        if not name.startswith("ui:"):
+            assert set(field_ui["ui:title"]) == {"zh-CN", "en"}, name
+    states = spec["workflow"]["states"]
+    assert states["confirm"]["not_initiator"] is True
+    assert states["confirmed"]["on_enter"][0]["effect"] == "billing.register_payment"

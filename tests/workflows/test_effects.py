@@ -45,6 +45,7 @@ def _audit(action: str, object_type: str = "case") -> list[AuditEntry]:
 
 def test_the_registry_has_every_effect():
     assert sorted(EFFECTS) == [
+        "billing.register_payment",
         "billing.subscribe",
         "customer.set_status",
         "ledger.post",
