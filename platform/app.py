@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.admin.views import bp as admin_bp
     from formflow.api.views import bp as api_bp
     from formflow.auth.views import bp as auth_bp
+    from formflow.billing import invoice_views as _invoices  # noqa: F401  (routes on billing_bp)
     from formflow.billing.views import bp as billing_bp
     from formflow.cases.checklist_views import bp as checklists_bp
     from formflow.cases.views import bp as cases_bp

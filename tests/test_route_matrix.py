@@ -5,6 +5,8 @@ A route missing from ROUTES fails `test_every_route_is_in_the_matrix`: new route
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from formflow.auth import services
@@ -20,6 +22,7 @@ PUBLIC = None
 SIGNED = frozenset()
 BLACKLIST = frozenset({"admin", "risk", "manager"})
 BILLING = frozenset({"admin", "finance", "manager", "auditor"})
+BILLING_MANAGE = frozenset({"admin", "finance", "manager"})
 
 # endpoint -> (method, url template, roles allowed; PUBLIC when no login is needed)
 ROUTES = {
@@ -50,6 +53,23 @@ ROUTES = {
     "ledger.statement": ("GET", "/customers/{customer}/statement", ALL),
     "billing.index": ("GET", "/billing/", BILLING),
     "billing.charges": ("GET", "/billing/charges", BILLING),
+    "billing.invoice_list": ("GET", "/billing/invoices", BILLING),
+    "billing.invoice": ("GET", "/billing/invoices/{invoice}", BILLING),
+    "billing.invoice_pdf": ("GET", "/billing/invoices/{invoice}/notice.pdf", BILLING),
+    "billing.invoice_void": ("POST", "/billing/invoices/{invoice}/void", BILLING_MANAGE),
+    "billing.instalments_propose": ("POST", "/billing/invoices/{invoice}/instalments", BILLING_MANAGE),
+    "billing.instalments_approve": (
+        "POST",
+        "/billing/invoices/{invoice}/instalments/approve",
+        BILLING_MANAGE,
+    ),
+    "billing.instalments_withdraw": (
+        "POST",
+        "/billing/invoices/{invoice}/instalments/withdraw",
+        BILLING_MANAGE,
+    ),
+    "billing.payment_list": ("GET", "/billing/payments", BILLING),
+    "billing.webhook_log": ("GET", "/billing/webhooks", BILLING),
     "customers.search": ("GET", "/customers/search?q=M0", frozenset({"admin", "staff"})),
     "customers.export": ("GET", "/customers/export.csv", ALL),
     "customers.new": ("GET", "/customers/new", frozenset({"admin", "staff"})),
@@ -197,7 +217,14 @@ def targets(app, make_user):
 
     target = make_user("matrix-target", roles=["staff"])
     with app.app_context():
-        customers.create("M001", "Matrix Ltd", "B")
+        customer = customers.create("M001", "Matrix Ltd", "B")
+        from decimal import Decimal
+
+        from formflow.billing import invoices
+
+        owed = invoices.issue(
+            customer, [invoices.Item("矩阵", Decimal("10.00"))], issue_date=date(2026, 1, 1)
+        )
         _plain, token = services.create_token(services.get_user(target), "matrix")
         from formflow.processes import services as processes
 
@@ -215,6 +242,7 @@ def targets(app, make_user):
             "customer": "M001",
             "process": MATRIX_PROCESS["key"],
             "table": "matrix_table",
+            "invoice": owed.number,
             **case_targets,
         }
 

@@ -1,6 +1,7 @@
-"""The customer page's management-fee section: the customer's subscriptions and the latest
-charges the fee run made (registered in customers.page_sections; the app factory imports this).
-Shown to those who may read management fees, and only to customers who have a subscription."""
+"""The customer page's management-fee section: the customer's subscriptions, the latest
+charges the fee run made, the invoices with their status, the late-payment record and the
+reminders sent (registered in customers.page_sections; the app factory imports this).
+Shown to those who may read management fees, and only to customers who have a subscription or an invoice."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import sqlalchemy as sa
 from flask_login import current_user
 
 from formflow.auth.permissions import can
+from formflow.billing import invoices, reminders
+from formflow.billing.late import late_record
 from formflow.billing.models import FeeCharge, FeePlan, Subscription
 from formflow.customers.models import Customer
 from formflow.customers.page_sections import Section, section
 from formflow.extensions import db
+from formflow.rules.operators import business_today
 
 RECENT = 12
 
@@ -26,7 +30,8 @@ def fees(customer: Customer) -> Section | None:
         .where(Subscription.customer_id == customer.id)
         .order_by(Subscription.id)
     ).all()
-    if not subscriptions:
+    found_invoices = invoices.for_customer(customer.id, limit=RECENT)
+    if not subscriptions and not found_invoices:
         return None
     charges = db.session.execute(
         sa.select(FeeCharge)
@@ -34,6 +39,12 @@ def fees(customer: Customer) -> Section | None:
         .order_by(FeeCharge.id.desc())
         .limit(RECENT)
     ).scalars()
+    today = business_today()
     return Section(
-        "billing/_customer_section.html", {"subscriptions": subscriptions, "charges": list(charges)}
-    )
+        "billing/_customer_section.html",
+        {
+            "subscriptions": subscriptions, "charges": list(charges), "invoices": found_invoices,
+            "today": today, "status_on": invoices.status_on, "status_label": invoices.status_label,
+            "late": late_record(customer.id, today), "reminders": reminders.for_customer(customer.id, limit=RECENT),
+        },
+    )  # fmt: skip

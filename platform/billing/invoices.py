@@ -200,3 +200,32 @@ def for_customer(customer_id: int, *, limit: int = 50) -> list[Invoice]:
             .limit(limit)
         ).scalars()
     )
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    """What the invoices list shows: a status as people read it ("overdue" too), a customer."""
+
+    status: str = ""
+    customer: str = ""
+
+
+def page(
+    filters: InvoiceFilter, today: date, *, before: int | None, size: int
+) -> tuple[list[Invoice], int | None]:
+    """A page of invoices, newest first (keyset on the id); (rows, the next page's cursor)."""
+    query = sa.select(Invoice).order_by(Invoice.id.desc())
+    if filters.customer:
+        query = query.join(Customer, Customer.id == Invoice.customer_id).where(
+            Customer.code == filters.customer
+        )
+    if filters.status == "overdue":
+        query = query.where(Invoice.status.in_(OPEN), Invoice.due_date < today)
+    elif filters.status in ("issued", "partially_paid"):
+        query = query.where(Invoice.status == filters.status, Invoice.due_date >= today)
+    elif filters.status:
+        query = query.where(Invoice.status == filters.status)
+    if before is not None:
+        query = query.where(Invoice.id < before)
+    rows = list(db.session.execute(query.limit(size + 1)).scalars())
+    return rows[:size], rows[size - 1].id if len(rows) > size else None
