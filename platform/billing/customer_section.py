@@ -45,6 +45,7 @@ def fees(customer: Customer) -> Section | None:
         {
             "subscriptions": subscriptions, "charges": list(charges), "invoices": found_invoices,
             "today": today, "status_on": invoices.status_on, "status_label": invoices.status_label,
-            "late": late_record(customer.id, today), "reminders": reminders.for_customer(customer.id, limit=RECENT),
+            "late": late_record(customer.id, today),
+            "reminders": reminders.for_customer(customer.id, limit=RECENT),
         },
     )  # fmt: skip

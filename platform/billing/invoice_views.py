@@ -58,7 +58,8 @@ def _invoice_page(found, errors=(), values=None, status: int = 200):
     page = render_template(
         "billing/invoice.html", notice=notice(found, business_today()), allocations=allocations,
         method_label=payments.method_label, errors=list(errors), values=values or {}, plan_rows=PLAN_ROWS,
-        pending=instalments.pending(found), has_plan=bool(instalments.active(found) or instalments.pending(found)),
+        pending=instalments.pending(found),
+        has_plan=bool(instalments.active(found) or instalments.pending(found)),
         threshold=instalments.approval_threshold(found.customer),
     )  # fmt: skip
     return page, status

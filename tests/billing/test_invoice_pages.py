@@ -32,8 +32,8 @@ def owed(app):
             ],
             key="ip-owed",
         )
-        first = invoices.issue(customer, [invoices.Item("季度管理费", Decimal("900.00"), period="2026-01-01")],
-                               issue_date=date(2026, 1, 1))  # fmt: skip
+        item = invoices.Item("季度管理费", Decimal("900.00"), period="2026-01-01")
+        first = invoices.issue(customer, [item], issue_date=date(2026, 1, 1))
         second = invoices.issue(
             customer, [invoices.Item("开户费", Decimal("100.00"))], issue_date=date(2026, 1, 2)
         )
