@@ -30,6 +30,7 @@ ROUTES = {
     "home.index": ("GET", "/", ALL),
     "home.set_language": ("GET", "/lang/en", PUBLIC),
     "home.healthz": ("GET", "/healthz", PUBLIC),
+    "home.dashboard": ("GET", "/dashboard", frozenset({"admin", "finance", "manager", "auditor", "risk"})),
     "auth.login": ("GET", "/auth/login", PUBLIC),
     "auth.change_password": ("GET", "/account/password", ALL),
     "auth.logout": ("POST", "/auth/logout", ALL),

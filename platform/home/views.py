@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user
 
 from formflow.auth.decorators import permission_required
-from formflow.extensions import db
+from formflow.extensions import db, utcnow
 from formflow.home.dashboard import panels_for
 from formflow.i18n import LANG_COOKIE
 from formflow.safe_redirect import safe_next
@@ -28,6 +28,15 @@ bp = Blueprint("home", __name__)
 @permission_required("home.view")
 def index():
     return render_template("home/index.html", panels=panels_for(current_user))
+
+
+@bp.route("/dashboard")
+@permission_required("dashboard.read")
+def dashboard():
+    from formflow.home.charts import all_charts
+    from formflow.rules.operators import business_today
+
+    return render_template("home/dashboard.html", charts=all_charts(business_today(), utcnow()))
 
 
 @bp.route("/lang/<code>")

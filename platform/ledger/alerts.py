@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from formflow import tables
+from formflow.customers.models import Customer
 from formflow.extensions import db
 from formflow.ledger.models import Account, Journal, LowBalanceAlert
 from formflow.tables.models import GlobalTable, GlobalTableVersion
@@ -165,3 +166,32 @@ def after_move(
     for listener in LISTENERS:
         listener(alert)
     return alert
+
+
+def under_threshold(*, limit: int = 20) -> tuple[int, list[tuple[Account, Decimal]]]:
+    """Prepaid accounts below their threshold (their own, else their tier's): how many, and the
+    lowest `limit` of them with the threshold each is under."""
+    version = db.session.execute(_LATEST_VERSION).scalar()
+    by_tier = {
+        tier: value
+        for tier, value in (_tier_thresholds(version) if version else {}).items()
+        if value is not None
+    }
+    tier_threshold = (
+        sa.case(
+            {tier: sa.literal(value, Account.alert_below.type) for tier, value in by_tier.items()},
+            value=Customer.tier,
+        )
+        if by_tier
+        else sa.null()
+    )
+    threshold = sa.func.coalesce(Account.alert_below, tier_threshold)
+    below = sa.and_(Account.kind == "prepaid", threshold.is_not(None), Account.balance < threshold)
+    base = (
+        sa.select(Account, threshold.label("threshold"))
+        .join(Customer, Customer.id == Account.customer_id)
+        .where(below)
+    )
+    count = db.session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
+    rows = db.session.execute(base.order_by(Account.balance, Account.id).limit(limit)).all()
+    return count, [(account, Decimal(str(value))) for account, value in rows]
