@@ -54,6 +54,8 @@ ROUTES = {
     "ledger.statement": ("GET", "/customers/{customer}/statement", ALL),
     "billing.index": ("GET", "/billing/", BILLING),
     "billing.charges": ("GET", "/billing/charges", BILLING),
+    "billing.plan_new": ("GET", "/billing/plans/new", ADMIN),
+    "billing.plan_edit": ("GET", "/billing/plans/{plan}/edit", ADMIN),
     "billing.invoice_list": ("GET", "/billing/invoices", BILLING),
     "billing.invoice": ("GET", "/billing/invoices/{invoice}", BILLING),
     "billing.invoice_pdf": ("GET", "/billing/invoices/{invoice}/notice.pdf", BILLING),
@@ -221,7 +223,7 @@ def targets(app, make_user):
         customer = customers.create("M001", "Matrix Ltd", "B")
         from decimal import Decimal
 
-        from formflow.billing import invoices
+        from formflow.billing import invoices, plans
 
         owed = invoices.issue(
             customer, [invoices.Item("矩阵", Decimal("10.00"))], issue_date=date(2026, 1, 1)
@@ -236,6 +238,10 @@ def targets(app, make_user):
             "matrix_table", {"zh-CN": "矩阵表", "en": "Matrix table"}, [{"name": "k"}], "k"
         )
         case_targets = _case_targets(services.get_user(target))
+        fee = {"id": "fee", "title": {"zh-CN": "费", "en": "Fee"}, "when": "signing", "amount": "1.00"}
+        plan_key = plans.save_plan(
+            "matrix_plan", {"zh-CN": "矩阵方案", "en": "Matrix plan"}, {"items": [fee]}
+        ).plan.key
         db.session.commit()
         return {
             "target": target,
@@ -244,6 +250,7 @@ def targets(app, make_user):
             "process": MATRIX_PROCESS["key"],
             "table": "matrix_table",
             "invoice": owed.number,
+            "plan": plan_key,
             **case_targets,
         }
 

@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ledger.post": frozenset({"admin", "finance"}),
     # management fees: plans, subscriptions and what the fee run charged
     "billing.read": frozenset({"admin", "finance", "manager", "auditor"}),
+    # fee plans: create one, save a new version
+    "billing.plans": frozenset({"admin"}),
     # the dashboard: receivables, fees, payments, low balances, cases waiting
     "dashboard.read": frozenset({"admin", "finance", "manager", "auditor", "risk"}),
     # invoices: void one, propose, approve or withdraw an instalment plan

@@ -56,7 +56,8 @@ class NoticeDocument(FPDF):
         self.set_auto_page_break(auto=True, margin=MARGIN + 6)
         self.add_font(FONT, "", str(font_path()))
         self.set_font(FONT, size=9)
-        self.set_title(f"{_('Payment notice')} {found.invoice.number}")
+        title = _("Payment notice")
+        self.set_title(f"{title} {found.invoice.number}")
         self.set_author("Formflow")
         english = str(get_locale() or "").startswith("en")
         self.set_lang("en" if english else "zh-CN")
@@ -81,7 +82,8 @@ def pdf_bytes(found: Notice, *, printed: datetime | None = None) -> bytes:
     invoice, customer = found.invoice, found.invoice.customer
     document = NoticeDocument(found, printed or datetime.now(UTC))
     document.add_page()
-    document.line(f"{_('Payment notice')} {invoice.number}", size=15, height=8)
+    title = _("Payment notice")
+    document.line(f"{title} {invoice.number}", size=15, height=8)
     document.line(f"{customer.name} ({customer.code})")
     document.line(
         " · ".join(

@@ -18,6 +18,7 @@ what goes to the receivable is due `due_days` (default 15) after it is issued.""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -30,6 +31,8 @@ from formflow.customers.models import Customer
 from formflow.errors import Invalid, NotFound
 from formflow.extensions import db
 from formflow.forms import validate
+from formflow.tables.cells import columns_of
+from formflow.tables.lookups import current_global_tables
 
 TEXT = {
     "type": "object",
@@ -38,6 +41,7 @@ TEXT = {
     "additionalProperties": False,
 }
 AMOUNT = {"type": "string", "pattern": r"^\d{1,13}(\.\d{1,2})?$"}
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 PLAN_SCHEMA = {
     "type": "object",
     "required": ["items"],
@@ -78,35 +82,54 @@ PLAN_SCHEMA = {
 
 
 def check_plan(definition: Any) -> list[dict]:
-    """Every problem of a plan's definition, with its pointer ([] when fine)."""
+    """Every problem of a plan's definition, with its pointer ([] when fine): the schema's, and
+    those of the items the schema lets through (so a form shows every row's problem at once)."""
     problems = validate(PLAN_SCHEMA, definition)
-    if problems:
+    items = definition.get("items") if isinstance(definition, dict) else None
+    if not isinstance(items, list):
         return problems
-    seen: dict[str, int] = {}
-    for index, item in enumerate(definition["items"]):
+    wrong = {problem["pointer"] for problem in problems}
+    seen: set[str] = set()
+    for index, item in enumerate(items):
         at = f"/items/{index}"
-        if item["id"] in seen:
-            problems.append({"pointer": f"{at}/id", "message": _("Another item has this id.")})
-        seen.setdefault(item["id"], index)
-        if item["when"] == "period" and "frequency" not in item:
-            problems.append(
-                {"pointer": f"{at}/frequency", "message": _("Say how often the item is charged.")}
-            )
-        if item["when"] == "signing" and ("frequency" in item or item.get("prorate")):
+        if not isinstance(item, dict) or at in wrong:
+            continue
+        found = []
+        if item.get("id") in seen:
+            found.append({"pointer": f"{at}/id", "message": _("Another item has this id.")})
+        seen.add(item.get("id"))
+        if item.get("when") == "period" and "frequency" not in item:
+            found.append({"pointer": f"{at}/frequency", "message": _("Say how often the item is charged.")})
+        if item.get("when") == "signing" and ("frequency" in item or item.get("prorate")):
             message = _("An item charged at signing has no frequency and is not prorated.")
-            problems.append({"pointer": f"{at}/frequency", "message": message})
-        if isinstance(item["amount"], str) and Decimal(item["amount"]) <= 0:
-            problems.append({"pointer": f"{at}/amount", "message": _("An amount is more than zero.")})
-    periodic = [item.get("frequency") for item in definition["items"] if item["when"] == "period"]
+            found.append({"pointer": f"{at}/frequency", "message": message})
+        if (
+            isinstance(item.get("amount"), str)
+            and f"{at}/amount" not in wrong
+            and _amount(item["amount"]) <= 0
+        ):
+            found.append({"pointer": f"{at}/amount", "message": _("An amount is more than zero.")})
+        problems.extend(problem for problem in found if problem["pointer"] not in wrong)
+    periodic = [
+        item.get("frequency") for item in items if isinstance(item, dict) and item.get("when") == "period"
+    ]
+    periodic = [frequency for frequency in periodic if frequency is not None]
     if len(periodic) != len(set(periodic)):
         message = _("Two items are charged for the same periods: one item per frequency.")
         problems.append({"pointer": "/items", "message": message})
     return problems
 
 
+def _amount(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Decimal(1)  # not an amount: the schema says so
+
+
 def save_plan(key: str, names: dict, definition: dict, *, actor=None) -> FeePlanVersion:
     """A new version of the plan `key` (the plan itself created on its first save)."""
-    problems = check_plan(definition)
+    problems = check_plan(definition) or _unknown_tables(definition)
     if problems:
         raise Invalid(problems)
     plan = db.session.execute(sa.select(FeePlan).where(FeePlan.key == key)).scalar_one_or_none()
@@ -126,6 +149,29 @@ def save_plan(key: str, names: dict, definition: dict, *, actor=None) -> FeePlan
     db.session.add(version)
     db.session.flush()
     return version
+
+
+def _unknown_tables(definition: dict) -> list[dict]:
+    """An amount read from a global table that does not exist or has no such column."""
+    tables = current_global_tables()
+    problems = []
+    for index, item in enumerate(definition["items"]):
+        amount = item["amount"]
+        if not isinstance(amount, dict):
+            continue
+        version = tables.get(amount["table"])
+        if version is None:
+            message = _("There is no global table “%(table)s”.", table=amount["table"])
+        elif amount["column"] not in [column.name for column in columns_of(version.as_table())]:
+            message = _(
+                "The table “%(table)s” has no column “%(column)s”.",
+                table=amount["table"],
+                column=amount["column"],
+            )
+        else:
+            continue
+        problems.append({"pointer": f"/items/{index}/amount", "message": message})
+    return problems
 
 
 def latest_version(plan_id: int) -> FeePlanVersion:
