@@ -1,7 +1,9 @@
 """Who may read which case — one rule for the case page, the list, the inbox, the API,
 exports and attachments (as 简道云's data permissions do):
 
-- a draft (never submitted) is its author's and administrators';
+- a draft (never submitted) is its author's and administrators'; a case the system opened
+  (the offboarding screening: no author) is read like a submitted one, so the role it waits
+  for can open it;
 - a submitted case is also readable by the roles its process names (`access.read` in the
   spec; by default auditors and every role a workflow step is assigned to), by whom its
   current step was reassigned to, by whoever may act on it now (roles, delegation), and
@@ -56,7 +58,7 @@ def can_read(user, case: Case) -> bool:
         return False
     if _is_admin(user) or case.created_by_id == user.id:
         return True
-    if case.submitted_at is None:
+    if case.submitted_at is None and case.created_by_id is not None:
         return False
     if _reads_every_submitted(user):
         return True
@@ -73,7 +75,7 @@ def visible(user) -> sa.ColumnElement[bool]:
     from formflow.workflows.inbox import involved_steps
 
     if _reads_every_submitted(user):
-        return sa.or_(Case.created_by_id == user.id, Case.submitted_at.is_not(None))
+        return sa.or_(Case.created_by_id == user.id, _past_its_author())
     roles = set(user.role_names)
     readable = [
         version_id
@@ -85,4 +87,9 @@ def visible(user) -> sa.ColumnElement[bool]:
         for version_id, states in involved_steps(user).items()
     ]
     submitted = sa.or_(Case.version_id.in_(readable), Case.assigned_to_id == user.id, *steps)
-    return sa.or_(Case.created_by_id == user.id, sa.and_(Case.submitted_at.is_not(None), submitted))
+    return sa.or_(Case.created_by_id == user.id, sa.and_(_past_its_author(), submitted))
+
+
+def _past_its_author() -> sa.ColumnElement[bool]:
+    """Submitted, or opened by the system (no author whose draft it would be)."""
+    return sa.or_(Case.submitted_at.is_not(None), Case.created_by_id.is_(None))

@@ -290,6 +290,12 @@ def convert(result: Any, schema: dict) -> Any:
     if result is None:
         return None
     kinds = schema.get("type") if isinstance(schema.get("type"), list) else [schema.get("type")]
+    if isinstance(result, dict) and "object" in kinds:
+        fields = schema.get("properties") or {}
+        return {key: convert(value, fields.get(key) or {}) for key, value in result.items()}
+    if isinstance(result, list) and "array" in kinds:
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        return [convert(value, items) for value in result]
     if "integer" in kinds:
         number = Decimal(repr(result)) if isinstance(result, float) else Decimal(str(result))
         if number != number.to_integral_value():

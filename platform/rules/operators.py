@@ -228,3 +228,15 @@ def to_money(value: Any) -> Decimal:
 )
 def money(value: Any) -> Decimal:
     return to_money(value)
+
+
+@operator(
+    "money_text",
+    min_args=1,
+    max_args=1,
+    arg_types=("number",),
+    description="money_text(x): x rounded half-up to 0.01, as text with both decimals (800 → 800.00)",
+)
+def money_text(value: Any) -> str:
+    amount = to_money(value)
+    return f"{amount.copy_abs() if amount.is_zero() else amount:.2f}"  # never "-0.00"

@@ -71,8 +71,8 @@ def test_three_late_periods_open_one_offboarding_case_with_its_facts(demo):
     assert report.opened == [case.id]
     assert case.state == "draft" and case.created_by_id is None
     assert case.data["criteria"] == ["late_payments"] and case.data["late_payment_count"] == 3
-    assert case.data["screening"]["open_receivable"] == Decimal("600.00")
-    assert "连续逾期 3 期" in case.data["details"]
+    assert str(case.data["screening"]["open_receivable"]) == "600.00"  # money, never the float 600.0
+    assert "连续逾期 3 期" in case.data["details"] and "未缴应收 600.00 元" in case.data["details"]
     again = screening.screen_for_offboarding(datetime(2026, 4, 2, 2))
     assert (again.opened, again.already_open) == ([], 1) and len(_offboarding(owing)) == 1
 
@@ -116,3 +116,15 @@ def test_a_closed_case_ends_the_wait_and_the_next_screening_may_open_another(dem
     case.closed_at = datetime(2026, 4, 5)
     db.session.commit()
     assert len(screening.screen_for_offboarding(datetime(2026, 4, 6, 2)).opened) == 1
+
+
+def test_risk_opens_the_case_the_screening_opened_from_its_inbox_and_the_case_list(demo, login_as):
+    owing = _customer("SC09", 3)
+    screening.screen_for_offboarding(datetime(2026, 4, 1, 2))
+    [case] = _offboarding(owing)
+    db.session.commit()
+    risk = login_as("risk")
+    page = risk.raw.get(f"/cases/{case.id}")
+    assert page.status_code == 200 and "SC09" in page.get_data(as_text=True)
+    assert f"/cases/{case.id}" in risk.raw.get("/inbox").get_data(as_text=True)
+    assert f'/cases/{case.id}"' in risk.raw.get("/cases/?q=SC09").get_data(as_text=True)

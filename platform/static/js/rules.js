@@ -224,7 +224,8 @@
     }},
     date_before: {min: 2, max: 2, run: function (first, second) { return asDate(first) < asDate(second); }},
     date_after: {min: 2, max: 2, run: function (first, second) { return asDate(first) > asDate(second); }},
-    money: {min: 1, max: 1, run: money}
+    money: {min: 1, max: 1, run: money},
+    money_text: {min: 1, max: 1, run: moneyText}
   };
 
   /* json-logic-js answers NaN or Infinity where the server's engine refuses ("did not
