@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.api.views import bp as api_bp
     from formflow.auth.views import bp as auth_bp
     from formflow.billing import invoice_views as _invoices  # noqa: F401  (routes on billing_bp)
+    from formflow.billing import subscription_views as _subscriptions  # noqa: F401  (routes on billing_bp)
     from formflow.billing.views import bp as billing_bp
     from formflow.cases.checklist_views import bp as checklists_bp
     from formflow.cases.views import bp as cases_bp

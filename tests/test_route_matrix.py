@@ -72,6 +72,10 @@ ROUTES = {
         BILLING_MANAGE,
     ),
     "billing.payment_list": ("GET", "/billing/payments", BILLING),
+    "billing.subscription": ("GET", "/billing/subscriptions/{subscription}", BILLING),
+    "billing.subscription_change": ("POST", "/billing/subscriptions/{subscription}/change", BILLING_MANAGE),
+    "billing.subscription_suspend": ("POST", "/billing/subscriptions/{subscription}/suspend", BILLING_MANAGE),
+    "billing.subscription_resume": ("POST", "/billing/subscriptions/{subscription}/resume", BILLING_MANAGE),
     "billing.webhook_log": ("GET", "/billing/webhooks", BILLING),
     "customers.search": ("GET", "/customers/search?q=M0", frozenset({"admin", "staff"})),
     "customers.export": ("GET", "/customers/export.csv", ALL),
@@ -242,6 +246,7 @@ def targets(app, make_user):
         plan_key = plans.save_plan(
             "matrix_plan", {"zh-CN": "矩阵方案", "en": "Matrix plan"}, {"items": [fee]}
         ).plan.key
+        subscription = plans.subscribe(customer, plan_key, date.today())
         db.session.commit()
         return {
             "target": target,
@@ -251,6 +256,7 @@ def targets(app, make_user):
             "table": "matrix_table",
             "invoice": owed.number,
             "plan": plan_key,
+            "subscription": subscription.id,
             **case_targets,
         }
 

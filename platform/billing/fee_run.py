@@ -70,6 +70,10 @@ class FeeRunReport:
     dues: list[Due] = field(default_factory=list)  # a dry run's charges
 
 
+#: the statuses the fee run reads (a suspended subscription still owes its periods before the suspension)
+BILLED = ("active", "suspended")
+
+
 def run_fees(
     today: date, *, dry_run: bool = False, progress: Callable[[int], None] | None = None
 ) -> FeeRunReport:
@@ -78,7 +82,7 @@ def run_fees(
     ids = list(
         db.session.execute(
             sa.select(Subscription.id)
-            .where(Subscription.status == "active", Subscription.start_date <= today)
+            .where(Subscription.status.in_(BILLED), Subscription.start_date <= today)
             .order_by(Subscription.id)
         ).scalars()
     )
@@ -166,7 +170,7 @@ def _periods_of(item: dict, subscription: Subscription, today: date) -> Iterator
         months=months_of(item["frequency"]),
         until=today,
         anchor_day=subscription.anchor_day,
-        end=subscription.end_date,
+        end=subscription.billed_until(),
     )
 
 
@@ -292,7 +296,7 @@ def active_count(today: date) -> int:
     return db.session.execute(
         sa.select(sa.func.count())
         .select_from(Subscription)
-        .where(Subscription.status == "active", Subscription.start_date <= today)
+        .where(Subscription.status.in_(BILLED), Subscription.start_date <= today)
     ).scalar_one()
 
 

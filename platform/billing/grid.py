@@ -46,7 +46,7 @@ def month_list(end: date, count: int) -> list[str]:
     return [f"{(index - back) // 12:04d}-{(index - back) % 12 + 1:02d}" for back in range(count - 1, -1, -1)]
 
 
-_RANK = {"failed": 4, "short": 3, "pending": 2, "posted": 1}
+_RANK = {"failed": 5, "short": 4, "pending": 3, "posted": 2, "skipped": 1}
 
 
 def charges_grid(end: date, *, count: int = 6, after: int | None = None) -> Grid:
@@ -95,6 +95,5 @@ def _skipped(subscription: Subscription, month: str) -> str:
     """ "skipped" for a month the subscription does not bill: ended or suspended by then."""
     if month < subscription.start_date.isoformat()[:7]:
         return ""
-    if subscription.end_date is not None and month >= subscription.end_date.isoformat()[:7]:
-        return "skipped"
-    return "skipped" if subscription.status != "active" else ""
+    stop = subscription.billed_until()
+    return "skipped" if stop is not None and month >= stop.isoformat()[:7] else ""

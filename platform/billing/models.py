@@ -20,7 +20,8 @@ from formflow.money import Money
 
 MONEY = Money()
 SUBSCRIPTION_STATUSES = ("active", "suspended", "ended")
-CHARGE_STATUSES = ("pending", "posted", "short", "failed")
+#: "skipped": a period that began while the subscription was suspended, never charged
+CHARGE_STATUSES = ("pending", "posted", "short", "failed", "skipped")
 
 
 class FeePlan(db.Model):
@@ -60,11 +61,18 @@ class Subscription(db.Model):
     #: {item id: amount as text}: what this customer pays instead of the plan's amount
     overrides: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    #: while suspended: the first day not billed (billing.subscriptions.suspend)
+    suspended_from: Mapped[date | None] = mapped_column(Date)
     case_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer: Mapped[Customer] = relationship()
     plan: Mapped[FeePlan] = relationship()
+
+    def billed_until(self) -> date | None:
+        """The first day no period is billed from: its end, or the day it is suspended from."""
+        stops = [day for day in (self.end_date, self.suspended_from) if day is not None]
+        return min(stops) if stops else None
 
 
 class FeeCharge(db.Model):

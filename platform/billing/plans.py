@@ -215,7 +215,7 @@ def subscribe(
     for item, amount in (overrides or {}).items():
         if item not in items:
             problems.append({"pointer": f"/overrides/{item}", "message": _("The plan has no such item.")})
-        elif not _is_amount(amount):
+        elif not is_amount(amount):
             problems.append({"pointer": f"/overrides/{item}", "message": _("Not an amount of money.")})
     if problems:
         raise Invalid(problems)
@@ -228,7 +228,7 @@ def subscribe(
     return subscription
 
 
-def _is_amount(text: Any) -> bool:
+def is_amount(text: Any) -> bool:
     try:
         value = Decimal(str(text))
     except InvalidOperation:
