@@ -70,6 +70,7 @@ bench: $(STAMP) $(COMPILED)
 	$(PY) scripts/bench_forms.py $(BENCH_ARGS)
 	$(PY) scripts/bench_rules.py
 	$(PY) scripts/bench_ledger.py
+	$(PY) scripts/bench_fees.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(COMPILED)

@@ -1,14 +1,15 @@
 """The fee run (`formflow fees run`, and `formflow tick`): every item of every active
 subscription, for each period due by the business date, charged once from the prepaid balance.
 
-Once: each charge is claimed by its row's unique key (subscription, item, period) — INSERT …
-ON CONFLICT DO NOTHING on SQLite and PostgreSQL — and posted with the ledger key
-`fee:{subscription}:{item}:{period}` in the same transaction, so a rerun, a run killed half-way
-(its open transaction rolled back) and run again, or two nodes at once, charge each period
-once. Subscriptions are taken CHUNK at a time, each chunk committed; on PostgreSQL a chunk's
+Once: each charge is posted with the ledger key `fee:{subscription}:{item}:{period}` (unique:
+the claim; a key already taken gives the first journal back, and the run leaves it) and recorded
+by its row's unique key (subscription, item, period) in the same transaction, so a rerun, a run
+killed half-way (its open transaction rolled back) and run again, or two nodes at once, charge
+each period once. Subscriptions are taken CHUNK at a time, each chunk committed; on PostgreSQL a chunk's
 rows are locked FOR UPDATE SKIP LOCKED, so a second node goes on with the next ones instead of
 waiting. A charge that fails (the ledger refuses it) is recorded as failed with the reason and
-retried by the next run.
+retried by the next run. A chunk runs without a savepoint per charge; when a charge is refused
+the chunk is rolled back and run again with one, so the refusal is recorded and the rest posted.
 
 When the prepaid balance is short the plan's policy decides: "partial" takes what is there and
 puts the rest on the customer's receivable, "receivable" puts it all there (the charge is
@@ -90,30 +91,57 @@ def run_fees(
     tables = _tables()
     versions: dict[int, FeePlanVersion] = {}  # a plan's newest version, read once per run
     for offset in range(0, len(ids), CHUNK):
-        chunk = _claimed(ids[offset : offset + CHUNK])
-        for subscription in chunk:
-            report.subscriptions += 1
-            if subscription.plan_id not in versions:
-                versions[subscription.plan_id] = latest_version(subscription.plan_id)
-            version = versions[subscription.plan_id]
-            for due in dues_of(subscription, version, today, tables):
-                if dry_run:
-                    report.dues.append(due)
-                    report.charged += due.amount
-                else:
-                    _charge(subscription, version, due, report)
+        chunk_ids = ids[offset : offset + CHUNK]
+        try:  # quick: no savepoint per charge; a charge refused undoes the chunk, done again carefully
+            _run_chunk(chunk_ids, today, tables, versions, report, careful=False)
+        except _Redo:
+            db.session.rollback()
+            _run_chunk(chunk_ids, today, tables, versions, report, careful=True)
         if dry_run:
             db.session.rollback()
         else:
             db.session.commit()
         if progress is not None:
-            progress(len(ids[offset : offset + CHUNK]))  # once the chunk is committed
+            progress(len(chunk_ids))  # once the chunk is committed
     return report
 
 
+class _Redo(Exception):
+    """A charge was refused in a chunk run without savepoints."""
+
+
+def _run_chunk(
+    ids: list[int], today: date, tables: dict, versions: dict, report: FeeRunReport, *, careful: bool
+) -> None:
+    """Charge the chunk's dues; its counts go into `report` only once it has run through."""
+    done = FeeRunReport(today, report.dry_run)
+    chunk = _claimed(ids)
+    made = _charges_of([subscription.id for subscription in chunk])
+    for subscription in chunk:
+        done.subscriptions += 1
+        if subscription.plan_id not in versions:
+            versions[subscription.plan_id] = latest_version(subscription.plan_id)
+        version = versions[subscription.plan_id]
+        for due in dues_of(subscription, version, today, tables, made.get(subscription.id, {})):
+            if done.dry_run:
+                done.dues.append(due)
+                done.charged += due.amount
+            else:
+                _charge(subscription, version, due, done, careful=careful)
+    for name in ("subscriptions", "posted", "short", "failed", "charged", "to_receivable"):
+        setattr(report, name, getattr(report, name) + getattr(done, name))
+    report.dues += done.dues
+
+
 def _claimed(ids: list[int]) -> list[Subscription]:
-    """The chunk's subscriptions; on PostgreSQL those no other run holds, locked until commit."""
-    query = sa.select(Subscription).where(Subscription.id.in_(ids)).order_by(Subscription.id)
+    """The chunk's subscriptions with their customers; on PostgreSQL those no other run holds,
+    locked until commit."""
+    query = (
+        sa.select(Subscription)
+        .where(Subscription.id.in_(ids))
+        .order_by(Subscription.id)
+        .options(sa.orm.selectinload(Subscription.customer))
+    )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Subscription)
     return list(db.session.execute(query).scalars())
@@ -132,23 +160,36 @@ def _tables() -> dict[str, dict]:
     return found
 
 
-def dues_of(subscription: Subscription, version: FeePlanVersion, today: date, tables: dict) -> Iterator[Due]:
-    """The charges of `subscription` (on its plan's `version`) due by `today` and not made yet
-    (or failed before)."""
-    made = {
-        (item, period)
-        for item, period, status in db.session.execute(
-            sa.select(FeeCharge.item, FeeCharge.period, FeeCharge.status).where(
-                FeeCharge.subscription_id == subscription.id
+def _charges_of(subscription_ids: list[int]) -> dict[int, dict[tuple[str, str], str]]:
+    """{subscription id: {(item, period): status}} of the charges rows written, in one statement."""
+    found: dict[int, dict[tuple[str, str], str]] = {}
+    if subscription_ids:
+        for subscription_id, item, period, status in db.session.execute(
+            sa.select(FeeCharge.subscription_id, FeeCharge.item, FeeCharge.period, FeeCharge.status).where(
+                FeeCharge.subscription_id.in_(subscription_ids)
             )
-        )
-        if status != "failed"
-    }
-    customer = db.session.get(Customer, subscription.customer_id)
+        ):
+            found.setdefault(subscription_id, {})[(item, period)] = status
+    return found
+
+
+def dues_of(
+    subscription: Subscription,
+    version: FeePlanVersion,
+    today: date,
+    tables: dict,
+    made: dict[tuple[str, str], str] | None = None,
+) -> Iterator[Due]:
+    """The charges of `subscription` (on its plan's `version`) due by `today` and not made yet
+    (or failed before); `made`: its charge rows' statuses (read here when not given)."""
+    if made is None:
+        made = _charges_of([subscription.id]).get(subscription.id, {})
+    customer = subscription.customer
     for item in version.definition["items"]:
         for period in _periods_of(item, subscription, today):
             key = "signing" if period is None else period.key
-            if (item["id"], key) in made:
+            status = made.get((item["id"], key))
+            if status is not None and status != "failed":
                 continue
             amount = _amount(item, subscription, customer, tables)
             if amount is None:
@@ -188,41 +229,55 @@ def _amount(item: dict, subscription: Subscription, customer: Customer, tables: 
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def _charge(subscription: Subscription, version: FeePlanVersion, due: Due, report: FeeRunReport) -> None:
-    """Claim the charge and post it, in a savepoint: a failure is recorded and the run goes on."""
-    policy, number = version.definition.get("short", "partial"), version.number
+def _charge(
+    subscription: Subscription, version: FeePlanVersion, due: Due, report: FeeRunReport, *, careful: bool
+) -> None:
+    """Post the charge and record it; `careful`: in a savepoint, a refusal recorded as failed and
+    the run goes on (else a refusal raises _Redo)."""
+    number = version.number
     try:
-        with db.session.begin_nested():
-            charge_id = _claim(subscription.id, due, number)
-            if charge_id is None:
-                return  # another run made it meanwhile
-            journal = post_for_customer(
-                subscription.customer, "management_fee", due.amount,
-                key=f"fee:{subscription.id}:{due.item}:{due.period}",
-                short="receivable", account="receivable" if policy == "receivable" else None,
-                memo=due.title,
-                details={"subscription": subscription.id, "item": due.item, "period": due.period},
-            )  # fmt: skip
-            to_receivable = sum(
-                (entry.amount for entry in journal.entries if entry.account.kind == "receivable"),
-                Decimal("0"),
-            )
-            status = "short" if to_receivable > 0 else "posted"
-            if to_receivable > 0:
-                _invoice(subscription, version, due, charge_id, to_receivable, report.today)
-            db.session.execute(
-                sa.update(FeeCharge)
-                .where(FeeCharge.id == charge_id)
-                .values(status=status, journal_id=journal.id, to_receivable=to_receivable, message="")
-            )
+        if careful:
+            with db.session.begin_nested():
+                outcome = _post_charge(subscription, version, due, report.today)
+        else:
+            outcome = _post_charge(subscription, version, due, report.today)
     except (Invalid, Conflict) as problem:
+        if not careful:
+            raise _Redo from problem
         _failed(subscription.id, due, number, "; ".join(error["message"] for error in problem.errors))
         report.failed += 1
         return
+    if outcome is None:
+        return  # another run made it meanwhile
+    status, to_receivable = outcome
     report.posted += status == "posted"
     report.short += status == "short"
     report.charged += due.amount
     report.to_receivable += to_receivable
+
+
+def _post_charge(subscription: Subscription, version: FeePlanVersion, due: Due, today: date):
+    """The charge posted with its ledger key (the claim: unique) and its row written, with the
+    invoice for what went to the receivable; (status, to the receivable), or None when the key
+    was taken (another run made it)."""
+    policy = version.definition.get("short", "partial")
+    journal = post_for_customer(
+        subscription.customer, "management_fee", due.amount,
+        key=f"fee:{subscription.id}:{due.item}:{due.period}",
+        short="receivable", account="receivable" if policy == "receivable" else None,
+        memo=due.title,
+        details={"subscription": subscription.id, "item": due.item, "period": due.period},
+    )  # fmt: skip
+    if getattr(journal, "replayed", False):
+        return None
+    to_receivable = sum(
+        (line.amount for line in journal.posted_lines if line.account.kind == "receivable"), Decimal("0")
+    )
+    status = "short" if to_receivable > 0 else "posted"
+    charge_id = _record(subscription.id, due, version.number, status, journal.id, to_receivable)
+    if to_receivable > 0:
+        _invoice(subscription, version, due, charge_id, to_receivable, today)
+    return status, to_receivable
 
 
 def _invoice(
@@ -238,30 +293,19 @@ def _invoice(
     )
 
 
-def _claim(subscription_id: int, due: Due, number: int) -> int | None:
-    """The charge's row, written now (pending); None when another run wrote it. A failed one
-    is taken again."""
-    row = {
-        "subscription_id": subscription_id, "item": due.item, "period": due.period, "plan_version": number,
-        "amount": due.amount, "to_receivable": Decimal("0"), "status": "pending", "message": "",
-        "created_at": utcnow(),
+def _record(subscription_id: int, due: Due, number: int, status: str, journal_id: int, owed: Decimal) -> int:
+    """The charge's row (unique per subscription, item and period), written once it is posted;
+    a failed one is overwritten. Its id."""
+    values = {
+        "plan_version": number, "amount": due.amount, "to_receivable": owed, "status": status,
+        "journal_id": journal_id, "message": "",
     }  # fmt: skip
     connection = db.session.connection()
-    retried = connection.execute(
-        sa.update(FeeCharge.__table__)
-        .where(
-            FeeCharge.subscription_id == subscription_id,
-            FeeCharge.item == due.item,
-            FeeCharge.period == due.period,
-            FeeCharge.status == "failed",
-        )
-        .values(status="pending", amount=due.amount, plan_version=number)
-        .returning(FeeCharge.id)
-    ).scalar()
-    if retried is not None:
-        return retried
-    insert = _insert(connection).on_conflict_do_nothing().returning(FeeCharge.id)
-    return connection.execute(insert, row).scalar()
+    insert = _insert(connection).values(
+        subscription_id=subscription_id, item=due.item, period=due.period, created_at=utcnow(), **values
+    )
+    upsert = insert.on_conflict_do_update(index_elements=["subscription_id", "item", "period"], set_=values)
+    return connection.execute(upsert.returning(FeeCharge.id)).scalar_one()
 
 
 def _insert(connection: sa.Connection):

@@ -31,6 +31,7 @@ from formflow.customers.models import Customer
 from formflow.errors import Invalid, NotFound
 from formflow.extensions import db
 from formflow.forms import validate
+from formflow.money import MAX_AMOUNT
 from formflow.tables.cells import columns_of
 from formflow.tables.lookups import current_global_tables
 
@@ -233,4 +234,4 @@ def is_amount(text: Any) -> bool:
         value = Decimal(str(text))
     except InvalidOperation:
         return False
-    return value.is_finite() and value > 0 and value == value.quantize(Decimal("0.01"))
+    return value.is_finite() and 0 < value <= MAX_AMOUNT and value == value.quantize(Decimal("0.01"))

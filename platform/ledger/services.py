@@ -51,6 +51,8 @@ from formflow.ledger.models import (
 from formflow.money import CENT, MAX_AMOUNT
 
 MAX_KEY = 255
+#: post_for_customer's tries when the prepaid balance moves between its reading and the posting
+SPLIT_ATTEMPTS = 3
 ZERO = Decimal("0.00")
 
 JOURNAL, ENTRY, ACCOUNT = Journal.__table__, Entry.__table__, Account.__table__
@@ -247,6 +249,7 @@ def post(
             raise Conflict(_("This posting has already been reversed."))
         return _replayed(existing, row["content_hash"])
     journal = _persistent(Journal(id=journal_id, **row))
+    journal.posted_lines = tuple(lines)  # not a column: what was posted, without reading the entries back
     for move in moves:
         set_committed_value(move.account, "balance", move.after)
         alerts.after_move(move.account, move.before, move.after, journal, move.facts)
@@ -489,22 +492,55 @@ def post_for_customer(
         name if name.startswith("system:") or account is None else account for name in CUSTOMER_POSTINGS[kind]
     )
     debit, credit = _accounts_named(customer, (debit_name, credit_name))
-    if short == "receivable" and debit.kind == "prepaid" and _by_key(key) is None:
-        covered = min(amount, max(_locked_balance(debit), ZERO))
-        if covered < amount:
-            receivable = customer_account(customer, "receivable")
-            lines = [Line(receivable, amount - covered), Line(credit, -amount)]
-            if covered > 0:
-                lines.insert(0, Line(debit, covered))
-            return post(kind, lines, key=key, **options)
-    return post(kind, [Line(debit, amount), Line(credit, -amount)], key=key, **options)
+    whole = [Line(debit, amount), Line(credit, -amount)]
+    if short != "receivable" or debit.kind != "prepaid":
+        return post(kind, whole, key=key, **options)
+    for _attempt in range(SPLIT_ATTEMPTS):
+        try:
+            return post(kind, whole, key=key, **options)
+        except Shortfall as shortfall:  # (a key already taken is answered by post before this)
+            if shortfall.account.id != debit.id:
+                raise
+            covered = min(amount, max(shortfall.balance, ZERO))
+        except Conflict:  # the key's first posting may have been split: the same request, then
+            existing = _by_key(key)
+            lines = _split_lines(existing, debit, credit, amount) if existing is not None else None
+            if lines is None:
+                raise
+            request = _content_hash(
+                kind,
+                lines,
+                options.get("memo", ""),
+                options.get("reference", ""),
+                options.get("case_id"),
+                None,
+            )
+            return _replayed(existing, request)
+        receivable = customer_account(customer, "receivable")
+        split = [Line(receivable, amount - covered), Line(credit, -amount)]
+        if covered > 0:
+            split.insert(0, Line(debit, covered))
+        try:
+            return post(kind, split, key=key, **options)
+        except Shortfall:  # the prepaid balance fell meanwhile (another posting): take it again
+            continue
+    raise Conflict(_("The balance kept changing while this was posted; try again."))
 
 
-def _locked_balance(account: Account) -> Decimal:
-    """The account's balance, its row locked until the transaction ends (PostgreSQL)."""
-    return db.session.execute(
-        sa.select(Account.balance).where(Account.id == account.id).with_for_update()
-    ).scalar_one()
+def _split_lines(existing: Journal, debit: Account, credit: Account, amount: Decimal) -> list[Line] | None:
+    """The lines of `existing` when it is `amount` split between `debit` (prepaid) and the
+    customer's receivable against `credit`; None when it is something else."""
+    by_account = {entry.account_id: entry for entry in existing.entries}
+    if by_account.get(credit.id) is None or by_account[credit.id].amount != -amount:
+        return None
+    rest = [entry for entry in existing.entries if entry.account_id != credit.id]
+    if not rest or any(
+        entry.account_id != debit.id
+        and not (entry.account.kind == "receivable" and entry.account.customer_id == debit.customer_id)
+        for entry in rest
+    ):
+        return None
+    return [Line(entry.account, entry.amount) for entry in existing.entries]
 
 
 def unreversed_journals(case_id: int, kind: str | None = None) -> list[Journal]:

@@ -275,3 +275,30 @@ def test_a_run_killed_half_way_and_run_again_charges_each_period_once(live_app, 
         assert journals == expected
         assert balances(customers.get_by_code("FK0000"))["prepaid"] == Decimal("100.00")
         assert balances(customers.get_by_code(f"FK{count - 1:04d}"))["prepaid"] == Decimal("100.00")
+
+
+def test_a_charge_the_ledger_refuses_is_recorded_as_failed_the_rest_of_its_chunk_posted_and_retried(customer):
+    plans.save_plan("refused", {"zh-CN": "拒绝", "en": "Refused"}, {"items": [MONTHLY]})
+    other = customers.create("FR02", "另一客户", "B")
+    other.created_at = datetime(2025, 1, 1)
+    with pytest.raises(Invalid):  # more than the ledger takes: refused when subscribing
+        plans.subscribe(customer, "refused", date(2026, 1, 1), overrides={"monthly": "5E+15"})
+    too_big = plans.subscribe(customer, "refused", date(2026, 1, 1))
+    too_big.overrides = {"monthly": "5E+15"}  # as a row written before that check would read
+    plans.subscribe(other, "refused", date(2026, 1, 1))  # the same chunk, nothing prepaid: invoiced
+    db.session.commit()
+    report = fee_run.run_fees(date(2026, 2, 1))
+    assert (report.posted, report.short, report.failed) == (0, 2, 2)
+    failed = db.session.execute(sa.select(FeeCharge).where(FeeCharge.status == "failed")).scalars().all()
+    assert {row.subscription_id for row in failed} == {too_big.id}
+    assert all("不是有效的金额" in row.message for row in failed)  # the ledger's reason (zh-CN)
+    assert db.session.execute(sa.select(sa.func.count(Journal.id))).scalar_one() == 3  # top-up + two charges
+    too_big.overrides = {"monthly": "250.00"}
+    db.session.commit()
+    again = fee_run.run_fees(date(2026, 2, 1))
+    assert (again.posted, again.failed, again.charged) == (2, 0, Decimal("500.00"))
+    statuses = db.session.execute(
+        sa.select(FeeCharge.status).where(FeeCharge.subscription_id == too_big.id)
+    ).scalars()
+    assert sorted(statuses) == ["posted", "posted"]
+    assert balances(customer)["prepaid"] == Decimal("4500.00")

@@ -74,6 +74,35 @@ def test_a_shortfall_may_go_to_the_receivable(customer):
     assert sum(e.amount for e in journal.entries) == 0
 
 
+def test_a_split_posting_sent_again_gives_the_first_journal_back_though_the_balance_moved(customer):
+    ledger.post_for_customer(customer, "top_up", Decimal("80"), key="t")
+    first = ledger.post_for_customer(
+        customer, "deduction", Decimal("100"), key="d", short="receivable", memo="m"
+    )
+    assert sorted(line.amount for line in first.posted_lines) == [
+        Decimal("-100"),
+        Decimal("20"),
+        Decimal("80"),
+    ]
+    ledger.post_for_customer(customer, "top_up", Decimal("500"), key="t2")  # now it would all fit
+    again = ledger.post_for_customer(
+        customer, "deduction", Decimal("100"), key="d", short="receivable", memo="m"
+    )
+    assert again.id == first.id and again.replayed
+    assert balances.balances(customer) == {
+        "prepaid": Decimal("500.00"),
+        "deposit": 0,
+        "receivable": Decimal("20.00"),
+    }
+    for other in ({"memo": "other"}, {"memo": "m", "amount": Decimal("90")}):
+        with pytest.raises(Conflict):
+            ledger.post_for_customer(
+                customer, "deduction", other.get("amount", Decimal("100")), key="d", short="receivable",
+                memo=other["memo"],
+            )  # fmt: skip
+    assert balances.balances(customer)["prepaid"] == Decimal("500.00")  # nothing moved
+
+
 def test_a_reversal_undoes_a_journal_once_and_names_it(customer):
     top_up = ledger.post_for_customer(customer, "top_up", Decimal("30"), key="t")
     reversal = ledger.reverse(top_up, key="r")
