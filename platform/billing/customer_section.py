@@ -12,6 +12,7 @@ from formflow.auth.permissions import can
 from formflow.billing import invoices, reminders
 from formflow.billing.late import late_record
 from formflow.billing.models import FeeCharge, FeePlan, Subscription
+from formflow.billing.plans import item_titles
 from formflow.customers.models import Customer
 from formflow.customers.page_sections import Section, section
 from formflow.extensions import db
@@ -33,17 +34,21 @@ def fees(customer: Customer) -> Section | None:
     found_invoices = invoices.for_customer(customer.id, limit=RECENT)
     if not subscriptions and not found_invoices:
         return None
-    charges = db.session.execute(
-        sa.select(FeeCharge)
-        .where(FeeCharge.subscription_id.in_([subscription.id for subscription, _plan in subscriptions]))
-        .order_by(FeeCharge.id.desc())
-        .limit(RECENT)
-    ).scalars()
+    charges = list(
+        db.session.execute(
+            sa.select(FeeCharge)
+            .where(FeeCharge.subscription_id.in_([subscription.id for subscription, _plan in subscriptions]))
+            .order_by(FeeCharge.id.desc())
+            .limit(RECENT)
+        ).scalars()
+    )
     today = business_today()
     return Section(
         "billing/_customer_section.html",
         {
-            "subscriptions": subscriptions, "charges": list(charges), "invoices": found_invoices,
+            "subscriptions": subscriptions, "charges": charges, "invoices": found_invoices,
+            "titles": item_titles(subscription.plan_id for subscription, _plan in subscriptions),
+            "plan_of": {subscription.id: subscription.plan_id for subscription, _plan in subscriptions},
             "today": today, "status_on": invoices.status_on, "status_label": invoices.status_label,
             "late": late_record(customer.id, today),
             "reminders": reminders.for_customer(customer.id, limit=RECENT),

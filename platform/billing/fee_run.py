@@ -56,6 +56,8 @@ class Due:
     period: str
     amount: Decimal
     title: str
+    #: the period's end (excluded); None for an item charged at signing
+    period_end: date | None = None
 
 
 @dataclass
@@ -122,7 +124,7 @@ def _run_chunk(
         if subscription.plan_id not in versions:
             versions[subscription.plan_id] = latest_version(subscription.plan_id)
         version = versions[subscription.plan_id]
-        for due in dues_of(subscription, version, today, tables, made.get(subscription.id, {})):
+        for due in dues_of(subscription, version, today, tables, made.get(subscription.id, Made())):
             if done.dry_run:
                 done.dues.append(due)
                 done.charged += due.amount
@@ -160,16 +162,35 @@ def _tables() -> dict[str, dict]:
     return found
 
 
-def _charges_of(subscription_ids: list[int]) -> dict[int, dict[tuple[str, str], str]]:
-    """{subscription id: {(item, period): status}} of the charges rows written, in one statement."""
-    found: dict[int, dict[tuple[str, str], str]] = {}
-    if subscription_ids:
-        for subscription_id, item, period, status in db.session.execute(
-            sa.select(FeeCharge.subscription_id, FeeCharge.item, FeeCharge.period, FeeCharge.status).where(
-                FeeCharge.subscription_id.in_(subscription_ids)
-            )
-        ):
-            found.setdefault(subscription_id, {})[(item, period)] = status
+@dataclass
+class Made:
+    """What a subscription's charge rows say: each (item, period)'s status, and for each item the
+    day up to which its periods are charged (or skipped) — a plan whose frequency changed
+    starts billing from there, never charging a day twice."""
+
+    statuses: dict[tuple[str, str], str] = field(default_factory=dict)
+    covered: dict[str, date] = field(default_factory=dict)
+
+
+def _charges_of(subscription_ids: list[int]) -> dict[int, Made]:
+    """{subscription id: Made} of the charge rows written, in one statement."""
+    found: dict[int, Made] = {}
+    if not subscription_ids:
+        return found
+    rows = db.session.execute(
+        sa.select(
+            FeeCharge.subscription_id,
+            FeeCharge.item,
+            FeeCharge.period,
+            FeeCharge.status,
+            FeeCharge.period_end,
+        ).where(FeeCharge.subscription_id.in_(subscription_ids))
+    )
+    for subscription_id, item, period, status, period_end in rows:
+        made = found.setdefault(subscription_id, Made())
+        made.statuses[(item, period)] = status
+        if period_end is not None and status != "failed":
+            made.covered[item] = max(period_end, made.covered.get(item, period_end))
     return found
 
 
@@ -178,27 +199,40 @@ def dues_of(
     version: FeePlanVersion,
     today: date,
     tables: dict,
-    made: dict[tuple[str, str], str] | None = None,
+    made: Made | None = None,
 ) -> Iterator[Due]:
     """The charges of `subscription` (on its plan's `version`) due by `today` and not made yet
-    (or failed before); `made`: its charge rows' statuses (read here when not given)."""
+    (or failed before); `made`: its charge rows (read here when not given). A period partly
+    charged already under another frequency (the plan changed) is charged from where that
+    ended, by days; one wholly charged is not."""
     if made is None:
-        made = _charges_of([subscription.id]).get(subscription.id, {})
+        made = _charges_of([subscription.id]).get(subscription.id, Made())
     customer = subscription.customer
     for item in version.definition["items"]:
+        covered = made.covered.get(item["id"])
         for period in _periods_of(item, subscription, today):
+            change_over = False
+            if period is not None and covered is not None and period.start < covered:
+                if period.end <= covered:
+                    continue  # charged already, as part of a longer period
+                if covered > today:
+                    continue  # its rest begins later: a later run charges it
+                period, change_over = Period(covered, period.end), True
             key = "signing" if period is None else period.key
-            status = made.get((item["id"], key))
+            status = made.statuses.get((item["id"], key))
             if status is not None and status != "failed":
                 continue
             amount = _amount(item, subscription, customer, tables)
             if amount is None:
                 continue  # no amount for the customer's tier: nothing to charge (and said in the grid)
-            if period is not None and item.get("prorate"):
+            if period is not None and (item.get("prorate") or change_over):
                 amount = prorated(
                     amount, period, months=months_of(item["frequency"]), anchor_day=subscription.anchor_day
                 )
-            yield Due(subscription.id, customer.code, item["id"], key, amount, localized(item.get("title")))
+            yield Due(
+                subscription.id, customer.code, item["id"], key, amount, localized(item.get("title")),
+                period_end=period.end if period is not None else None,
+            )  # fmt: skip
 
 
 def _periods_of(item: dict, subscription: Subscription, today: date) -> Iterator[Period | None]:
@@ -298,7 +332,7 @@ def _record(subscription_id: int, due: Due, number: int, status: str, journal_id
     a failed one is overwritten. Its id."""
     values = {
         "plan_version": number, "amount": due.amount, "to_receivable": owed, "status": status,
-        "journal_id": journal_id, "message": "",
+        "journal_id": journal_id, "message": "", "period_end": due.period_end,
     }  # fmt: skip
     connection = db.session.connection()
     insert = _insert(connection).values(
@@ -320,7 +354,7 @@ def _failed(subscription_id: int, due: Due, number: int, message: str) -> None:
         insert = _insert(connection).values(
             subscription_id=subscription_id, item=due.item, period=due.period, plan_version=number,
             amount=due.amount, to_receivable=Decimal("0"), status="failed", message=message[:500],
-            created_at=utcnow(),
+            period_end=due.period_end, created_at=utcnow(),
         )  # fmt: skip
         connection.execute(
             insert.on_conflict_do_update(

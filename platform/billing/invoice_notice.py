@@ -16,9 +16,8 @@ from fpdf.enums import TableBordersLayout, WrapMode
 
 from formflow.billing import invoices
 from formflow.billing.models import Invoice
-from formflow.i18n import business_zone
 from formflow.ledger.balances import balances
-from formflow.ledger.statement_pdf import FONT, HEADING, MARGIN, SUBTOTAL, font_path, money
+from formflow.ledger.statement_pdf import FONT, HEADING, MARGIN, SUBTOTAL, font_path, money, printed_footer
 
 
 @dataclass(frozen=True)
@@ -64,14 +63,7 @@ class NoticeDocument(FPDF):
         self.wrapmode = WrapMode.WORD if english else WrapMode.CHAR
 
     def footer(self) -> None:
-        self.set_y(-(MARGIN + 2))
-        self.set_font(FONT, size=8)
-        self.set_text_color(110)
-        printed = self.printed.astimezone(business_zone()).strftime("%Y-%m-%d %H:%M")
-        self.cell(0, 5, _("Printed %(when)s", when=printed), align="L")
-        self.set_x(MARGIN)
-        self.cell(0, 5, _("Page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}"), align="R")
-        self.set_text_color(0)
+        printed_footer(self, self.printed)
 
     def line(self, text: str, size: int = 9, height: float = 5) -> None:  # type: ignore[override]
         self.set_font(FONT, size=size)

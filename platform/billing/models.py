@@ -86,6 +86,8 @@ class FeeCharge(db.Model):
     item: Mapped[str] = mapped_column(String(80))
     #: the period's start date ("2026-02-28"), or "signing" for an item charged once
     period: Mapped[str] = mapped_column(String(10))
+    #: the period's end (excluded; None at signing): where a changed frequency's periods start
+    period_end: Mapped[date | None] = mapped_column(Date)
     plan_version: Mapped[int]
     amount: Mapped[Decimal] = mapped_column(MONEY)
     to_receivable: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))

@@ -31,6 +31,7 @@ from formflow.customers.models import Customer
 from formflow.errors import Invalid, NotFound
 from formflow.extensions import db
 from formflow.forms import validate
+from formflow.forms.texts import localized
 from formflow.money import MAX_AMOUNT
 from formflow.tables.cells import columns_of
 from formflow.tables.lookups import current_global_tables
@@ -173,6 +174,16 @@ def _unknown_tables(definition: dict) -> list[dict]:
             continue
         problems.append({"pointer": f"/items/{index}/amount", "message": message})
     return problems
+
+
+def item_titles(plan_ids) -> dict[tuple[int, str], str]:
+    """{(plan id, item id): the item's title in the reader's language} from each plan's newest
+    version (a charge's item named as people read it, not by its key)."""
+    return {
+        (plan_id, item["id"]): localized(item.get("title")) or item["id"]
+        for plan_id in set(plan_ids)
+        for item in latest_version(plan_id).definition.get("items", [])
+    }
 
 
 def latest_version(plan_id: int) -> FeePlanVersion:

@@ -12,7 +12,7 @@ from flask_login import current_user
 from formflow.auth.decorators import permission_required
 from formflow.billing import subscriptions
 from formflow.billing.models import FeeCharge
-from formflow.billing.plans import latest_version
+from formflow.billing.plans import item_titles, latest_version
 from formflow.billing.views import bp
 from formflow.errors import Invalid
 from formflow.extensions import db
@@ -84,6 +84,7 @@ def _page(found, errors=(), values=None, status: int = 200):
     ).scalars()
     page = render_template(
         "billing/subscription.html", subscription=found, version=latest_version(found.plan_id),
-        charges=list(charges), errors={e["pointer"]: e["message"] for e in errors}, values=values,
+        charges=list(charges), titles=item_titles([found.plan_id]),
+        errors={e["pointer"]: e["message"] for e in errors}, values=values,
     )  # fmt: skip
     return page, status

@@ -95,6 +95,7 @@ def resume(subscription: Subscription, on: Day, *, actor=None) -> list[str]:
                     subscription_id=subscription.id,
                     item=item["id"],
                     period=period.key,
+                    period_end=period.end,
                     plan_version=version.number,
                     amount=Decimal("0.00"),
                     status="skipped",

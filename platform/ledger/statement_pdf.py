@@ -92,15 +92,7 @@ class StatementDocument(FPDF):
         self.set_font(FONT, size=9)
 
     def footer(self) -> None:
-        self.set_y(-(MARGIN + 2))
-        self.set_font(FONT, size=8)
-        self.set_text_color(110)
-        printed = self.printed.astimezone(business_zone()).strftime("%Y-%m-%d %H:%M")
-        self.cell(0, 5, _("Printed %(when)s", when=printed), align="L")
-        self.set_x(MARGIN)
-        # {nb} is replaced by the page count when the document is closed
-        self.cell(0, 5, _("Page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}"), align="R")
-        self.set_text_color(0)
+        printed_footer(self, self.printed)
 
 
 def pdf_bytes(found: Statement, *, printed: datetime | None = None) -> bytes:
@@ -178,3 +170,16 @@ def _table(document: StatementDocument, found: Statement) -> None:
         closing = table.row(style=SUBTOTAL)
         closing.cell(_("Closing balance"), colspan=6, align="LEFT")
         closing.cell(money(found.closing))
+
+
+def printed_footer(pdf: FPDF, printed: datetime) -> None:
+    """The footer of every document Formflow prints: when it was printed, and page N of M."""
+    pdf.set_y(-(MARGIN + 2))
+    pdf.set_font(FONT, size=8)
+    pdf.set_text_color(110)
+    pdf.cell(0, 5, _("Printed %(when)s", when=printed.astimezone(business_zone()).strftime("%Y-%m-%d %H:%M")),
+             align="L")  # fmt: skip
+    pdf.set_x(MARGIN)
+    # {nb} is replaced by the page count when the document is closed
+    pdf.cell(0, 5, _("Page %(page)s of %(pages)s", page=pdf.page_no(), pages="{nb}"), align="R")
+    pdf.set_text_color(0)

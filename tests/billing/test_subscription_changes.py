@@ -118,6 +118,7 @@ def test_finance_suspends_and_resumes_from_the_page_bad_days_come_back_at_their_
         fee_run.run_fees(date(2026, 6, 2))
     shown = _text(finance.get(page))
     assert shown.count("suspended from 2026-03-01 to 2026-06-01") == 3  # March, April, May skipped
+    assert "Monthly fee" in shown and "<code>monthly</code>" not in shown  # the item by its title
     assert "skipped" in shown
     grid = _text(finance.get("/billing/charges?end=2026-06&months=6"))
     assert "skipped" in grid.lower()

@@ -11,14 +11,16 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from formflow.auth import services as auth
 from formflow.billing import fee_run, invoices, late, payments, plans
 from formflow.cases import screening
+from formflow.cases import services as cases
 from formflow.customers import services as customers
 from formflow.demo import load_demo
 from formflow.extensions import db
 from formflow.processes.models import Process
 from formflow.records.models import Case
-from formflow.workflows import timers
+from formflow.workflows import engine, timers
 
 FEE = {"zh-CN": "月度管理费", "en": "Monthly management fee"}
 
@@ -128,3 +130,25 @@ def test_risk_opens_the_case_the_screening_opened_from_its_inbox_and_the_case_li
     assert page.status_code == 200 and "SC09" in page.get_data(as_text=True)
     assert f"/cases/{case.id}" in risk.raw.get("/inbox").get_data(as_text=True)
     assert f'/cases/{case.id}"' in risk.raw.get("/cases/?q=SC09").get_data(as_text=True)
+
+
+def _complaint(code: str, outcome: str) -> None:
+    """A complaint about customer `code` recorded by staff and decided by risk (uphold/reject)."""
+    data = {"received_on": "2026-03-02", "source": "neighbour", "description": "夜间噪音扰民"}
+    case = cases.start("complaint", code, data, submit=True, actor=auth.find_user("staff"))
+    engine.perform(case, outcome, auth.find_user("risk"), comment="现场核实")
+    db.session.commit()
+
+
+def test_upheld_complaints_count_and_rejected_ones_do_not(demo):
+    customer = customers.create("SC06", "投诉客户", "C")  # tier C: from two complaints
+    db.session.commit()
+    _complaint("SC06", "uphold")
+    _complaint("SC06", "reject")
+    screening.screen_for_offboarding(datetime(2026, 4, 1, 2))
+    assert _offboarding(customer) == []  # one upheld complaint: not yet
+    _complaint("SC06", "uphold")
+    report = screening.screen_for_offboarding(datetime(2026, 4, 2, 2))
+    [case] = _offboarding(customer)
+    assert report.opened == [case.id] and case.data["criteria"] == ["complaints"]
+    assert case.data["screening"]["complaints"] == 2 and "投诉 2 次" in case.data["details"]
