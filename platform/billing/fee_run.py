@@ -118,7 +118,7 @@ def _run_chunk(
     """Charge the chunk's dues; its counts go into `report` only once it has run through."""
     done = FeeRunReport(today, report.dry_run)
     chunk = _claimed(ids)
-    made = _charges_of([subscription.id for subscription in chunk])
+    made = charges_of([subscription.id for subscription in chunk])
     for subscription in chunk:
         done.subscriptions += 1
         if subscription.plan_id not in versions:
@@ -171,8 +171,16 @@ class Made:
     statuses: dict[tuple[str, str], str] = field(default_factory=dict)
     covered: dict[str, date] = field(default_factory=dict)
 
+    def charged_periods(self) -> list[str]:
+        """The start days of the periods charged (neither failed, so retried, nor skipped)."""
+        return [
+            period
+            for (_item, period), status in self.statuses.items()
+            if period != "signing" and status not in ("failed", "skipped")
+        ]
 
-def _charges_of(subscription_ids: list[int]) -> dict[int, Made]:
+
+def charges_of(subscription_ids: list[int]) -> dict[int, Made]:
     """{subscription id: Made} of the charge rows written, in one statement."""
     found: dict[int, Made] = {}
     if not subscription_ids:
@@ -199,14 +207,12 @@ def dues_of(
     version: FeePlanVersion,
     today: date,
     tables: dict,
-    made: Made | None = None,
+    made: Made,
 ) -> Iterator[Due]:
     """The charges of `subscription` (on its plan's `version`) due by `today` and not made yet
-    (or failed before); `made`: its charge rows (read here when not given). A period partly
-    charged already under another frequency (the plan changed) is charged from where that
-    ended, by days; one wholly charged is not."""
-    if made is None:
-        made = _charges_of([subscription.id]).get(subscription.id, Made())
+    (or failed before); `made`: its charge rows. A period partly charged already under another
+    frequency (the plan changed) is charged from where that ended, by days; one wholly charged
+    is not."""
     customer = subscription.customer
     for item in version.definition["items"]:
         covered = made.covered.get(item["id"])

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from formflow import audit
 from formflow.billing.calendar import months_of, periods
+from formflow.billing.fee_run import Made, charges_of
 from formflow.billing.models import FeeCharge, Subscription
 from formflow.billing.plans import is_amount, latest_version
 from formflow.errors import Conflict, Invalid, NotFound
@@ -77,7 +78,7 @@ def resume(subscription: Subscription, on: Day, *, actor=None) -> list[str]:
                     day=subscription.suspended_from.isoformat())  # fmt: skip
         raise Invalid([{"pointer": "/resume_on", "message": message}])
     version = latest_version(subscription.plan_id)
-    made = _charged_periods(subscription.id, every=True)
+    made = _charges(subscription).statuses  # every row: a period with one is not skipped again
     skipped = []
     note = _("suspended from %(start)s to %(end)s", start=subscription.suspended_from.isoformat(),
              end=on.isoformat())  # fmt: skip
@@ -168,7 +169,7 @@ def _day_problems(
             "Give a day after the subscription's start (%(day)s).", day=subscription.start_date.isoformat()
         )
         return [{"pointer": pointer, "message": message}]
-    charged = [period for _item, period in _charged_periods(subscription.id) if period >= day.isoformat()]
+    charged = [period for period in _charges(subscription).charged_periods() if period >= day.isoformat()]
     if charged:
         message = _(
             "The period from %(period)s is already charged: give a day after it.", period=max(charged)
@@ -177,15 +178,8 @@ def _day_problems(
     return []
 
 
-def _charged_periods(subscription_id: int, *, every: bool = False) -> set[tuple[str, str]]:
-    """(item, period start) of the charges made (a failed one is retried and a skipped one was
-    never charged, so neither is made); `every`: of every charge row."""
-    query = sa.select(FeeCharge.item, FeeCharge.period).where(
-        FeeCharge.subscription_id == subscription_id, FeeCharge.period != "signing"
-    )
-    if not every:
-        query = query.where(FeeCharge.status.not_in(("failed", "skipped")))
-    return {(item, period) for item, period in db.session.execute(query)}
+def _charges(subscription: Subscription) -> Made:
+    return charges_of([subscription.id]).get(subscription.id, Made())
 
 
 def _iso(day: date | None) -> str | None:
