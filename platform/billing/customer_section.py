@@ -12,7 +12,7 @@ from formflow.auth.permissions import can
 from formflow.billing import invoices, reminders
 from formflow.billing.late import late_record
 from formflow.billing.models import FeeCharge, FeePlan, Subscription
-from formflow.billing.plans import item_titles
+from formflow.billing.plans import item_titles, latest_version
 from formflow.customers.models import Customer
 from formflow.customers.page_sections import Section, section
 from formflow.extensions import db
@@ -47,7 +47,7 @@ def fees(customer: Customer) -> Section | None:
         "billing/_customer_section.html",
         {
             "subscriptions": subscriptions, "charges": charges, "invoices": found_invoices,
-            "titles": item_titles(subscription.plan_id for subscription, _plan in subscriptions),
+            "titles": item_titles(latest_version(plan.id) for plan in {plan for _s, plan in subscriptions}),
             "plan_of": {subscription.id: subscription.plan_id for subscription, _plan in subscriptions},
             "today": today, "status_on": invoices.status_on, "status_label": invoices.status_label,
             "late": late_record(customer.id, today),

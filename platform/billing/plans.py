@@ -176,13 +176,13 @@ def _unknown_tables(definition: dict) -> list[dict]:
     return problems
 
 
-def item_titles(plan_ids) -> dict[tuple[int, str], str]:
-    """{(plan id, item id): the item's title in the reader's language} from each plan's newest
-    version (a charge's item named as people read it, not by its key)."""
+def item_titles(versions) -> dict[tuple[int, str], str]:
+    """{(plan id, item id): the item's title in the reader's language} of each plan version (a
+    charge's item named as people read it, not by its key)."""
     return {
-        (plan_id, item["id"]): localized(item.get("title")) or item["id"]
-        for plan_id in set(plan_ids)
-        for item in latest_version(plan_id).definition.get("items", [])
+        (version.plan_id, item["id"]): localized(item.get("title")) or item["id"]
+        for version in versions
+        for item in version.definition.get("items", [])
     }
 
 

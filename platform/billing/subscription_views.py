@@ -31,7 +31,9 @@ def subscription(subscription_id: int):
 def subscription_change(subscription_id: int):
     found = subscriptions.by_id(subscription_id, lock=True)
     overrides = {
-        key[len("override-") :]: value for key, value in request.form.items() if key.startswith("override-")
+        key.removeprefix("override-"): value
+        for key, value in request.form.items()
+        if key.startswith("override-")
     }
     return _changed(
         found,
@@ -82,9 +84,10 @@ def _page(found, errors=(), values=None, status: int = 200):
         .order_by(FeeCharge.period.desc(), FeeCharge.item)
         .limit(CHARGES)
     ).scalars()
+    version = latest_version(found.plan_id)
     page = render_template(
-        "billing/subscription.html", subscription=found, version=latest_version(found.plan_id),
-        charges=list(charges), titles=item_titles([found.plan_id]),
+        "billing/subscription.html", subscription=found, version=version,
+        charges=list(charges), titles=item_titles([version]),
         errors={e["pointer"]: e["message"] for e in errors}, values=values,
     )  # fmt: skip
     return page, status
