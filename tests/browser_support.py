@@ -1,5 +1,6 @@
 """Where browser tests leave their screenshots (git-ignored)."""
 
+import re
 from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -23,3 +24,10 @@ def act(page, case_url: str, action: str, comment: str = "") -> None:
     if comment:
         page.locator("form.action-form textarea[name=comment]").fill(comment)
     page.locator("form.action-form").get_by_role("button", name=action, exact=True).click()
+
+
+def submit_new_case(page) -> str:
+    """Submit the new case's form filled on `page`; the address of the case page it lands on."""
+    page.locator("button[value=submit]").click()
+    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    return page.url

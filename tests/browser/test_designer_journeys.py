@@ -3,11 +3,10 @@ get the change, cases already running keep their version."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
-from browser_support import ARTIFACTS, act, log_in
+from browser_support import ARTIFACTS, act, log_in, submit_new_case
 
 from formflow.auth import services as auth
 from formflow.cases import services as cases
@@ -100,8 +99,7 @@ def test_a_template_from_the_gallery_under_a_new_key_then_a_case(page, live_app)
     page.get_by_label("Date received").fill("2026-11-28")
     page.get_by_label("Bank transfer").check()
     page.get_by_label("Bank reference").fill("ICBC-20261128-9")
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    submit_new_case(page)
     with live_app.app_context():
         case = db.session.get(Case, int(page.url.rsplit("/", 1)[1]))
         assert case.process.key == "topup_east" and case.submitted_at is not None
@@ -116,9 +114,7 @@ def _deduction(page, customer: str, amount: str) -> str:
     page.get_by_label("Evidence").set_input_files(
         files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 evidence"}]
     )
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
-    return page.url
+    return submit_new_case(page)
 
 
 def test_tier_b_threshold_lowered_with_the_what_if_then_two_distinct_approvers(page, live_app):

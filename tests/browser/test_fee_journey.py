@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import ARTIFACTS, act, log_in
+from browser_support import ARTIFACTS, act, log_in, submit_new_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_db]
 
@@ -34,9 +34,7 @@ def record_payment(page, amount: str, paid_on: str) -> None:
     page.get_by_label("Amount paid (CNY)").fill(amount)
     page.get_by_label("Payment date").fill(paid_on)
     page.get_by_label("Online payment").check()
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
-    case = page.url
+    case = submit_new_case(page)
     log_in(page, "finance")
     act(page, case, "Confirm and post")
     assert "Posted" in page.locator("main").inner_text()
@@ -62,9 +60,7 @@ def test_a_quarterly_plan_charged_invoiced_reminded_paid_late_three_times_screen
     log_in(page, "staff")
     page.goto(f"/cases/new?process=management_fee&customer={CUSTOMER}")
     page.get_by_label("Start date").fill(QUARTERS[0])
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
-    subscription = page.url
+    subscription = submit_new_case(page)
     log_in(page, "finance")
     act(page, subscription, "Approve the subscription")
     assert "Subscribed" in page.locator("main").inner_text()

@@ -3,10 +3,8 @@ input overlapped its border; the case page's reassign button wrapped one charact
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from browser_support import ARTIFACTS
+from browser_support import ARTIFACTS, submit_new_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_db]
 
@@ -58,9 +56,7 @@ def _submitted_case(page) -> str:
     page.get_by_label("Evidence").set_input_files(
         files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 evidence"}]
     )
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
-    return page.url
+    return submit_new_case(page)
 
 
 @pytest.mark.parametrize(("lang", "label"), [("zh_CN", "转交"), ("en", "Reassign")], ids=["zh", "en"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import ARTIFACTS, act, log_in
+from browser_support import ARTIFACTS, act, log_in, submit_new_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_db]
 
@@ -24,9 +24,7 @@ def test_a_top_up_and_a_deduction_move_the_balance_and_a_refund_above_it_is_refu
     page.get_by_label("Date received").fill("2026-11-28")
     page.get_by_label("Bank transfer").check()
     page.get_by_label("Bank reference").fill("ICBC-20261128-7")
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
-    top_up = page.url
+    top_up = submit_new_case(page)
     assert "500.00" not in balances(page)  # nothing is credited before finance confirms
 
     log_in(page, "finance")
@@ -41,9 +39,7 @@ def test_a_top_up_and_a_deduction_move_the_balance_and_a_refund_above_it_is_refu
     page.get_by_label("Evidence").set_input_files(
         files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 evidence"}]
     )
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
-    deduction = page.url
+    deduction = submit_new_case(page)
     log_in(page, "finance")
     act(page, deduction, "Approve")
     assert "420.00" in balances(page)

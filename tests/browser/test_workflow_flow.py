@@ -5,11 +5,10 @@ clearance checklist is complete."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
-from browser_support import ARTIFACTS
+from browser_support import ARTIFACTS, submit_new_case
 
 from formflow.auth import services as auth
 from formflow.extensions import db, utcnow
@@ -46,9 +45,7 @@ def test_a_deduction_above_tier_c_threshold_needs_two_different_approvers(page, 
     page.get_by_label("Evidence").set_input_files(
         files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 evidence"}]
     )
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
-    case_url = page.url
+    case_url = submit_new_case(page)
     assert "Review" in page.locator("main").inner_text()
 
     log_in(page, "finance")
@@ -76,9 +73,7 @@ def test_offboarding_walks_through_its_timer_and_needs_the_checklist(page, live_
     page.get_by_label("Repeated late payments").check()
     page.get_by_label("Consecutive late payments").fill("3")
     page.get_by_label("Facts and reasons").fill("连续三个月逾期缴费")
-    page.locator("button[value=submit]").click()
-    page.wait_for_url(re.compile(r".*/cases/\d+$"))
-    case_url = page.url
+    case_url = submit_new_case(page)
 
     log_in(page, "risk")
     act(page, case_url, "Start the rectification period")
