@@ -4,8 +4,9 @@ from formflow.audit.models import AuditEntry, AuditHead
 from formflow.auth.models import ApiToken, LoginThrottle, User, UserRole, UserSession
 from formflow.billing.models import FeeCharge, FeePlan, FeePlanVersion, Subscription
 from formflow.customers.models import Customer
-from formflow.ledger.models import Account, Entry, Journal, LowBalanceAlert, StatementIssue
+from formflow.ledger.models import Account, Entry, Journal, LedgerPeriod, LowBalanceAlert, StatementIssue
 from formflow.processes.models import DraftRevision, Process, ProcessVersion
+from formflow.reconcile.models import BankAccount, BankImport, BankLine, BankMatch
 from formflow.records.models import Attachment, Case
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
 from formflow.workflows.models import (
@@ -24,6 +25,10 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "AuditHead",
+    "BankAccount",
+    "BankImport",
+    "BankLine",
+    "BankMatch",
     "Case",
     "CaseApproval",
     "ChecklistTick",
@@ -37,6 +42,7 @@ __all__ = [
     "GlobalTable",
     "GlobalTableVersion",
     "Journal",
+    "LedgerPeriod",
     "LoginThrottle",
     "LowBalanceAlert",
     "NoticeDocument",

@@ -22,8 +22,7 @@ from formflow.billing.payments import amount_of
 from formflow.customers.models import Customer
 from formflow.errors import Conflict, Forbidden, Invalid
 from formflow.extensions import db
-from formflow.tables.cells import columns_of, key_column_of
-from formflow.tables.lookups import current_global_tables
+from formflow.tables.lookups import tier_value
 
 APPROVAL_TABLE = "instalment_approval"
 MAX_PARTS = 24
@@ -41,19 +40,8 @@ def pending(invoice: Invoice) -> list[Instalment]:
 
 def approval_threshold(customer: Customer) -> Decimal | None:
     """Above this, a plan needs approval; None: every plan does."""
-    version = current_global_tables().get(APPROVAL_TABLE)
-    if version is None:
-        return None
-    table = version.as_table()
-    names = [column.name for column in columns_of(table)]
-    if "approval_above" not in names or key_column_of(table) not in names:
-        return None
-    at, column = names.index(key_column_of(table)), names.index("approval_above")
-    for row in table.get("rows") or []:
-        if row[at] == customer.tier:
-            value = row[column]
-            return None if value is None or isinstance(value, bool) else Decimal(str(value))
-    return None
+    value = tier_value(APPROVAL_TABLE, "approval_above", customer.tier)
+    return None if value is None or isinstance(value, bool) else Decimal(str(value))
 
 
 def propose(invoice: Invoice, parts: Sequence[tuple[Any, Any]], *, actor) -> list[Instalment]:

@@ -196,6 +196,8 @@ class Payment(db.Model):
     reference: Mapped[str] = mapped_column(String(200), default="")
     paid_on: Mapped[date] = mapped_column(Date, index=True)
     journal_id: Mapped[int] = mapped_column(ForeignKey("ledger_journal.id"))
+    #: the journal that undid it (a bank match taken back); its allocations are gone then
+    reversal_journal_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_journal.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

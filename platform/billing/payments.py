@@ -29,7 +29,9 @@ from formflow.billing.models import PAYMENT_METHODS, Instalment, Invoice, Paymen
 from formflow.customers.models import Customer
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
+from formflow.ledger.models import Journal
 from formflow.ledger.services import Line, customer_account, post, system_account
+from formflow.ledger.services import reverse as ledger_reverse
 from formflow.money import CENT, MAX_AMOUNT
 
 ZERO = Decimal("0.00")
@@ -207,7 +209,7 @@ def _post(customer, total, allocated, key, method, reference, day, case_id, acto
         lines.append(Line(customer_account(customer, "prepaid"), -(total - allocated)))
     return post(
         "payment", lines, key=f"payment:{key}", memo=method_label(method), reference=reference[:200],
-        case_id=case_id, actor=actor, details={"method": method, "paid_on": day.isoformat()},
+        case_id=case_id, actor=actor, details={"method": method, "paid_on": day.isoformat()}, value_date=day,
     )  # fmt: skip
 
 
@@ -242,6 +244,36 @@ def _allocate(payment: Payment, invoice: Invoice, instalment: Instalment | None,
             late=payment.paid_on > due,
         )
     )
+
+
+def reverse(payment: Payment, *, key: str, memo: str = "", actor=None) -> Payment:
+    """Undo `payment`: its journal reversed (dated today, naming it) and what it paid taken off
+    its invoices and instalments again; once (a payment reversed already: Conflict)."""
+    if payment.reversal_journal_id is not None:
+        raise Conflict(_("This payment has already been reversed."))
+    journal = db.session.get(Journal, payment.journal_id)
+    reversal = ledger_reverse(journal, key=key, memo=memo, actor=actor)
+    taken = []
+    for allocation in list(payment.allocations):
+        invoice = allocation.invoice
+        invoice.paid -= allocation.amount
+        invoice.status = "issued" if invoice.paid == 0 else "partially_paid"
+        invoice.paid_on = None
+        if allocation.instalment_id is not None:
+            instalment = db.session.get(Instalment, allocation.instalment_id)
+            instalment.paid -= allocation.amount
+            instalment.status = "open" if instalment.paid == 0 else "partially_paid"
+            instalment.paid_on = None
+        taken.append([invoice.number, str(allocation.amount)])
+        db.session.delete(allocation)
+    payment.reversal_journal_id = reversal.id
+    db.session.flush()
+    db.session.expire(payment, ["allocations"])
+    audit.record(
+        "payment.reverse", "payment", payment.id,
+        after={"journal": reversal.id, "invoices": taken, "memo": memo}, actor=actor,
+    )  # fmt: skip
+    return payment
 
 
 def for_customer(customer_id: int, *, limit: int = 50) -> list[Payment]:

@@ -16,10 +16,10 @@ Journals and entries are append-only: the database refuses UPDATE and DELETE (mi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from formflow.extensions import db, utcnow
@@ -34,12 +34,15 @@ SYSTEM_ACCOUNTS = {
     "revenue_deduction": "credit",
     "revenue_usage": "credit",
     "refunds": "credit",  # refunds approved, owed to customers until paid out
+    "write_offs": "debit",  # small differences written off in reconciliation (reconcile.matching)
+    "bank_charges": "debit",  # the bank's own fees, explained from its statement
 }
 #: customer accounts that may go below zero (a receivable paid beyond what was owed)
 MAY_GO_NEGATIVE = {"receivable"}
 #: what a journal is for
 JOURNAL_KINDS = (
     "top_up", "usage", "refund", "deduction", "management_fee", "payment", "adjustment", "reversal",
+    "write_off",
 )  # fmt: skip
 
 MONEY = Money()
@@ -94,6 +97,9 @@ class Journal(db.Model):
     #: the journal this one reverses (at most one reversal each)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_journal.id"), unique=True)
     posted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: the business day it counts on (a payment's day received); its period must be open
+    #: (ledger.periods). Journals posted before migration 0018 have none: their posted_at counts.
+    value_date: Mapped[date | None] = mapped_column(Date, index=True)
     posted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     #: what else the posting carries (the case's state and round, an API client…)
     details: Mapped[dict | None] = mapped_column(JSON)
@@ -169,3 +175,27 @@ class StatementIssue(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer = relationship("Customer")
+
+
+class LedgerPeriod(db.Model):
+    """A business month's close (月结): once closed, no posting dated inside it is accepted
+    (ledger.periods); reopening needs a request and a second person's approval."""
+
+    __tablename__ = "ledger_period"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "2026-11"
+    month: Mapped[str] = mapped_column(String(7), unique=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date, index=True)
+    #: "closed" or "open" (reopened)
+    status: Mapped[str] = mapped_column(String(10), default="closed")
+    closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: what the close asserted: the bank's closing balance and the ledger's, the lines checked
+    facts: Mapped[dict | None] = mapped_column(JSON)
+    reopen_reason: Mapped[str] = mapped_column(String(500), default="")
+    reopen_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reopen_requested_at: Mapped[datetime | None]
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reopened_at: Mapped[datetime | None]

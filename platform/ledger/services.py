@@ -23,6 +23,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +39,7 @@ from formflow.audit import services as audit
 from formflow.customers.models import Customer
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db, utcnow
-from formflow.ledger import alerts
+from formflow.ledger import alerts, periods
 from formflow.ledger.models import (
     CUSTOMER_ACCOUNTS,
     JOURNAL_KINDS,
@@ -86,6 +87,7 @@ _JOURNAL_FIELDS = (
     "case_id",
     "reverses_id",
     "posted_at",
+    "value_date",
     "posted_by_id",
     "details",
 )
@@ -142,6 +144,8 @@ def account_label(kind: str) -> str:
         "revenue_deduction": _("Deduction revenue"),
         "revenue_usage": _("Usage revenue"),
         "refunds": _("Refunds owed"),
+        "write_offs": _("Written off"),
+        "bank_charges": _("Bank charges"),
     }
     return labels.get(kind, kind)
 
@@ -220,18 +224,30 @@ def post(
     actor: Any = None,
     details: dict | None = None,
     reverses: Journal | None = None,
+    value_date: date | None = None,
 ) -> Journal:
-    """Post one journal of `lines` (summing to zero), once per `key` (see the module's notes)."""
+    """Post one journal of `lines` (summing to zero), once per `key` (see the module's notes),
+    counted on `value_date` (default today), which must not lie in a closed period."""
     _check(kind, lines, key, memo, reference)
+    value_date = value_date or periods.today()
+    content_hash = _content_hash(kind, lines, memo, reference, case_id, reverses)
+    try:
+        periods.refuse_if_closed(value_date)
+    except Invalid:  # unless it is a replay: the posting made before the close counts
+        existing = _by_key(key)
+        if existing is None:
+            raise
+        return _replayed(existing, content_hash)
     row = {
         "idempotency_key": key,
-        "content_hash": _content_hash(kind, lines, memo, reference, case_id, reverses),
+        "content_hash": content_hash,
         "kind": kind,
         "memo": memo or "",
         "reference": reference or "",
         "case_id": case_id,
         "reverses_id": reverses.id if reverses is not None else None,
         "posted_at": utcnow(),
+        "value_date": value_date,
         "posted_by_id": getattr(actor, "id", None),
         "details": details,
     }

@@ -42,7 +42,8 @@ def kind_labels() -> dict[str, str]:
 
 def posting_kind_label(kind: str) -> str:
     """A posting kind as people read it (a kind unknown here: as it is)."""
-    return kind_labels().get(kind, kind)
+    others = {"payment": _("Payment"), "write_off": _("Write-off")}
+    return kind_labels().get(kind) or others.get(kind, kind)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from flask import has_app_context
 from formflow import audit
 from formflow.auth.current import acting_user
 from formflow.extensions import db
-from formflow.tables.cells import _as_table, columns_of, normalized, spec_tables
+from formflow.tables.cells import _as_table, columns_of, key_column_of, normalized, spec_tables
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
 
 
@@ -201,3 +201,21 @@ def pin_global_tables(version: VersionOfProcess, *, actor=None) -> dict[str, int
 
 
 # --- process tables ------------------------------------------------------------------------
+
+
+def tier_value(table_key: str, column: str, tier: str) -> Any:
+    """The cell of `column` in the row of `tier` of the current global table `table_key` (keyed
+    by tier); None when there is no such table, column or row."""
+    version = current_global_tables().get(table_key)
+    if version is None:
+        return None
+    table = version.as_table()
+    names = [item.name for item in columns_of(table)]
+    key = key_column_of(table)
+    if column not in names or key not in names:
+        return None
+    at, wanted = names.index(key), names.index(column)
+    for row in table.get("rows") or []:
+        if row[at] == tier:
+            return row[wanted]
+    return None

@@ -1,0 +1,130 @@
+"""Closed periods (月结): a business month closed after reconciliation refuses every posting
+dated inside it; corrections go into the open period as reversals or new postings naming the
+original. Reopening takes two people: one asks (with a reason), another approves.
+
+The check costs nothing on the usual path: a posting dated in the current month (every fee
+run, every case) cannot fall in a closed month — only a month that has ended may be closed —
+so only postings dated earlier (a payment received last month) read the closed periods."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from formflow.audit import services as audit
+from formflow.errors import Conflict, Forbidden, Invalid, NotFound
+from formflow.extensions import db, utcnow
+from formflow.i18n import business_zone
+from formflow.ledger.models import LedgerPeriod
+
+
+def today() -> date:
+    """The business day now (Asia/Shanghai by default)."""
+    return datetime.now(UTC).astimezone(business_zone()).date()
+
+
+def month_of(value: str) -> tuple[date, date]:
+    """ "2026-11" as its first and last day; Invalid at /month otherwise."""
+    try:
+        year, month = (int(part) for part in str(value).split("-"))
+        first = date(year, month, 1)
+    except (ValueError, TypeError):
+        raise Invalid([{"pointer": "/month", "message": _("Not a month: %(v)s", v=value)}]) from None
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def closed_period_of(day: date) -> LedgerPeriod | None:
+    """The closed period holding `day`, if any."""
+    return db.session.execute(
+        sa.select(LedgerPeriod).where(
+            LedgerPeriod.status == "closed", LedgerPeriod.first_day <= day, LedgerPeriod.last_day >= day
+        )
+    ).scalar_one_or_none()
+
+
+def refuse_if_closed(day: date) -> None:
+    """Invalid (at /value_date) when `day` lies in a closed period."""
+    if day >= today().replace(day=1):
+        return
+    period = closed_period_of(day)
+    if period is not None:
+        message = _(
+            "The period %(month)s is closed: a posting dated %(day)s is refused. Post the correction "
+            "into the open period, naming the original.",
+            month=period.month,
+            day=day.isoformat(),
+        )
+        raise Invalid([{"pointer": "/value_date", "message": message}])
+
+
+def period(month: str) -> LedgerPeriod | None:
+    return db.session.execute(sa.select(LedgerPeriod).where(LedgerPeriod.month == month)).scalar_one_or_none()
+
+
+def close(month: str, *, facts: dict, actor) -> LedgerPeriod:
+    """Close `month` (its checks are the caller's: reconcile.closing); Conflict when closed."""
+    first, last = month_of(month)
+    if last >= today():
+        raise Conflict(_("%(month)s has not ended yet; only a past month can be closed.", month=month))
+    row = period(month)
+    if row is not None and row.status == "closed":
+        raise Conflict(_("%(month)s is already closed.", month=month))
+    if row is None:
+        row = LedgerPeriod(month=month, first_day=first, last_day=last)
+        db.session.add(row)
+    row.status, row.closed_at, row.closed_by_id, row.facts = "closed", utcnow(), actor.id, facts
+    row.reopen_reason, row.reopen_requested_by_id, row.reopen_requested_at = "", None, None
+    db.session.flush()
+    audit.record("ledger.period.close", "ledger_period", row.id, after={"month": month} | facts, actor=actor)
+    return row
+
+
+def request_reopen(month: str, reason: str, *, actor) -> LedgerPeriod:
+    row = _closed(month)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid([{"pointer": "/reason", "message": _("Say why the period is to be reopened.")}])
+    if len(reason) > 500:
+        raise Invalid(
+            [{"pointer": "/reason", "message": _("The reason is too long (500 characters at most).")}]
+        )
+    if row.reopen_requested_by_id is not None:
+        raise Conflict(_("Reopening %(month)s has already been asked for.", month=month))
+    row.reopen_reason, row.reopen_requested_by_id, row.reopen_requested_at = reason, actor.id, utcnow()
+    db.session.flush()
+    audit.record(
+        "ledger.period.reopen_request", "ledger_period", row.id, after={"month": month, "reason": reason},
+        actor=actor,
+    )  # fmt: skip
+    return row
+
+
+def approve_reopen(month: str, *, actor) -> LedgerPeriod:
+    row = _closed(month)
+    if row.reopen_requested_by_id is None:
+        raise Conflict(_("No one has asked to reopen %(month)s.", month=month))
+    if row.reopen_requested_by_id == actor.id:
+        raise Forbidden(_("A second person approves reopening: not the one who asked."))
+    row.status, row.reopened_by_id, row.reopened_at = "open", actor.id, utcnow()
+    db.session.flush()
+    audit.record(
+        "ledger.period.reopen", "ledger_period", row.id,
+        after={"month": month, "reason": row.reopen_reason, "asked_by": row.reopen_requested_by_id},
+        actor=actor,
+    )  # fmt: skip
+    return row
+
+
+def _closed(month: str) -> LedgerPeriod:
+    month_of(month)
+    row = period(month)
+    if row is None or row.status != "closed":
+        raise NotFound(_("%(month)s is not closed.", month=month))
+    return row
+
+
+def all_periods() -> list[LedgerPeriod]:
+    return list(db.session.execute(sa.select(LedgerPeriod).order_by(LedgerPeriod.month.desc())).scalars())
