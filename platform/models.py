@@ -7,6 +7,7 @@ from formflow.customers.models import Customer
 from formflow.ledger.models import Account, Entry, Journal, LowBalanceAlert, StatementIssue
 from formflow.processes.models import DraftRevision, Process, ProcessVersion
 from formflow.records.models import Attachment, Case
+from formflow.selfservice.models import SelfServiceLink, SelfServiceThrottle
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
 from formflow.workflows.models import (
     CaseApproval,
@@ -44,6 +45,8 @@ __all__ = [
     "Process",
     "ProcessTablePin",
     "ProcessVersion",
+    "SelfServiceLink",
+    "SelfServiceThrottle",
     "StatementIssue",
     "Subscription",
     "Timer",
