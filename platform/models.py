@@ -8,6 +8,7 @@ from formflow.ledger.models import Account, Entry, Journal, LedgerPeriod, LowBal
 from formflow.processes.models import DraftRevision, Process, ProcessVersion
 from formflow.reconcile.models import BankAccount, BankImport, BankLine, BankMatch
 from formflow.records.models import Attachment, Case
+from formflow.selfservice.models import SelfServiceLink, SelfServiceThrottle
 from formflow.tables.models import GlobalTable, GlobalTableVersion, ProcessTablePin
 from formflow.workflows.models import (
     CaseApproval,
@@ -50,6 +51,8 @@ __all__ = [
     "Process",
     "ProcessTablePin",
     "ProcessVersion",
+    "SelfServiceLink",
+    "SelfServiceThrottle",
     "StatementIssue",
     "Subscription",
     "Timer",
