@@ -14,7 +14,7 @@ MONEY = sa.Numeric(18, 2).with_variant(sa.BigInteger(), "sqlite")
 
 
 revision = '0018_reconcile'
-down_revision = '0016_subscription_suspension'
+down_revision = '0017_self_service_links'
 branch_labels = None
 depends_on = None
 
