@@ -114,6 +114,9 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.processes import table_structure_views as _table_structure  # noqa: F401  (routes on processes_bp)
     from formflow.processes.rule_builder_views import bp as rules_builder_bp
     from formflow.processes.views import bp as processes_bp
+    from formflow.reconcile import import_views as _reconcile_imports  # noqa: F401  (routes on reconcile_bp)
+    from formflow.reconcile import period_views as _reconcile_periods  # noqa: F401  (routes on reconcile_bp)
+    from formflow.reconcile.views import bp as reconcile_bp
     from formflow.trials import views as _trials  # noqa: F401  (its routes are on processes_bp)
     from formflow.workflows.notifications_views import bp as notifications_bp
 
@@ -127,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)  # mine, mark read (workflows/notifications_views.py)
     app.register_blueprint(ledger_bp)  # a customer's balances, entries, statements (ledger/views.py)
     app.register_blueprint(billing_bp)  # fee plans and the charges grid (billing/views.py)
+    app.register_blueprint(reconcile_bp)  # bank statements, matching, the month close (reconcile/views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
 

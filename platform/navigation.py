@@ -47,6 +47,7 @@ NAV = (
     NavItem("cases.index", _l("Cases"), "cases.read"),
     NavItem("customers.index", _l("Customers"), "customers.read"),
     NavItem("billing.index", _l("Management fees"), "billing.read"),
+    NavItem("reconcile.index", _l("Reconciliation"), "reconcile.read"),
     NavItem("home.dashboard", _l("Dashboard"), "dashboard.read"),
     NavItem("processes.index", _l("Processes"), "processes.read"),
     NavItem("tables.index", _l("Parameter tables"), "processes.read"),

@@ -52,6 +52,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dashboard.read": frozenset({"admin", "finance", "manager", "auditor", "risk"}),
     # invoices: void one, propose, approve or withdraw an instalment plan
     "billing.manage": frozenset({"admin", "finance", "manager"}),
+    # bank reconciliation: read the statements and matches; import, match, explain
+    "reconcile.read": frozenset({"admin", "finance", "manager", "auditor"}),
+    "reconcile.manage": frozenset({"admin", "finance"}),
+    # close a month, ask to reopen one, approve reopening (a second person)
+    "periods.close": frozenset({"admin", "finance", "manager"}),
 }
 
 #: Permissions whose answer depends on the object too. The package that owns the object

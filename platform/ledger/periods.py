@@ -8,7 +8,7 @@ so only postings dated earlier (a payment received last month) read the closed p
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -16,13 +16,13 @@ from flask_babel import gettext as _
 from formflow.audit import services as audit
 from formflow.errors import Conflict, Forbidden, Invalid, NotFound
 from formflow.extensions import db, utcnow
-from formflow.i18n import business_zone
 from formflow.ledger.models import LedgerPeriod
+from formflow.rules.operators import business_today
 
 
 def today() -> date:
-    """The business day now (Asia/Shanghai by default)."""
-    return datetime.now(UTC).astimezone(business_zone()).date()
+    """The business day now (Asia/Shanghai by default; `tick --now` fixes it)."""
+    return business_today()
 
 
 def month_of(value: str) -> tuple[date, date]:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from reconcile_support import bank_account, csv_bytes, owing, row
 
 from formflow.billing import payments
@@ -35,7 +36,8 @@ def _statement(*rows):
 
 
 def _reason(line) -> str:
-    return matching.reason_text(matching.active_match(line).reason)
+    with force_locale("en"):
+        return matching.reason_text(matching.active_match(line).reason)
 
 
 def test_automatic_matching_explains_each_match(app_ctx):

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from openpyxl import Workbook
 from reconcile_support import bank_account, csv_bytes, row
 
@@ -102,12 +103,13 @@ def test_every_bad_row_is_named_and_the_file_is_not_imported(app_ctx):
         row("2026-11-05", "S003", amount_in="12,3a"),
         row("1999-01-01", "S004", amount_in="1.00"),
     ])  # fmt: skip
-    found = importing.preview(account, "bad.csv", content, actor=None, today=TODAY)
+    with force_locale("en"):
+        found = importing.preview(account, "bad.csv", content, actor=None, today=TODAY)
     messages = {problem["pointer"]: problem["message"] for problem in found.problems}
     assert set(messages) == {"/rows/2/date", "/rows/3/credit", "/rows/4/date"}
     assert "2026-13-45" in messages["/rows/2/date"] and "12,3a" in messages["/rows/3/credit"]
     assert "out of range" in messages["/rows/4/date"]
-    with pytest.raises(Invalid) as refused:
+    with pytest.raises(Invalid) as refused, force_locale("en"):
         importing.confirm(found.upload, actor=None, today=TODAY)
     assert "3 rows" in refused.value.errors[0]["message"]
     assert _lines(account) == []
@@ -120,7 +122,7 @@ def test_a_file_of_another_layout_names_the_missing_columns(app_ctx):
     pointers = {problem["pointer"] for problem in refused.value.errors}
     assert "/mapping/date" in pointers and "/mapping/credit" in pointers
     assert "交易日期" in refused.value.errors[0]["message"] and "Datum" in refused.value.errors[0]["message"]
-    with pytest.raises(Invalid) as old_excel:
+    with pytest.raises(Invalid) as old_excel, force_locale("en"):
         importing.preview(account, "old.xls", b"\xd0\xcf\x11\xe0rest", actor=None, today=TODAY)
     assert ".xls" in old_excel.value.errors[0]["message"]
 
