@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from formflow.auth import services
 from formflow.auth.permissions import ROLES
@@ -23,6 +24,9 @@ SIGNED = frozenset()
 BLACKLIST = frozenset({"admin", "risk", "manager"})
 BILLING = frozenset({"admin", "finance", "manager", "auditor"})
 BILLING_MANAGE = frozenset({"admin", "finance", "manager"})
+RECONCILE = frozenset({"admin", "finance", "manager", "auditor"})
+RECONCILE_MANAGE = frozenset({"admin", "finance"})
+PERIODS = frozenset({"admin", "finance", "manager"})
 
 # endpoint -> (method, url template, roles allowed; PUBLIC when no login is needed)
 ROUTES = {
@@ -78,6 +82,24 @@ ROUTES = {
     "billing.subscription_resume": ("POST", "/billing/subscriptions/{subscription}/resume", BILLING_MANAGE),
     "billing.webhook_log": ("GET", "/billing/webhooks", BILLING),
     "customers.search": ("GET", "/customers/search?q=M0", frozenset({"admin", "staff"})),
+    "reconcile.index": ("GET", "/reconcile/", RECONCILE),
+    "reconcile.lines": ("GET", "/reconcile/lines?status=unmatched", RECONCILE),
+    "reconcile.line": ("GET", "/reconcile/lines/{bank_line}", RECONCILE),
+    "reconcile.auto_match": ("POST", "/reconcile/match", RECONCILE_MANAGE),
+    "reconcile.match_invoices": ("POST", "/reconcile/lines/{bank_line}/match-invoices", RECONCILE_MANAGE),
+    "reconcile.match_customer": ("POST", "/reconcile/lines/{bank_line}/match-customer", RECONCILE_MANAGE),
+    "reconcile.link_payment": ("POST", "/reconcile/lines/{bank_line}/link-payment", RECONCILE_MANAGE),
+    "reconcile.explain": ("POST", "/reconcile/lines/{bank_line}/explain", RECONCILE_MANAGE),
+    "reconcile.unmatch": ("POST", "/reconcile/lines/{bank_line}/unmatch", RECONCILE_MANAGE),
+    "reconcile.account_new": ("GET", "/reconcile/accounts/new", RECONCILE_MANAGE),
+    "reconcile.account_edit": ("GET", "/reconcile/accounts/{bank_account}/edit", RECONCILE_MANAGE),
+    "reconcile.import_statement": ("GET", "/reconcile/import", RECONCILE_MANAGE),
+    "reconcile.import_preview": ("GET", "/reconcile/imports/{bank_import}", RECONCILE_MANAGE),
+    "reconcile.import_confirm": ("POST", "/reconcile/imports/{bank_import}/confirm", RECONCILE_MANAGE),
+    "reconcile.period": ("GET", "/reconcile/periods/2026-11", RECONCILE),
+    "reconcile.period_close": ("POST", "/reconcile/periods/2026-11/close", PERIODS),
+    "reconcile.period_reopen_request": ("POST", "/reconcile/periods/2026-11/reopen-request", PERIODS),
+    "reconcile.period_reopen_approve": ("POST", "/reconcile/periods/2026-11/reopen-approve", PERIODS),
     "customers.export": ("GET", "/customers/export.csv", ALL),
     "customers.new": ("GET", "/customers/new", frozenset({"admin", "staff"})),
     "customers.edit": ("GET", "/customers/{customer}/edit", frozenset({"admin", "staff"})),
@@ -247,6 +269,7 @@ def targets(app, make_user):
             "matrix_plan", {"zh-CN": "矩阵方案", "en": "Matrix plan"}, {"items": [fee]}
         ).plan.key
         subscription = plans.subscribe(customer, plan_key, date.today())
+        reconcile = _reconcile_targets()
         db.session.commit()
         return {
             "target": target,
@@ -257,8 +280,24 @@ def targets(app, make_user):
             "invoice": owed.number,
             "plan": plan_key,
             "subscription": subscription.id,
+            **reconcile,
             **case_targets,
         }
+
+
+def _reconcile_targets() -> dict:
+    """A bank account, a statement line of money received (unmatched), a previewed import."""
+    from formflow.reconcile import importing
+    from formflow.reconcile.models import BankLine
+
+    account = importing.save_account(
+        None, "矩阵银行", "", "", {"date": "日期", "amount": "金额", "memo": "摘要"}, actor=None
+    )
+    first = importing.preview(account, "a.csv", "日期,金额,摘要\n2026-11-03,10.00,M001\n".encode(), actor=None)
+    importing.confirm(first.upload, actor=None)
+    line = db.session.execute(sa.select(BankLine.id)).scalar_one()
+    second = importing.preview(account, "b.csv", "日期,金额,摘要\n2026-11-04,5.00,x\n".encode(), actor=None)
+    return {"bank_account": account.id, "bank_line": line, "bank_import": second.upload.id}
 
 
 def test_every_route_is_in_the_matrix(app):
