@@ -209,9 +209,9 @@ class Matcher:
                 if kind == "invoice":
                     customer = db.session.get(Customer, target.customer_id)
                     part = min(line.amount, target.outstanding)
-                    written = _match(
-                        line, customer, [Part(target.number, part)], reason, actor=actor, write_off=True
-                    )
+                    short = part < target.outstanding  # else nothing is left to write off
+                    parts = [Part(target.number, part)]
+                    written = _match(line, customer, parts, reason, actor=actor, write_off=short)
                     target.outstanding -= part + written.write_off
                     if target.outstanding <= 0:
                         self._forget(target)
@@ -442,6 +442,12 @@ def active_match(line: BankLine) -> BankMatch | None:
     return db.session.execute(
         sa.select(BankMatch).where(BankMatch.line_id == line.id, BankMatch.undone_at.is_(None))
     ).scalar_one_or_none()
+
+
+def lines_by_ids(ids: Sequence[int]) -> list[BankLine]:
+    """The lines of `ids`, in that order."""
+    found = {line.id: line for line in db.session.execute(sa.select(BankLine).where(BankLine.id.in_(ids))).scalars()}
+    return [found[line_id] for line_id in ids if line_id in found]
 
 
 def line_by_id(line_id) -> BankLine:
