@@ -58,7 +58,7 @@ def invoice_rows(chosen: InvoiceList) -> Iterator[list]:
     """The invoices the list shows, newest first, read in chunks."""
     query = (
         invoices.filtered(chosen.filters, chosen.today)
-        .options(sa.orm.joinedload(Invoice.customer), sa.orm.noload(Invoice.items))
+        .options(sa.orm.joinedload(Invoice.customer), sa.orm.lazyload(Invoice.items))
         .order_by(Invoice.id.desc())
         .execution_options(yield_per=tabular.CHUNK)
     )
