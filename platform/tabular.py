@@ -154,10 +154,10 @@ def write_xlsx(table: Table, file) -> None:
         cells = []
         for value, column in zip(row, table.columns, strict=True):
             shown, number_format = _xlsx_value(value, column)
-            cell = WriteOnlyCell(sheet, value=shown)
-            if number_format:
-                cell.number_format = number_format
-            cells.append(cell)
+            if number_format:  # a cell object only where a format is needed (plain values are cheaper)
+                shown = WriteOnlyCell(sheet, value=shown)
+                shown.number_format = number_format
+            cells.append(shown)
         sheet.append(cells)
     workbook.save(file)
 
