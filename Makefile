@@ -71,6 +71,7 @@ bench: $(STAMP) $(COMPILED)
 	$(PY) scripts/bench_rules.py
 	$(PY) scripts/bench_ledger.py
 	$(PY) scripts/bench_fees.py
+	$(PY) scripts/bench_exports.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(COMPILED)

@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_effects()
     _register_permission_rules()
     _register_customer_sections()
+    _register_exports()
     inputguard.register(app)  # before the routes: NUL, surrogates and ids past INTEGER refused
     _register_blueprints(app)
     register_error_handlers(app)
@@ -91,6 +92,17 @@ def _register_customer_sections() -> None:
     from formflow.ledger import customer_section as _ledger  # noqa: F401  (balances, entries)
 
 
+def _register_exports() -> None:
+    """The lists that export register themselves in formflow.tabular on import (the export
+    routes, `formflow export-list`); a new one is added here."""
+    from formflow.audit import exporting as _audit  # noqa: F401  (audit)
+    from formflow.billing import listing as _billing  # noqa: F401  (invoices, payments)
+    from formflow.cases import export as _cases  # noqa: F401  (cases)
+    from formflow.cases import notice_list as _notices  # noqa: F401  (notices)
+    from formflow.customers import exporting as _customers  # noqa: F401  (customers)
+    from formflow.ledger import exporting as _ledger  # noqa: F401  (entries)
+
+
 def _register_blueprints(app: Flask) -> None:
     from formflow.admin.audit_views import bp as audit_bp
     from formflow.admin.table_views import bp as tables_bp
@@ -101,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.billing import subscription_views as _subscriptions  # noqa: F401  (routes on billing_bp)
     from formflow.billing.views import bp as billing_bp
     from formflow.cases.checklist_views import bp as checklists_bp
+    from formflow.cases.notice_views import bp as notices_bp
     from formflow.cases.views import bp as cases_bp
     from formflow.cases.workflow_views import bp as workflow_bp
     from formflow.customers.views import bp as customers_bp
@@ -131,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ledger_bp)  # a customer's balances, entries, statements (ledger/views.py)
     app.register_blueprint(billing_bp)  # fee plans and the charges grid (billing/views.py)
     app.register_blueprint(reconcile_bp)  # bank statements, matching, the month close (reconcile/views.py)
+    app.register_blueprint(notices_bp)  # every notice sent to customers (cases/notice_views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
 

@@ -46,6 +46,7 @@ NAV = (
     NavItem("notifications.index", _l("Notifications"), "home.view", count=_notifications_count),
     NavItem("cases.index", _l("Cases"), "cases.read"),
     NavItem("customers.index", _l("Customers"), "customers.read"),
+    NavItem("notices.index", _l("Notices"), "cases.read"),
     NavItem("billing.index", _l("Management fees"), "billing.read"),
     NavItem("reconcile.index", _l("Reconciliation"), "reconcile.read"),
     NavItem("home.dashboard", _l("Dashboard"), "dashboard.read"),

@@ -3,14 +3,12 @@ pages sit above formflow.auth, whose permissions guard them; the log itself is f
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
-from flask_babel import get_timezone, to_utc
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from formflow.audit import services
+from formflow import tabular
+from formflow.audit import exporting, services
 from formflow.auth.decorators import permission_required
 from formflow.errors import Invalid
 from formflow.pagination import next_page_url
@@ -18,31 +16,8 @@ from formflow.pagination import next_page_url
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-def _day_arg(name: str, errors: list[dict]) -> datetime | None:
-    """The start of the day `name` gives (YYYY-MM-DD in the app's time zone), as stored UTC."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return to_utc(datetime.combine(date.fromisoformat(raw), time.min))
-    except ValueError:
-        errors.append({"pointer": f"/{name}", "message": _("Not a date (YYYY-MM-DD): %(v)s", v=raw)})
-        return None
-
-
 def _filters() -> services.AuditFilter:
-    errors: list[dict] = []
-    since, until = _day_arg("since", errors), _day_arg("until", errors)
-    if errors:
-        raise Invalid(errors)
-    return services.AuditFilter(
-        actor=request.args.get("actor", "").strip() or None,
-        action=request.args.get("action", "").strip() or None,
-        object_type=request.args.get("object_type", "").strip() or None,
-        object_id=request.args.get("object_id", "").strip() or None,
-        since=since,
-        until=until + timedelta(days=1) if until else None,
-    )
+    return exporting.filters_from(request.args)
 
 
 #: What the log's object types are called (one not listed is shown as its key, in code).
@@ -74,6 +49,7 @@ def _log_page(rows, next_url=None, errors=None, status=200):
         field_errors=field_errors,
         object_types=OBJECT_TYPES,
         system_actor=services.SYSTEM_ACTOR,
+        exports=tabular.export_urls("audit.export", exporting.FILTER_ARGS),
     )
     return page, status
 
@@ -90,19 +66,19 @@ def index():
     return _log_page(rows, next_url=next_page_url("audit.index", "before", next_cursor))
 
 
-@bp.route("/export.csv")
+@bp.route("/export.<format>")
 @permission_required("audit.export")
-def export():
+def export(format: str):
+    """The log for the page's filters, oldest first, as CSV or XLSX (streamed); bad filters
+    give the page with each problem next to its field."""
     try:
         filters = _filters()
     except Invalid as invalid:
         return _log_page([], errors=invalid.errors, status=422)
-    chunks = services.export_csv(filters, tz=get_timezone())
-    return Response(
-        stream_with_context(chunks),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=formflow-audit.csv"},
-    )
+    entry = tabular.get("audit")
+    if format not in tabular.FORMATS:
+        raise Invalid([{"pointer": "/format", "message": _("Export as csv or xlsx.")}])
+    return tabular.download(entry.table(filters), format, entry.filename(format))
 
 
 @bp.route("/verify")

@@ -7,9 +7,8 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +17,6 @@ from flask import g, has_request_context
 from formflow.acting import acting_user
 from formflow.audit.keying import audit_key, legacy_seal
 from formflow.audit.models import CHAINS, GENESIS_HASH, AuditEntry, AuditHead
-from formflow.csvexport import csv_chunks, safe_cell
 from formflow.errors import Conflict
 from formflow.extensions import db, utcnow
 from formflow.forms.pointers import join as pointer_join
@@ -393,46 +391,6 @@ def page(filters: AuditFilter, *, before_id: int | None, size: int) -> tuple[lis
     rows = list(db.session.execute(query.order_by(AuditEntry.id.desc()).limit(size + 1)).scalars())
     next_cursor = rows[size - 1].id if len(rows) > size else None
     return rows[:size], next_cursor
-
-
-CSV_COLUMNS = [
-    "chain",
-    "seq",
-    "at",
-    "actor_name",
-    "action",
-    "object_type",
-    "object_id",
-    "before",
-    "after",
-    "request_id",
-    "prev_hash",
-    "hash",
-]
-
-
-def export_csv(filters: AuditFilter, *, tz: tzinfo) -> Iterator[str]:
-    """The filtered log as CSV text chunks, oldest first, streamed in batches.
-
-    Starts with a UTF-8 byte order mark (Excel on Chinese Windows reads the file as UTF-8 only
-    then); `at` is in `tz` with its offset, as the pages show it. Cells that start like a formula
-    get a leading ' (so a hash is recomputed from the stored row, not from such a cell).
-    """
-    query = filters.apply(sa.select(AuditEntry)).order_by(AuditEntry.id)
-
-    def rows() -> Iterator[list[str]]:
-        for entry in db.session.execute(query.execution_options(yield_per=500)).scalars():
-            row = _row_content(entry) | {
-                "chain": entry.chain,
-                "prev_hash": entry.prev_hash,
-                "hash": entry.hash,
-            }
-            row["at"] = entry.at.replace(tzinfo=UTC).astimezone(tz).isoformat(timespec="microseconds")
-            for column in ("before", "after"):
-                row[column] = None if row[column] is None else canonical_json(row[column])
-            yield [safe_cell(row[c]) for c in CSV_COLUMNS]
-
-    return csv_chunks(CSV_COLUMNS, rows(), every=500)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from formflow import tabular
 from formflow.auth.decorators import permission_required
-from formflow.billing import instalments, invoices, payments, webhooks
+from formflow.billing import instalments, invoices, listing, payments, webhooks
 from formflow.billing.invoice_notice import notice, pdf_bytes
 from formflow.billing.models import Payment, PaymentAllocation
 from formflow.billing.views import bp
@@ -28,16 +29,23 @@ PLAN_ROWS = 6
 @bp.route("/invoices")
 @permission_required("billing.read")
 def invoice_list():
-    filters = invoices.InvoiceFilter(
-        status=request.args.get("status", "").strip(), customer=request.args.get("customer", "").strip()
+    chosen = listing.invoice_filters(request.args)
+    rows, before = invoices.page(
+        chosen.filters, chosen.today, before=request.args.get("before", type=int), size=PAGE
     )
-    today = business_today()
-    rows, before = invoices.page(filters, today, before=request.args.get("before", type=int), size=PAGE)
     return render_template(
-        "billing/invoices.html", rows=rows, filters=filters, today=today, status_on=invoices.status_on,
-        status_label=invoices.status_label, statuses=("issued", "partially_paid", "overdue", "paid", "void"),
+        "billing/invoices.html", rows=rows, filters=chosen.filters, today=chosen.today,
+        status_on=invoices.status_on, status_label=invoices.status_label, statuses=listing.INVOICE_STATUSES,
         next_url=next_page_url("billing.invoice_list", "before", before),
+        exports=tabular.export_urls("billing.invoice_export", listing.INVOICE_ARGS),
     )  # fmt: skip
+
+
+@bp.route("/invoices/export.<format>")
+@permission_required("billing.read")
+def invoice_export(format: str):
+    """What the invoices list shows for the same filters, as CSV or XLSX (streamed)."""
+    return tabular.export_response("invoices", format, request.args, current_user)
 
 
 @bp.route("/invoices/<number>")
@@ -137,19 +145,21 @@ def instalments_withdraw(number: str):
 @bp.route("/payments")
 @permission_required("billing.read")
 def payment_list():
-    query = sa.select(Payment).order_by(Payment.id.desc())
-    method = request.args.get("method", "")
-    if method:
-        query = query.where(Payment.method == method)
-    before = request.args.get("before", type=int)
-    if before is not None:
-        query = query.where(Payment.id < before)
-    rows = list(db.session.execute(query.limit(PAGE + 1)).scalars())
-    cursor = rows[PAGE - 1].id if len(rows) > PAGE else None
+    filters = listing.payment_filters(request.args)
+    rows, cursor = listing.payment_page(filters, before=request.args.get("before", type=int), size=PAGE)
     return render_template(
-        "billing/payments.html", rows=rows[:PAGE], method=method, method_label=payments.method_label,
-        methods=payments.METHOD_LABELS, next_url=next_page_url("billing.payment_list", "before", cursor),
+        "billing/payments.html", rows=rows, method=filters.method, customer=filters.customer,
+        method_label=payments.method_label, methods=payments.METHOD_LABELS,
+        next_url=next_page_url("billing.payment_list", "before", cursor),
+        exports=tabular.export_urls("billing.payment_export", listing.PAYMENT_ARGS),
     )  # fmt: skip
+
+
+@bp.route("/payments/export.<format>")
+@permission_required("billing.read")
+def payment_export(format: str):
+    """What the payments list shows for the same filters, as CSV or XLSX (streamed)."""
+    return tabular.export_response("payments", format, request.args, current_user)
 
 
 @bp.route("/webhooks")

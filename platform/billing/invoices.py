@@ -214,7 +214,17 @@ def page(
     filters: InvoiceFilter, today: date, *, before: int | None, size: int
 ) -> tuple[list[Invoice], int | None]:
     """A page of invoices, newest first (keyset on the id); (rows, the next page's cursor)."""
-    query = sa.select(Invoice).order_by(Invoice.id.desc())
+    query = filtered(filters, today).order_by(Invoice.id.desc())
+    if before is not None:
+        query = query.where(Invoice.id < before)
+    rows = list(db.session.execute(query.limit(size + 1)).scalars())
+    return rows[:size], rows[size - 1].id if len(rows) > size else None
+
+
+def filtered(filters: InvoiceFilter, today: date) -> sa.Select:
+    """The invoices the list shows for `filters` on `today` (unordered: the page and the export
+    each order it)."""
+    query = sa.select(Invoice)
     if filters.customer:
         query = query.join(Customer, Customer.id == Invoice.customer_id).where(
             Customer.code == filters.customer
@@ -225,7 +235,4 @@ def page(
         query = query.where(Invoice.status == filters.status, Invoice.due_date >= today)
     elif filters.status:
         query = query.where(Invoice.status == filters.status)
-    if before is not None:
-        query = query.where(Invoice.id < before)
-    rows = list(db.session.execute(query.limit(size + 1)).scalars())
-    return rows[:size], rows[size - 1].id if len(rows) > size else None
+    return query

@@ -1,35 +1,26 @@
 """The case list as a file: CSV (UTF-8 with a byte order mark, so Excel on Chinese Windows
-reads it) or XLSX, exactly the cases the list shows for the same filters and viewer.
+reads it) or XLSX, exactly the cases the list shows for the same filters and viewer (registered
+in formflow.tabular as "cases"; the app factory imports this).
 
 Columns: id, process, customer code and name, state title, created at (in the app's time
-zone, with its offset), created by, then the top-level fields of the forms involved, titled
-in the user's language and valued as the case page shows them (money with two places).
-A text cell starting like a formula (=, +, -, @, tab, CR) gets a leading ' so a spreadsheet
-shows it rather than runs it.
+zone, with its offset in CSV; a date and time in XLSX), created by, then the top-level fields
+of the forms involved, titled in the user's language and valued as the case page shows them
+(money with two places; a number in XLSX). Streamed: cases are read in batches, however many.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 
-from formflow import csvexport, forms
+from formflow import forms, tabular
 from formflow.cases import services
-from formflow.csvexport import safe_cell
+from formflow.cases.listing import LIST_ARGS, filters_from, matching_count
 from formflow.i18n import select_locale
-from formflow.records.models import Case
-
-#: The most rows one export holds (the list page says so when the filters match more).
-MAX_ROWS = 50_000
-
-#: What a spreadsheet would run as a formula (or DDE) when a cell starts with it.
+from formflow.tabular import Column
 
 
 @dataclass
@@ -55,29 +46,38 @@ def field_columns(filters: services.CaseFilter) -> list[FieldColumn]:
     return list(found.values())
 
 
-def header(fields: list[FieldColumn]) -> list[str]:
+@dataclass
+class CaseExport:
+    """The filters and the form fields they bring (worked out once per export)."""
+
+    filters: services.CaseFilter
+    fields: list[FieldColumn]
+
+
+def case_export(args, viewer) -> CaseExport:
+    filters = filters_from(args, viewer)
+    return CaseExport(filters, field_columns(filters))
+
+
+def columns(chosen: CaseExport) -> list[Column]:
     fixed = [
-        _("Case"),
-        _("Process"),
-        _("Customer code"),
-        _("Customer name"),
-        _("State"),
-        _("Created"),
-        _("Created by"),
+        Column(_("Case"), "int"),
+        Column(_("Process"), width=20),
+        Column(_("Customer code"), width=14),
+        Column(_("Customer name"), width=24),
+        Column(_("State"), width=14),
+        Column(_("Created"), "datetime", width=20),
+        Column(_("Created by"), width=14),
     ]
-    return fixed + [column.title for column in fields]
+    return fixed + [
+        Column(field.title, "money" if field.money else "text", width=16) for field in chosen.fields
+    ]
 
 
-def _created_at(case: Case) -> str:
-    # ZoneInfo by name: flask-babel may hand out a pytz zone, which `astimezone` gets wrong.
-    zone = ZoneInfo(str(get_timezone()))
-    return case.created_at.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="seconds")
-
-
-def rows(filters: services.CaseFilter, fields: list[FieldColumn]) -> Iterator[list]:
+def rows(chosen: CaseExport) -> Iterator[list]:
     """One list per case: texts, and money amounts as Decimal (None: no value)."""
     locale = select_locale()
-    for case in services.matching(filters, limit=MAX_ROWS):
+    for case in services.matching(chosen.filters):
         schema, ui_schema = services.form_of(case.version)
         filenames = {a.token: a.filename for a in case.attachments}
         shown = forms.top_level_values(forms.display(schema, ui_schema, case.data or {}), filenames)
@@ -88,60 +88,28 @@ def rows(filters: services.CaseFilter, fields: list[FieldColumn]) -> Iterator[li
             case.customer.code,
             case.customer.name,
             services.state_title(case),
-            _created_at(case),
+            tabular.local(case.created_at),
             case.created_by.label if case.created_by else "",
         ]
         values = []
-        for column in fields:
+        for column in chosen.fields:
             raw = data.get(column.name)
             exact = column.money and isinstance(raw, int | Decimal) and not isinstance(raw, bool)
             values.append(Decimal(raw) if exact and forms.money_text(raw) else shown.get(column.pointer, ""))
         yield fixed + values
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return forms.money_text(value) or str(value)
-    return safe_cell(str(value)) if isinstance(value, str) else str(value)
+def count(chosen: CaseExport) -> int:
+    return matching_count(chosen.filters)
 
 
-def csv_chunks(filters: services.CaseFilter) -> Iterator[str]:
-    """The export as CSV text chunks (the first starts with the byte order mark)."""
-    fields = field_columns(filters)
-    body = ([_text(value) for value in row] for row in rows(filters, fields))
-    return csvexport.csv_chunks([_text(title) for title in header(fields)], body)
-
-
-def xlsx_bytes(filters: services.CaseFilter) -> bytes:
-    """The export as an XLSX workbook (one sheet; amounts are numbers shown as 1,234.50)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    def text(value) -> str:
-        return ILLEGAL_CHARACTERS_RE.sub("", _text(value))  # control characters XLSX cannot hold
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Cases"))
-    fields = field_columns(filters)
-    sheet.append([text(title) for title in header(fields)])
-    for row in rows(filters, fields):
-        cells = []
-        for value in row:
-            if isinstance(value, Decimal):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "#,##0.00"
-            else:
-                cell = WriteOnlyCell(sheet, value=value if isinstance(value, int) else text(value))
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def filename(extension: str) -> str:
-    stamp = datetime.now(ZoneInfo(str(get_timezone()))).strftime("%Y%m%d-%H%M")
-    return f"formflow-cases-{stamp}.{extension}"
+tabular.register(
+    "cases",
+    filters=case_export,
+    columns=columns,
+    rows=rows,
+    count=count,
+    filter_names=LIST_ARGS,
+    title=lambda: _("Cases"),
+    permission="cases.read",
+)

@@ -82,6 +82,40 @@ def _utc_midnight(day: date) -> datetime:
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
+#: the list's filters (query arguments), as the page, its export links and the CLI read them
+LIST_ARGS = ("process", "state", "customer", "created_from", "created_to", "q")
+
+
+def filters_from(args, viewer: User | None) -> CaseFilter:
+    """The case list's filters from its query arguments (`viewer`: whose list; None: every case);
+    a date that is none is Invalid, pointing at its argument."""
+    errors: list[dict] = []
+
+    def text(name: str) -> str | None:
+        return (args.get(name) or "").strip() or None
+
+    def day(name: str) -> date | None:
+        raw = text(name)
+        try:
+            return date.fromisoformat(raw) if raw else None
+        except ValueError:
+            errors.append({"pointer": f"/{name}", "message": _("Not a date (YYYY-MM-DD): %(v)s", v=raw)})
+            return None
+
+    found = CaseFilter(
+        process=text("process"),
+        state=text("state"),
+        customer=text("customer"),
+        created_from=day("created_from"),
+        created_to=day("created_to"),
+        text=text("q"),
+        viewer=viewer,
+    )
+    if errors:
+        raise Invalid(errors)
+    return found
+
+
 def page(filters: CaseFilter, *, after: str | None, size: int) -> tuple[list[Case], str | None]:
     """Newest first, keyset-paginated on (created_at, id); returns the rows and the cursor
     of the next page (None on the last)."""
@@ -164,9 +198,14 @@ class Totals:
     amount_title: str = ""
 
 
-def totals(filters: CaseFilter) -> Totals:
+def matching_count(filters: CaseFilter) -> int:
+    """How many cases the filters keep."""
     base = filters.apply(sa.select(Case.id).join(Case.customer)).subquery()
-    count = db.session.execute(sa.select(sa.func.count()).select_from(base)).scalar_one()
+    return db.session.execute(sa.select(sa.func.count()).select_from(base)).scalar_one()
+
+
+def totals(filters: CaseFilter) -> Totals:
+    count = matching_count(filters)
     money = _money_field(filters.process) if filters.process else None
     if money is None:
         return Totals(count)
@@ -194,8 +233,8 @@ def _money_field(process_key: str) -> tuple[str, str] | None:
     return (money.name, money.title) if money else None
 
 
-def matching(filters: CaseFilter, *, limit: int) -> Iterator[Case]:
-    """The cases the list shows, newest first, at most `limit`, read in batches (an export)."""
+def matching(filters: CaseFilter, *, limit: int | None = None) -> Iterator[Case]:
+    """The cases the list shows, newest first (at most `limit`), read in batches (an export)."""
     query = (
         filters.apply(sa.select(Case).join(Case.customer))
         .options(sa.orm.lazyload(Case.version), sa.orm.lazyload(Case.process))

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 
-from formflow import forms
+from formflow import forms, tabular
 from formflow.auth.current import acting_user
 from formflow.auth.decorators import permission_required
 from formflow.auth.permissions import require
-from formflow.cases import export, services, uploads
+from formflow.cases import services, uploads
+from formflow.cases.listing import LIST_ARGS, filters_from
 from formflow.customers import services as customers
 from formflow.errors import Invalid
 from formflow.extensions import db
@@ -38,29 +35,8 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 ACTION = "case_action"
 
 
-def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        message = _("Not a date (YYYY-MM-DD): %(v)s", v=raw)
-        raise Invalid([{"pointer": f"/{name}", "message": message}]) from None
-
-
 def _filters() -> services.CaseFilter:
-    return services.CaseFilter(
-        process=request.args.get("process", "").strip() or None,
-        state=request.args.get("state", "").strip() or None,
-        customer=request.args.get("customer", "").strip() or None,
-        created_from=_date_arg("created_from"),
-        created_to=_date_arg("created_to"),
-        text=request.args.get("q", "").strip() or None,
-        viewer=acting_user(),
-    )
-
-
-#: the list's filters (query arguments) an export link carries
-LIST_ARGS = ("process", "state", "customer", "created_from", "created_to", "q")
+    return filters_from(request.args, acting_user())
 
 
 @bp.route("/")
@@ -68,7 +44,7 @@ LIST_ARGS = ("process", "state", "customer", "created_from", "created_to", "q")
 def index():
     size, filters = current_app.config["PAGE_SIZE"], _filters()
     rows, next_cursor = services.page(filters, after=request.args.get("after") or None, size=size)
-    query = {key: request.args[key] for key in LIST_ARGS if request.args.get(key)}
+    exports = tabular.export_urls("cases.export", LIST_ARGS)
     return render_template(
         "cases/index.html",
         rows=rows,
@@ -78,33 +54,17 @@ def index():
         state_choices=services.state_choices(select_locale(), filters.process),
         state_title=services.state_title,
         totals=services.totals(filters),
-        export_limit=export.MAX_ROWS,
-        csv_url=url_for("cases.export_csv", **query),
-        xlsx_url=url_for("cases.export_xlsx", **query),
+        csv_url=exports["csv"],
+        xlsx_url=exports["xlsx"],
         locale=select_locale(),
     )
 
 
-@bp.route("/export.csv")
+@bp.route("/export.<format>")
 @permission_required("cases.read")
-def export_csv():
-    """What the list shows for the same filters, as CSV (streamed)."""
-    return Response(
-        stream_with_context(export.csv_chunks(_filters())),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename={export.filename('csv')}"},
-    )
-
-
-@bp.route("/export.xlsx")
-@permission_required("cases.read")
-def export_xlsx():
-    """What the list shows for the same filters, as an Excel workbook."""
-    return Response(
-        export.xlsx_bytes(_filters()),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename={export.filename('xlsx')}"},
-    )
+def export(format: str):
+    """What the list shows for the same filters and viewer, as CSV or XLSX (streamed)."""
+    return tabular.export_response("cases", format, request.args, acting_user())
 
 
 def _choose_page(errors=None, status=200):

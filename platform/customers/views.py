@@ -9,23 +9,22 @@ import binascii
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from formflow import tabular
 from formflow.auth.decorators import permission_required
 from formflow.auth.permissions import can
 from formflow.customers import exporting, importing, services, statuses, tiers
-from formflow.customers.models import CUSTOMER_STATUSES, status_labels
+from formflow.customers.models import status_labels
 from formflow.customers.page_sections import sections
 from formflow.errors import Conflict, Invalid
 from formflow.extensions import db
@@ -38,12 +37,7 @@ SPARE_CONTACTS = 1
 
 
 def _filters() -> dict:
-    status = request.args.get("status") or None
-    return {
-        "text": request.args.get("q"),
-        "tier": request.args.get("tier") or None,
-        "status": status if status in CUSTOMER_STATUSES else None,
-    }
+    return exporting.list_filters(request.args)
 
 
 @bp.route("/")
@@ -52,7 +46,7 @@ def index():
     rows, next_cursor = services.page(
         **_filters(), after_code=request.args.get("after") or None, size=current_app.config["PAGE_SIZE"]
     )
-    query = {key: request.args[key] for key in ("q", "tier", "status") if request.args.get(key)}
+    exports = tabular.export_urls("customers.export", exporting.FILTER_ARGS)
     return render_template(
         "customers/index.html",
         rows=rows,
@@ -60,29 +54,16 @@ def index():
         args=request.args,
         tiers=tiers.all_tiers(),
         status_labels=status_labels(),
-        csv_url=url_for("customers.export", format="csv", **query),
-        xlsx_url=url_for("customers.export", format="xlsx", **query),
+        csv_url=exports["csv"],
+        xlsx_url=exports["xlsx"],
     )
 
 
 @bp.route("/export.<format>")
 @permission_required("customers.read")
 def export(format: str):
-    """What the list shows for the same filters, as CSV (streamed) or XLSX."""
-    query = services.filtered(**_filters())
-    if format == "csv":
-        return Response(
-            stream_with_context(exporting.csv_chunks(query)),
-            mimetype="text/csv",
-            headers={"Content-Disposition": "attachment; filename=customers.csv"},
-        )
-    if format != "xlsx":
-        raise Invalid([{"pointer": "/format", "message": _("Export as csv or xlsx.")}])
-    return Response(
-        exporting.xlsx_bytes(query, _("Customers")),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename=customers.xlsx"},
-    )
+    """What the list shows for the same filters, as CSV or XLSX (streamed)."""
+    return tabular.export_response("customers", format, request.args, current_user)
 
 
 @bp.route("/search")

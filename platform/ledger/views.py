@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
 
+from formflow import tabular
 from formflow.auth.decorators import permission_required
 from formflow.customers import services as customers
 from formflow.extensions import db
@@ -40,7 +42,16 @@ def account(code: str):
         balances=balances.balances(customer), page=page, alerts=list(alerts), account_label=account_label,
         kind_labels=statements.kind_labels(), period=statements.current_period(),
         next_url=next_page_url("ledger.account", "before", page.next_before),
+        exports=tabular.export_urls("ledger.account_export", ("account",), code=customer.code),
     )  # fmt: skip
+
+
+@bp.route("/<code>/account/export.<format>")
+@permission_required("customers.read")
+def account_export(code: str, format: str):
+    """Every entry of the account the page shows (newest first), as CSV or XLSX (streamed)."""
+    args = {"account": request.args.get("account", "prepaid"), "customer": code}
+    return tabular.export_response("entries", format, args, current_user)
 
 
 @bp.route("/<code>/statement")
