@@ -89,6 +89,7 @@ def _register_customer_sections() -> None:
     from formflow.billing import customer_section as _billing  # noqa: F401  (fee subscriptions, charges)
     from formflow.cases import customer_sections as _cases  # noqa: F401  (cases, notices)
     from formflow.ledger import customer_section as _ledger  # noqa: F401  (balances, entries)
+    from formflow.selfservice import customer_section as _selfservice  # noqa: F401  (self-service links)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -114,6 +115,8 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.processes import table_structure_views as _table_structure  # noqa: F401  (routes on processes_bp)
     from formflow.processes.rule_builder_views import bp as rules_builder_bp
     from formflow.processes.views import bp as processes_bp
+    from formflow.selfservice.staff_views import bp as selfservice_links_bp
+    from formflow.selfservice.views import bp as selfservice_bp
     from formflow.trials import views as _trials  # noqa: F401  (its routes are on processes_bp)
     from formflow.workflows.notifications_views import bp as notifications_bp
 
@@ -127,6 +130,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)  # mine, mark read (workflows/notifications_views.py)
     app.register_blueprint(ledger_bp)  # a customer's balances, entries, statements (ledger/views.py)
     app.register_blueprint(billing_bp)  # fee plans and the charges grid (billing/views.py)
+    app.register_blueprint(selfservice_bp)  # the customer's pages, no login (selfservice/views.py)
+    app.register_blueprint(selfservice_links_bp)  # staff make and revoke them (selfservice/staff_views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
 
