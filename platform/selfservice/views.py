@@ -160,7 +160,8 @@ def statement(link, token: str):
 def _objection_page(template: str, link, token: str, *, start, field: str, extra: dict):
     """The dispute or appeal form: shown, or submitted (a case started; the customer told its
     number), or refused with the messages at their fields and nothing written."""
-    errors, chosen, text = [], request.values.get(field, ""), ""
+    errors, text = [], ""
+    chosen = (request.form if request.method == "POST" else request.args).get(field, "")
     if request.method == "POST":
         text = request.form.get("customer_statement", "")
         try:
