@@ -90,6 +90,7 @@ def _register_customer_sections() -> None:
     from formflow.billing import customer_section as _billing  # noqa: F401  (fee subscriptions, charges)
     from formflow.cases import customer_sections as _cases  # noqa: F401  (cases, notices)
     from formflow.ledger import customer_section as _ledger  # noqa: F401  (balances, entries)
+    from formflow.selfservice import customer_section as _selfservice  # noqa: F401  (self-service links)
 
 
 def _register_exports() -> None:
@@ -130,6 +131,8 @@ def _register_blueprints(app: Flask) -> None:
     from formflow.reconcile import import_views as _reconcile_imports  # noqa: F401  (routes on reconcile_bp)
     from formflow.reconcile import period_views as _reconcile_periods  # noqa: F401  (routes on reconcile_bp)
     from formflow.reconcile.views import bp as reconcile_bp
+    from formflow.selfservice.staff_views import bp as selfservice_links_bp
+    from formflow.selfservice.views import bp as selfservice_bp
     from formflow.trials import views as _trials  # noqa: F401  (its routes are on processes_bp)
     from formflow.workflows.notifications_views import bp as notifications_bp
 
@@ -145,6 +148,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(billing_bp)  # fee plans and the charges grid (billing/views.py)
     app.register_blueprint(reconcile_bp)  # bank statements, matching, the month close (reconcile/views.py)
     app.register_blueprint(notices_bp)  # every notice sent to customers (cases/notice_views.py)
+    app.register_blueprint(selfservice_bp)  # the customer's pages, no login (selfservice/views.py)
+    app.register_blueprint(selfservice_links_bp)  # staff make and revoke them (selfservice/staff_views.py)
     # The API authenticates by bearer token only and never by cookie: no CSRF there.
     csrf.exempt(api_bp)
 

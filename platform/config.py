@@ -81,6 +81,11 @@ def settings_from_env(instance_path: Path, *, secret_key: str | None = None) -> 
         "LOGIN_LOCK_MINUTES": int(_env("LOGIN_LOCK_MINUTES", "15")),
         #: failed logins from one client address across all usernames before it is locked
         "LOGIN_MAX_ATTEMPTS_PER_ADDRESS": int(_env("LOGIN_MAX_ATTEMPTS_PER_ADDRESS", "20")),
+        #: requests (pages and downloads) one self-service link, and one client address, may make
+        #: per window (SELF_SERVICE_WINDOW_SECONDS); beyond them: a plain "too many requests" page
+        "SELF_SERVICE_MAX_PER_LINK": int(_env("SELF_SERVICE_MAX_PER_LINK", "60")),
+        "SELF_SERVICE_MAX_PER_ADDRESS": int(_env("SELF_SERVICE_MAX_PER_ADDRESS", "120")),
+        "SELF_SERVICE_WINDOW_SECONDS": int(_env("SELF_SERVICE_WINDOW_SECONDS", "600")),
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
         "REMEMBER_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
         "SMTP_HOST": _env("SMTP_HOST"),

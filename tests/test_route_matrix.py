@@ -21,6 +21,10 @@ PUBLIC = None
 #: no login and no role: a signature in a header authenticates (unsigned: 400, or 403 when the
 #: deployment has no secret for it)
 SIGNED = frozenset()
+#: no login and no role: the signed self-service token in the URL opens the customer's pages
+#: (for anyone, logged in or not; GET 200, a POST without its fields 422)
+LINK = frozenset({"self-service link"})
+SELFSERVICE = frozenset({"admin", "staff", "finance"})
 BLACKLIST = frozenset({"admin", "risk", "manager"})
 BILLING = frozenset({"admin", "finance", "manager", "auditor"})
 BILLING_MANAGE = frozenset({"admin", "finance", "manager"})
@@ -103,6 +107,18 @@ ROUTES = {
     "reconcile.period_close": ("POST", "/reconcile/periods/2026-11/close", PERIODS),
     "reconcile.period_reopen_request": ("POST", "/reconcile/periods/2026-11/reopen-request", PERIODS),
     "reconcile.period_reopen_approve": ("POST", "/reconcile/periods/2026-11/reopen-approve", PERIODS),
+    "selfservice.home": ("GET", "/s/{ss_token}", LINK),
+    "selfservice.entries": ("GET", "/s/{ss_token}/entries", LINK),
+    "selfservice.statement": ("GET", "/s/{ss_token}/statement", LINK),
+    "selfservice.dispute": ("POST", "/s/{ss_token}/dispute", LINK),
+    "selfservice.appeal": ("POST", "/s/{ss_token}/appeal", LINK),
+    "selfservice_links.create": ("POST", "/customers/{customer}/self-service-links", SELFSERVICE),
+    # a second link of M001's, so revoking it leaves the one the customer's pages open
+    "selfservice_links.revoke": (
+        "POST",
+        "/customers/{customer}/self-service-links/{ss_link}/revoke",
+        SELFSERVICE,
+    ),
     "customers.export": ("GET", "/customers/export.csv", ALL),
     "customers.new": ("GET", "/customers/new", frozenset({"admin", "staff"})),
     "customers.edit": ("GET", "/customers/{customer}/edit", frozenset({"admin", "staff"})),
@@ -274,6 +290,10 @@ def targets(app, make_user):
         ).plan.key
         subscription = plans.subscribe(customer, plan_key, date.today())
         reconcile = _reconcile_targets()
+        from formflow.selfservice import links
+
+        ss_token = links.token_for(links.create(customer, 30, actor=None))
+        ss_link = links.create(customer, 30, actor=None).id
         db.session.commit()
         return {
             "target": target,
@@ -285,6 +305,8 @@ def targets(app, make_user):
             "plan": plan_key,
             "subscription": subscription.id,
             **reconcile,
+            "ss_token": ss_token,
+            "ss_link": ss_link,
             **case_targets,
         }
 
@@ -324,6 +346,8 @@ def test_anonymous_is_sent_to_login_or_gets_401(client, targets):
         response = _request(client, method, url.format(**targets))
         if allowed is PUBLIC:
             ok = response.status_code in (200, 302)
+        elif allowed is LINK:
+            ok = response.status_code == (200 if method == "GET" else 422)
         elif allowed is SIGNED:
             ok = response.status_code in (400, 403) and response.json["errors"][0]["message"]
         elif url.startswith("/api/"):
@@ -350,6 +374,8 @@ def test_each_role_is_allowed_or_forbidden(app, login_as, targets, role):
         response = _request(client, method, url.format(**targets), bearer if is_api else None)
         if allowed is SIGNED:  # a login or a token is no signature
             ok = response.status_code in (400, 403)
+        elif allowed is LINK:  # the link opens the pages whoever is logged in
+            ok = response.status_code == (200 if method == "GET" else 422)
         elif allowed is PUBLIC or role in allowed:
             ok = response.status_code not in (401, 403) and response.status_code < 500
             if method == "GET" and endpoint not in ("home.set_language", "auth.login"):

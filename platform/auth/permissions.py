@@ -50,6 +50,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "billing.plans": frozenset({"admin"}),
     # the dashboard: receivables, fees, payments, low balances, cases waiting
     "dashboard.read": frozenset({"admin", "finance", "manager", "auditor", "risk"}),
+    # a customer's self-service links: make one, see them, revoke one
+    "selfservice.manage": frozenset({"admin", "staff", "finance"}),
     # invoices: void one, propose, approve or withdraw an instalment plan
     "billing.manage": frozenset({"admin", "finance", "manager"}),
     # bank reconciliation: read the statements and matches; import, match, explain
