@@ -72,6 +72,7 @@ bench: $(STAMP) $(COMPILED)
 	$(PY) scripts/bench_ledger.py
 	$(PY) scripts/bench_fees.py
 	$(PY) scripts/bench_exports.py
+	$(PY) scripts/bench_reconcile.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(COMPILED)

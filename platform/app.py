@@ -102,6 +102,7 @@ def _register_exports() -> None:
     from formflow.cases import notice_list as _notices  # noqa: F401  (notices)
     from formflow.customers import exporting as _customers  # noqa: F401  (customers)
     from formflow.ledger import exporting as _ledger  # noqa: F401  (entries)
+    from formflow.reconcile import exporting as _bank_lines  # noqa: F401  (bank lines)
 
 
 def _register_blueprints(app: Flask) -> None:

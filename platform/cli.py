@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from formflow.billing.cli import fees_group
 from formflow.extensions import db
 from formflow.ledger.cli import ledger_group
+from formflow.reconcile.cli import reconcile_group
 
 formflow_group = AppGroup("formflow", help="Formflow operations.")
 
@@ -481,6 +482,7 @@ def _job_summary(result) -> str:
 
 formflow_group.add_command(ledger_group)
 formflow_group.add_command(fees_group)
+formflow_group.add_command(reconcile_group)
 
 
 # --- every command but these needs the database set up -------------------------------------

@@ -44,12 +44,23 @@ INVOICES = 10_000
 BATCH = 5000
 CHUNK = 500
 ISSUED, BOOKED = date(2026, 10, 1), date(2026, 10, 20)
-MAPPING = {"date": "交易日期", "amount": "金额", "serial": "流水号", "memo": "摘要", "counterparty": "对方户名"}
+MAPPING = {
+    "date": "交易日期",
+    "amount": "金额",
+    "serial": "流水号",
+    "memo": "摘要",
+    "counterparty": "对方户名",
+}
 
 
 def config(url: str, options: dict, folder: str) -> dict:
-    return {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": options, "SECRET_KEY": "bench",
-            "INSTANCE_DIR": folder, "UPLOAD_FOLDER": folder}  # fmt: skip
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": options,
+        "SECRET_KEY": "bench",
+        "INSTANCE_DIR": folder,
+        "UPLOAD_FOLDER": folder,
+    }
 
 
 def amount_of(index: int) -> Decimal:
@@ -68,26 +79,69 @@ def set_up(url: str, options: dict, folder: str):
         for offset in range(0, INVOICES, BATCH):
             indexes = range(offset, min(offset + BATCH, INVOICES))
             connection = db.session.connection()
-            ids = _inserted(connection, Customer.__table__, [
-                {"code": f"R{index:06d}", "name": f"对账客户 {index}", "tier": "B", "status": "active",
-                 "credit_flag": False, "created_at": created}
-                for index in indexes
-            ])  # fmt: skip
-            _inserted(connection, Account.__table__, [
-                {"code": f"customer:R{index:06d}:receivable", "kind": "receivable", "customer_id": customer,
-                 "normal_side": "debit", "allow_negative": True, "balance": amount_of(index)}
-                for index, customer in zip(indexes, ids, strict=True)
-            ])  # fmt: skip
-            invoice_ids = _inserted(connection, Invoice.__table__, [
-                {"number": f"INV-2026-{index + 1:06d}", "customer_id": customer, "issue_date": ISSUED,
-                 "due_date": date(2026, 10, 31), "total": amount_of(index), "paid": Decimal("0"),
-                 "status": "issued", "prepaid_at_issue": Decimal("0"), "void_reason": "", "created_at": created}
-                for index, customer in zip(indexes, ids, strict=True)
-            ])  # fmt: skip
-            _inserted(connection, InvoiceItem.__table__, [
-                {"invoice_id": invoice, "position": 1, "title": "管理费", "amount": amount_of(index), "period": ""}
-                for index, invoice in zip(indexes, invoice_ids, strict=True)
-            ])  # fmt: skip
+            ids = _inserted(
+                connection,
+                Customer.__table__,
+                [
+                    {
+                        "code": f"R{index:06d}",
+                        "name": f"对账客户 {index}",
+                        "tier": "B",
+                        "status": "active",
+                        "credit_flag": False,
+                        "created_at": created,
+                    }
+                    for index in indexes
+                ],
+            )
+            _inserted(
+                connection,
+                Account.__table__,
+                [
+                    {
+                        "code": f"customer:R{index:06d}:receivable",
+                        "kind": "receivable",
+                        "customer_id": customer,
+                        "normal_side": "debit",
+                        "allow_negative": True,
+                        "balance": amount_of(index),
+                    }
+                    for index, customer in zip(indexes, ids, strict=True)
+                ],
+            )
+            invoice_ids = _inserted(
+                connection,
+                Invoice.__table__,
+                [
+                    {
+                        "number": f"INV-2026-{index + 1:06d}",
+                        "customer_id": customer,
+                        "issue_date": ISSUED,
+                        "due_date": date(2026, 10, 31),
+                        "total": amount_of(index),
+                        "paid": Decimal("0"),
+                        "status": "issued",
+                        "prepaid_at_issue": Decimal("0"),
+                        "void_reason": "",
+                        "created_at": created,
+                    }
+                    for index, customer in zip(indexes, ids, strict=True)
+                ],
+            )
+            _inserted(
+                connection,
+                InvoiceItem.__table__,
+                [
+                    {
+                        "invoice_id": invoice,
+                        "position": 1,
+                        "title": "管理费",
+                        "amount": amount_of(index),
+                        "period": "",
+                    }
+                    for index, invoice in zip(indexes, invoice_ids, strict=True)
+                ],
+            )
             db.session.commit()
         if db.engine.dialect.name == "postgresql":
             db.session.execute(sa.text("ANALYZE"))
@@ -96,15 +150,23 @@ def set_up(url: str, options: dict, folder: str):
 
 
 def _inserted(connection, table, rows) -> list[int]:
-    return list(connection.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    return list(
+        connection.execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+    )
 
 
 def statement(lines: int) -> bytes:
     rows = ["交易日期,流水号,金额,对方户名,摘要"]
     for index in range(lines):
         kind = index % 10
-        memo = f"R{index:06d} 管理费" if kind in (7, 8) else ("转账" if kind == 9 else f"缴费 INV-2026-{index + 1:06d}")
-        rows.append(f"{BOOKED.isoformat()},BK{index:08d},\"{amount_of(index):,.2f}\",对账客户 {index},{memo}")
+        memo = (
+            f"R{index:06d} 管理费"
+            if kind in (7, 8)
+            else ("转账" if kind == 9 else f"缴费 INV-2026-{index + 1:06d}")
+        )
+        rows.append(f'{BOOKED.isoformat()},BK{index:08d},"{amount_of(index):,.2f}",对账客户 {index},{memo}')
     return ("\n".join(rows) + "\n").encode("gb18030")
 
 
@@ -125,7 +187,9 @@ def ours(app, lines: int) -> tuple[float, int, int]:
             matched += matcher.run(matching.lines_by_ids(ids[start : start + CHUNK]))
             db.session.commit()
         seconds = time.perf_counter() - started
-        again = importing.confirm(importing.preview(account, "statement.csv", content, actor=None).upload, actor=None)
+        again = importing.confirm(
+            importing.preview(account, "statement.csv", content, actor=None).upload, actor=None
+        )
         db.session.commit()
         return seconds, matched, again.added
 
@@ -139,8 +203,15 @@ def baseline(app, lines: int) -> float:
             for index in range(start, min(start + CHUNK, lines)):
                 customer = db.session.get(Customer, customers[f"R{index:06d}"])
                 chosen = [payments.Chosen(f"INV-2026-{index + 1:06d}", amount_of(index))]
-                payments.register(customer, amount_of(index), method="bank_transfer", paid_on=BOOKED,
-                                  key=f"plain:{index}", reference=f"BK{index:08d}", chosen=chosen)  # fmt: skip
+                payments.register(
+                    customer,
+                    amount_of(index),
+                    method="bank_transfer",
+                    paid_on=BOOKED,
+                    key=f"plain:{index}",
+                    reference=f"BK{index:08d}",
+                    chosen=chosen,
+                )
             db.session.commit()
         return time.perf_counter() - started
 
@@ -162,19 +233,32 @@ def main() -> int:
     url = os.environ.get("FORMFLOW_BENCH_DATABASE_URL") or None
     where = "PostgreSQL" if url else "SQLite"
     small = max(args.lines // 10, 1)
-    print(f"bench_reconcile on {where}: {args.lines:,} and {small:,} bank lines against {INVOICES:,} open invoices")
+    print(
+        f"bench_reconcile on {where}: {args.lines:,} and {small:,} bank lines "
+        f"against {INVOICES:,} open invoices"
+    )
     big_time, big_matched, big_again = run(args.lines, "ours", url)
     small_time, small_matched, _ = run(small, "ours", url)
     plain = run(args.lines, "baseline", url)
     rate, plain_rate = big_matched / big_time, args.lines / plain
     ratio, growth = rate / plain_rate, big_time / (10 * small_time)
-    print(f"  import + match {args.lines:,} lines: {big_time:.1f} s, {big_matched:,} matched ({rate:,.0f} lines/s)")
+    print(
+        f"  import + match {args.lines:,} lines: {big_time:.1f} s, "
+        f"{big_matched:,} matched ({rate:,.0f} lines/s)"
+    )
     print(f"  baseline (the same payments registered directly): {plain:.1f} s ({plain_rate:,.0f}/s)")
-    print(f"  ours/baseline: {ratio:.2f}x (target >= {TARGET_BASELINE_RATIO}x) "
-          f"{'PASS' if ratio >= TARGET_BASELINE_RATIO else 'FAIL'}")  # fmt: skip
-    print(f"  {small:,} lines: {small_time:.2f} s ({small_matched:,} matched); growth {args.lines:,} vs 10x "
-          f"{small:,}: {growth:.2f} (target <= {TARGET_GROWTH}) {'PASS' if growth <= TARGET_GROWTH else 'FAIL'}")
-    print(f"  re-import of the same file: {big_again} lines added (target 0) {'PASS' if big_again == 0 else 'FAIL'}")
+    print(
+        f"  ours/baseline: {ratio:.2f}x (target >= {TARGET_BASELINE_RATIO}x) "
+        f"{'PASS' if ratio >= TARGET_BASELINE_RATIO else 'FAIL'}"
+    )
+    print(
+        f"  {small:,} lines: {small_time:.2f} s ({small_matched:,} matched); growth {args.lines:,} vs 10x "
+        f"{small:,}: {growth:.2f} (target <= {TARGET_GROWTH}) {'PASS' if growth <= TARGET_GROWTH else 'FAIL'}"
+    )
+    print(
+        f"  re-import of the same file: {big_again} lines added (target 0) "
+        f"{'PASS' if big_again == 0 else 'FAIL'}"
+    )
     return 0
 
 

@@ -27,6 +27,7 @@ COMMANDS = [
     ["export", "deduction"],
     ["publish", "deduction"],
     ["tick"],
+    ["reconcile", "match"],
 ]
 
 

@@ -92,6 +92,7 @@ ROUTES = {
     "reconcile.index": ("GET", "/reconcile/", RECONCILE),
     "reconcile.lines": ("GET", "/reconcile/lines?status=unmatched", RECONCILE),
     "reconcile.line": ("GET", "/reconcile/lines/{bank_line}", RECONCILE),
+    "reconcile.line_export": ("GET", "/reconcile/lines/export.csv?status=unmatched", RECONCILE),
     "reconcile.auto_match": ("POST", "/reconcile/match", RECONCILE_MANAGE),
     "reconcile.match_invoices": ("POST", "/reconcile/lines/{bank_line}/match-invoices", RECONCILE_MANAGE),
     "reconcile.match_customer": ("POST", "/reconcile/lines/{bank_line}/match-customer", RECONCILE_MANAGE),
@@ -319,7 +320,9 @@ def _reconcile_targets() -> dict:
     account = importing.save_account(
         None, "矩阵银行", "", "", {"date": "日期", "amount": "金额", "memo": "摘要"}, actor=None
     )
-    first = importing.preview(account, "a.csv", "日期,金额,摘要\n2026-11-03,10.00,M001\n".encode(), actor=None)
+    first = importing.preview(
+        account, "a.csv", "日期,金额,摘要\n2026-11-03,10.00,M001\n".encode(), actor=None
+    )
     importing.confirm(first.upload, actor=None)
     line = db.session.execute(sa.select(BankLine.id)).scalar_one()
     second = importing.preview(account, "b.csv", "日期,金额,摘要\n2026-11-04,5.00,x\n".encode(), actor=None)

@@ -86,8 +86,13 @@ def match_command(account_name: str | None) -> None:
 
 @reconcile_group.command("close")
 @click.argument("month")
-@click.option("--balance", "balances", multiple=True, metavar="ACCOUNT=AMOUNT",
-              help="The bank's closing balance of an account (else its statement's).")  # fmt: skip
+@click.option(
+    "--balance",
+    "balances",
+    multiple=True,
+    metavar="ACCOUNT=AMOUNT",
+    help="The bank's closing balance of an account (else its statement's).",
+)
 @click.option("--by", "username", required=True, help="Who closes it (a user name).")
 def close_command(month: str, balances: tuple[str, ...], username: str) -> None:
     """Close MONTH (2026-11) when every check passes; exit 1 naming each failed check."""

@@ -105,8 +105,10 @@ def check(month: str, given: dict[int, Any] | None = None) -> CloseCheck:
             message = ngettext(
                 "%(account)s: %(num)d bank line of %(month)s is neither matched nor explained.",
                 "%(account)s: %(num)d bank lines of %(month)s are neither matched nor explained.",
-                closing.open_lines, account=account.name, month=month,
-            )  # fmt: skip
+                closing.open_lines,
+                account=account.name,
+                month=month,
+            )
             result.problems.append({"pointer": f"/accounts/{account.id}/lines", "message": message})
     result.bank_balance = total if known and result.accounts else None
     if not result.accounts:
@@ -115,9 +117,11 @@ def check(month: str, given: dict[int, Any] | None = None) -> CloseCheck:
         message = _(
             "Balance assertion failed: the ledger's bank account is %(ledger)s at the end of %(month)s, "
             "the bank says %(bank)s (a difference of %(diff)s).",
-            ledger=f"{result.ledger_balance:,.2f}", month=month, bank=f"{result.bank_balance:,.2f}",
+            ledger=f"{result.ledger_balance:,.2f}",
+            month=month,
+            bank=f"{result.bank_balance:,.2f}",
             diff=f"{result.ledger_balance - result.bank_balance:,.2f}",
-        )  # fmt: skip
+        )
         result.problems.append({"pointer": "/balance", "message": message})
     ledger_check = verify.verify()
     if not ledger_check.ok:

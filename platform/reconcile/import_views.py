@@ -35,8 +35,12 @@ def account_edit(account_id: int):
 def _account_form(account):
     values = {"name": "", "bank": "", "account_number": "", "mapping": {"encoding": "auto"}}
     if account is not None:
-        values = {"name": account.name, "bank": account.bank, "account_number": account.account_number,
-                  "mapping": dict(account.mapping)}  # fmt: skip
+        values = {
+            "name": account.name,
+            "bank": account.bank,
+            "account_number": account.account_number,
+            "mapping": dict(account.mapping),
+        }
     errors: list[dict] = []
     if request.method == "POST":
         mapping = {field: request.form.get(f"mapping-{field}", "") for field in (*FIELDS, "encoding")}
@@ -55,9 +59,13 @@ def _account_form(account):
             flash(_("The bank account is saved."), "success")
             return redirect(url_for("reconcile.index"))
     page = render_template(
-        "reconcile/account_form.html", account=account, values=values, errors=errors, fields=FIELDS,
+        "reconcile/account_form.html",
+        account=account,
+        values=values,
+        errors=errors,
+        fields=FIELDS,
         encodings=ENCODINGS,
-    )  # fmt: skip
+    )
     return page, 422 if errors else 200
 
 
@@ -74,8 +82,9 @@ def import_statement():
                 raise Invalid([{"pointer": "/account", "message": _("Choose the bank account.")}])
             if upload is None or not upload.filename:
                 raise Invalid([{"pointer": "/file", "message": _("Choose the statement file.")}])
-            found = importing.preview(account, upload.filename, upload.read(), actor=current_user,
-                                      today=business_today())  # fmt: skip
+            found = importing.preview(
+                account, upload.filename, upload.read(), actor=current_user, today=business_today()
+            )
         except Invalid as invalid:
             db.session.rollback()
             errors = invalid.errors
@@ -83,9 +92,12 @@ def import_statement():
             db.session.commit()
             return redirect(url_for("reconcile.import_preview", upload_id=found.upload.id))
     page = render_template(
-        "reconcile/import.html", accounts=importing.accounts(), chosen=chosen, errors=errors,
+        "reconcile/import.html",
+        accounts=importing.accounts(),
+        chosen=chosen,
+        errors=errors,
         mapping_errors=[error for error in errors if error["pointer"].startswith("/mapping/")],
-    )  # fmt: skip
+    )
     return page, 422 if errors else 200
 
 
@@ -98,8 +110,12 @@ def import_preview(upload_id: int):
 def _preview_page(upload, errors=(), status=200):
     found = importing.reread(upload, today=business_today()) if upload.status == "previewed" else None
     page = render_template(
-        "reconcile/preview.html", upload=upload, found=found, errors=list(errors), shown=PREVIEW_ROWS,
-    )  # fmt: skip
+        "reconcile/preview.html",
+        upload=upload,
+        found=found,
+        errors=list(errors),
+        shown=PREVIEW_ROWS,
+    )
     return page, status
 
 
@@ -118,8 +134,11 @@ def import_confirm(upload_id: int):
         return redirect(url_for("reconcile.index"))
     db.session.commit()
     flash(
-        _("%(added)d new bank lines imported; %(skipped)d were there already.", added=upload.added,
-          skipped=upload.skipped),
+        _(
+            "%(added)d new bank lines imported; %(skipped)d were there already.",
+            added=upload.added,
+            skipped=upload.skipped,
+        ),
         "success",
-    )  # fmt: skip
+    )
     return redirect(url_for("reconcile.lines", account=upload.bank_account_id, status="unmatched"))

@@ -70,9 +70,13 @@ def save_account(account: BankAccount | None, name: str, bank: str, number: str,
         account.name, account.bank, account.account_number, account.mapping = name, bank, number, mapping
     db.session.flush()
     audit.record(
-        "reconcile.account.save", "bank_account", account.id, before=before,
-        after={"name": name, "bank": bank, "account_number": number, "mapping": mapping}, actor=actor,
-    )  # fmt: skip
+        "reconcile.account.save",
+        "bank_account",
+        account.id,
+        before=before,
+        after={"name": name, "bank": bank, "account_number": number, "mapping": mapping},
+        actor=actor,
+    )
     return account
 
 
@@ -95,10 +99,13 @@ def preview(account: BankAccount, filename: str, content: bytes, *, actor, today
     cannot be read at all (unknown layout, a mapped column missing)."""
     parsed = parsing.read(content, account.mapping, filename=filename, today=today)
     upload = BankImport(
-        bank_account_id=account.id, filename=(filename or "statement")[:255],
-        sha256=hashlib.sha256(content).hexdigest(), content=content, rows=len(parsed.rows) + len(parsed.problems),
+        bank_account_id=account.id,
+        filename=(filename or "statement")[:255],
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        rows=len(parsed.rows) + len(parsed.problems),
         created_by_id=getattr(actor, "id", None),
-    )  # fmt: skip
+    )
     db.session.add(upload)
     db.session.flush()
     return Preview(upload, parsed.rows, parsed.problems, _known(account.id, parsed.rows))
@@ -140,7 +147,7 @@ def confirm(upload: BankImport, *, actor, today=None) -> BankImport:
                 "status": "unmatched",
                 "explanation": "",
                 "created_at": utcnow(),
-            }  # fmt: skip
+            }
             for row, key in zip(found.rows[start : start + CHUNK], keys[start : start + CHUNK], strict=True)
         ]
         added += _insert_new(values)
@@ -149,11 +156,18 @@ def confirm(upload: BankImport, *, actor, today=None) -> BankImport:
     upload.content = None  # the lines hold what it said
     db.session.flush()
     audit.record(
-        "reconcile.import", "bank_import", upload.id,
-        after={"account": upload.bank_account_id, "file": upload.filename, "sha256": upload.sha256,
-               "added": added, "skipped": upload.skipped},
+        "reconcile.import",
+        "bank_import",
+        upload.id,
+        after={
+            "account": upload.bank_account_id,
+            "file": upload.filename,
+            "sha256": upload.sha256,
+            "added": added,
+            "skipped": upload.skipped,
+        },
         actor=actor,
-    )  # fmt: skip
+    )
     return upload
 
 

@@ -4,10 +4,11 @@ streams), a line's matches, the months to close."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -29,8 +30,11 @@ def status_label(status: str) -> str:
 
 
 def explain_labels() -> dict[str, str]:
-    return {"": _("Post nothing (the note only)"), "bank_charges": _("Post as a bank charge"),
-            "refund_paid": _("Post as a refund paid out")}  # fmt: skip
+    return {
+        "": _("Post nothing (the note only)"),
+        "bank_charges": _("Post as a bank charge"),
+        "refund_paid": _("Post as a refund paid out"),
+    }
 
 
 @dataclass
@@ -64,11 +68,16 @@ def _confirmed_payments():
 def registered_without_line(today: date, limit: int = LIST_LIMIT) -> list[Aged]:
     """Bank transfers registered (by a case or by hand) that no bank line confirms yet."""
     rows = db.session.execute(
-        sa.select(Payment).where(
-            Payment.method == "bank_transfer", Payment.reversal_journal_id.is_(None),
-            ~Payment.key.startswith("bank-line:"), Payment.id.not_in(_confirmed_payments()),
-        ).order_by(Payment.paid_on, Payment.id).limit(limit)
-    ).scalars()  # fmt: skip
+        sa.select(Payment)
+        .where(
+            Payment.method == "bank_transfer",
+            Payment.reversal_journal_id.is_(None),
+            ~Payment.key.startswith("bank-line:"),
+            Payment.id.not_in(_confirmed_payments()),
+        )
+        .order_by(Payment.paid_on, Payment.id)
+        .limit(limit)
+    ).scalars()
     return [Aged(payment, (today - payment.paid_on).days) for payment in rows]
 
 
@@ -124,12 +133,22 @@ class LineFilter:
     text: str = ""
 
     @classmethod
-    def from_args(cls, args) -> LineFilter:
+    def from_args(cls, args: Mapping[str, str], viewer: Any = None) -> LineFilter:
+        """The filters in query arguments (the page, its export and `export-list` alike); Invalid
+        on a value that is not one."""
         status = (args.get("status") or "").strip()
+        account = (args.get("account") or "").strip()
+        if status and status not in LINE_STATUSES:
+            raise Invalid([{"pointer": "/status", "message": _("Unknown status “%(s)s”.", s=status)}])
+        if account and not account.isdigit():
+            raise Invalid([{"pointer": "/account", "message": _("No such bank account.")}])
         return cls(
-            account=args.get("account", type=int), status=status if status in LINE_STATUSES else "",
-            date_from=_day(args.get("from")), date_to=_day(args.get("to")), text=(args.get("q") or "").strip()[:100],
-        )  # fmt: skip
+            account=int(account) if account else None,
+            status=status,
+            date_from=_day(args.get("from"), "/from"),
+            date_to=_day(args.get("to"), "/to"),
+            text=(args.get("q") or "").strip()[:100],
+        )
 
     def query(self):
         query = sa.select(BankLine)
@@ -143,27 +162,32 @@ class LineFilter:
             query = query.where(BankLine.booked_on <= self.date_to)
         if self.text:
             like = f"%{self.text}%"
-            query = query.where(sa.or_(BankLine.memo.ilike(like), BankLine.counterparty.ilike(like),
-                                       BankLine.serial.ilike(like)))  # fmt: skip
+            query = query.where(
+                sa.or_(
+                    BankLine.memo.ilike(like), BankLine.counterparty.ilike(like), BankLine.serial.ilike(like)
+                )
+            )
         return query
 
     def args(self) -> dict:
         return {
             key: value
             for key, value in {
-                "account": self.account, "status": self.status, "q": self.text,
+                "account": self.account,
+                "status": self.status,
+                "q": self.text,
                 "from": self.date_from.isoformat() if self.date_from else "",
                 "to": self.date_to.isoformat() if self.date_to else "",
             }.items()
             if value
-        }  # fmt: skip
+        }
 
 
-def _day(value) -> date | None:
+def _day(value, pointer: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip()) if value else None
     except ValueError:
-        return None
+        raise Invalid([{"pointer": pointer, "message": _("Not a date: %(value)s", value=value)}]) from None
 
 
 def lines_page(

@@ -129,10 +129,17 @@ class Matcher:
         matcher = cls()
         for row in db.session.execute(
             sa.select(
-                Invoice.id, Invoice.number, Invoice.customer_id, Invoice.total, Invoice.paid,
-                Invoice.issue_date, Invoice.due_date,
-            ).where(Invoice.status.in_(OPEN)).order_by(Invoice.due_date, Invoice.id)
-        ):  # fmt: skip
+                Invoice.id,
+                Invoice.number,
+                Invoice.customer_id,
+                Invoice.total,
+                Invoice.paid,
+                Invoice.issue_date,
+                Invoice.due_date,
+            )
+            .where(Invoice.status.in_(OPEN))
+            .order_by(Invoice.due_date, Invoice.id)
+        ):
             left = row.total - row.paid
             item = _Open(row.id, row.number, row.customer_id, left, row.issue_date, row.due_date, left)
             matcher.invoices[item.number.upper()] = item
@@ -142,11 +149,15 @@ class Matcher:
             matcher.customers[code.upper()] = customer_id
         confirmed = sa.select(BankMatch.payment_id).where(BankMatch.undone_at.is_(None))
         for row in db.session.execute(
-            sa.select(Payment.id, Payment.customer_id, Payment.amount, Payment.reference, Payment.paid_on).where(
-                Payment.method == "bank_transfer", Payment.reversal_journal_id.is_(None),
-                ~Payment.key.startswith("bank-line:"), Payment.id.not_in(confirmed),
+            sa.select(
+                Payment.id, Payment.customer_id, Payment.amount, Payment.reference, Payment.paid_on
+            ).where(
+                Payment.method == "bank_transfer",
+                Payment.reversal_journal_id.is_(None),
+                ~Payment.key.startswith("bank-line:"),
+                Payment.id.not_in(confirmed),
             )
-        ):  # fmt: skip
+        ):
             item = _Registered(row.id, row.customer_id, row.amount, row.reference or "", row.paid_on)
             if len(item.reference) >= 4:
                 matcher.registered[item.reference.upper()].append(item)
@@ -187,17 +198,20 @@ class Matcher:
                 return ("invoice", exact[0], reason) if exact else ("customer", customer_id, reason)
         day = line.booked_on
         fits = [
-            invoice for invoice in self.by_amount.get(line.amount, ())
-            if invoice.outstanding == line.amount and invoice.issue_date <= day
+            invoice
+            for invoice in self.by_amount.get(line.amount, ())
+            if invoice.outstanding == line.amount
+            and invoice.issue_date <= day
             and day <= invoice.due_date + timedelta(days=INVOICE_WINDOW)
-        ]  # fmt: skip
+        ]
         if len(fits) == 1:
             reason = {"code": "invoice_amount", "value": fits[0].number, "amount": f"{line.amount:,.2f}"}
             return "invoice", fits[0], reason
         near = [
-            payment for payment in self.registered_by_amount.get(line.amount, ())
+            payment
+            for payment in self.registered_by_amount.get(line.amount, ())
             if abs((payment.paid_on - day).days) <= PAYMENT_WINDOW
-        ]  # fmt: skip
+        ]
         if len(fits) == 0 and len(near) == 1:
             reason = {"code": "payment_amount", "value": str(near[0].id), "amount": f"{line.amount:,.2f}"}
             return "payment", near[0], reason
@@ -274,8 +288,9 @@ def match_invoices(line: BankLine, parts: Sequence[Part], *, actor, write_off: b
     if not problems and sum(amounts, ZERO) != line.amount:
         message = _(
             "The parts add up to %(sum)s; the bank line is %(amount)s.",
-            sum=f"{sum(amounts, ZERO):,.2f}", amount=f"{line.amount:,.2f}",
-        )  # fmt: skip
+            sum=f"{sum(amounts, ZERO):,.2f}",
+            amount=f"{line.amount:,.2f}",
+        )
         problems.append({"pointer": "/parts", "message": message})
     if problems:
         raise Invalid(problems)
@@ -309,9 +324,15 @@ def link_payment(line: BankLine, payment: Payment | None, *, actor, reason: dict
             [{"pointer": "/payment", "message": _("Another bank line confirms this payment already.")}]
         )
     match = BankMatch(
-        line_id=line.id, kind="payment", customer_id=payment.customer_id, payment_id=payment.id, posted=False,
-        amount=line.amount, reason=reason or {"code": "manual"}, created_by_id=getattr(actor, "id", None),
-    )  # fmt: skip
+        line_id=line.id,
+        kind="payment",
+        customer_id=payment.customer_id,
+        payment_id=payment.id,
+        posted=False,
+        amount=line.amount,
+        reason=reason or {"code": "manual"},
+        created_by_id=getattr(actor, "id", None),
+    )
     return _record(line, match, actor)
 
 
@@ -329,13 +350,25 @@ def _match(line, customer, parts, reason, *, actor, write_off) -> BankMatch:
 def _register(line, customer, chosen, reason, *, actor) -> BankMatch:
     rounds = db.session.execute(sa.select(sa.func.count()).where(BankMatch.line_id == line.id)).scalar_one()
     payment = payments.register(
-        customer, line.amount, method="bank_transfer", paid_on=line.booked_on, key=f"bank-line:{line.id}:{rounds}",
-        reference=(line.serial or line.memo)[:200], chosen=chosen, actor=actor,
-    )  # fmt: skip
+        customer,
+        line.amount,
+        method="bank_transfer",
+        paid_on=line.booked_on,
+        key=f"bank-line:{line.id}:{rounds}",
+        reference=(line.serial or line.memo)[:200],
+        chosen=chosen,
+        actor=actor,
+    )
     match = BankMatch(
-        line_id=line.id, kind="invoices" if chosen else "customer", customer_id=customer.id, payment_id=payment.id,
-        posted=True, amount=line.amount, reason=reason, created_by_id=getattr(actor, "id", None),
-    )  # fmt: skip
+        line_id=line.id,
+        kind="invoices" if chosen else "customer",
+        customer_id=customer.id,
+        payment_id=payment.id,
+        posted=True,
+        amount=line.amount,
+        reason=reason,
+        created_by_id=getattr(actor, "id", None),
+    )
     return _record(line, match, actor)
 
 
@@ -344,11 +377,18 @@ def _record(line: BankLine, match: BankMatch, actor) -> BankMatch:
     line.status = "matched"
     db.session.flush()
     audit.record(
-        "reconcile.match", "bank_line", line.id,
-        after={"match": match.id, "kind": match.kind, "payment": match.payment_id, "reason": match.reason,
-               "amount": str(match.amount)},
+        "reconcile.match",
+        "bank_line",
+        line.id,
+        after={
+            "match": match.id,
+            "kind": match.kind,
+            "payment": match.payment_id,
+            "reason": match.reason,
+            "amount": str(match.amount),
+        },
         actor=actor,
-    )  # fmt: skip
+    )
     return match
 
 
@@ -357,9 +397,11 @@ def _write_off(match: BankMatch, invoice: Invoice, customer: Customer, actor) ->
     journal = post(
         "write_off",
         [Line(system_account("write_offs"), amount), Line(customer_account(customer, "receivable"), -amount)],
-        key=f"bank-match:{match.id}:write-off", memo=_("Written off on %(number)s", number=invoice.number),
-        reference=invoice.number, actor=actor,
-    )  # fmt: skip
+        key=f"bank-match:{match.id}:write-off",
+        memo=_("Written off on %(number)s", number=invoice.number),
+        reference=invoice.number,
+        actor=actor,
+    )
     invoice.paid += amount
     invoice.status, invoice.paid_on = "paid", match.line.booked_on
     match.write_off, match.write_off_journal_id, match.write_off_invoice_id = amount, journal.id, invoice.id
@@ -423,9 +465,12 @@ def explain(line: BankLine, note: str, post_as: str = "", *, actor) -> BankLine:
         journal = post(
             "adjustment",
             [Line(system_account(EXPLAIN_POSTINGS[post_as]), amount), Line(system_account("bank"), -amount)],
-            key=f"bank-line:{line.id}:explained:{line.explanation_journal_id or 0}", memo=note[:500],
-            reference=line.serial[:200], actor=actor, value_date=line.booked_on,
-        )  # fmt: skip
+            key=f"bank-line:{line.id}:explained:{line.explanation_journal_id or 0}",
+            memo=note[:500],
+            reference=line.serial[:200],
+            actor=actor,
+            value_date=line.booked_on,
+        )
         line.explanation_journal_id = journal.id
     line.status, line.explanation = "explained", note
     db.session.flush()
@@ -446,7 +491,10 @@ def active_match(line: BankLine) -> BankMatch | None:
 
 def lines_by_ids(ids: Sequence[int]) -> list[BankLine]:
     """The lines of `ids`, in that order."""
-    found = {line.id: line for line in db.session.execute(sa.select(BankLine).where(BankLine.id.in_(ids))).scalars()}
+    found = {
+        line.id: line
+        for line in db.session.execute(sa.select(BankLine).where(BankLine.id.in_(ids))).scalars()
+    }
     return [found[line_id] for line_id in ids if line_id in found]
 
 
@@ -475,20 +523,25 @@ def suggestions(line: BankLine, *, limit: int = 8) -> list[Invoice]:
     in its memo."""
     found: list[Invoice] = list(
         db.session.execute(
-            sa.select(Invoice).where(Invoice.status.in_(OPEN), (Invoice.total - Invoice.paid) == line.amount)
-            .order_by(Invoice.due_date).limit(limit)
+            sa.select(Invoice)
+            .where(Invoice.status.in_(OPEN), (Invoice.total - Invoice.paid) == line.amount)
+            .order_by(Invoice.due_date)
+            .limit(limit)
         ).scalars()
-    )  # fmt: skip
+    )
     codes = [token.upper() for token in _TOKEN.findall(line.memo)]
     if codes:
         found += [
-            invoice for invoice in db.session.execute(
-                sa.select(Invoice).join(Customer, Customer.id == Invoice.customer_id)
+            invoice
+            for invoice in db.session.execute(
+                sa.select(Invoice)
+                .join(Customer, Customer.id == Invoice.customer_id)
                 .where(Invoice.status.in_(OPEN), sa.func.upper(Customer.code).in_(codes))
-                .order_by(Invoice.due_date).limit(limit)
+                .order_by(Invoice.due_date)
+                .limit(limit)
             ).scalars()
             if invoice not in found
-        ]  # fmt: skip
+        ]
     return found[:limit]
 
 

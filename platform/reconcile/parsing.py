@@ -111,7 +111,7 @@ def _xlsx(content: bytes) -> list[list[Any]]:
 
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged file  # noqa: BLE001
+    except Exception:  # openpyxl raises many kinds for a damaged file
         raise Invalid([{"pointer": "/file", "message": _("The XLSX file cannot be read.")}]) from None
     try:
         sheet = workbook.worksheets[0]
@@ -139,7 +139,7 @@ def _header(table: list[list[Any]], wanted: dict[str, str]) -> tuple[int, list[s
                 f=field_label(field),
                 h=", ".join(seen[:20]) or _("none found"),
             ),
-        }  # fmt: skip
+        }
         for field, name in wanted.items()
         if not best or name not in best[1]
     ]

@@ -24,9 +24,14 @@ def period(month: str):
 def _period_page(month, errors=(), given=None, status=200):
     result = closing.check(month, given or {})
     page = render_template(
-        "reconcile/period.html", month=month, result=result, errors=list(errors), given=given or {},
-        money=listing.money, can_close=result.last_day < periods.today(),
-    )  # fmt: skip
+        "reconcile/period.html",
+        month=month,
+        result=result,
+        errors=list(errors),
+        given=given or {},
+        money=listing.money,
+        can_close=result.last_day < periods.today(),
+    )
     return page, status
 
 

@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from formflow import tabular
 from formflow.auth.decorators import permission_required
 from formflow.customers.services import get_by_code
 from formflow.errors import Conflict, Invalid, NotFound
 from formflow.extensions import db
-from formflow.reconcile import importing, listing, matching
+from formflow.reconcile import exporting, importing, listing, matching
 from formflow.rules.operators import business_today
 
 bp = Blueprint("reconcile", __name__, url_prefix="/reconcile")
@@ -27,11 +28,15 @@ SPLIT_ROWS = 5
 def index():
     today = business_today()
     return render_template(
-        "reconcile/index.html", today=today, accounts=importing.accounts(),
-        lines=listing.unmatched_with_age(today), invoices=listing.open_invoices_with_age(today),
-        registered=listing.registered_without_line(today), months=listing.recent_months(today),
+        "reconcile/index.html",
+        today=today,
+        accounts=importing.accounts(),
+        lines=listing.unmatched_with_age(today),
+        invoices=listing.open_invoices_with_age(today),
+        registered=listing.registered_without_line(today),
+        months=listing.recent_months(today),
         imports=listing.recent_imports(),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/match", methods=["POST"])
@@ -47,12 +52,29 @@ def auto_match():
 @bp.route("/lines")
 @permission_required("reconcile.read")
 def lines():
-    filters = listing.LineFilter.from_args(request.args)
+    try:
+        filters = listing.LineFilter.from_args(request.args)
+    except Invalid as invalid:
+        flash(invalid.errors[0]["message"], "error")
+        filters = listing.LineFilter()
     rows, more = listing.lines_page(filters, before=request.args.get("before", type=int))
     return render_template(
-        "reconcile/lines.html", rows=rows, filters=filters, more=more, accounts=importing.accounts(),
-        reason_text=matching.reason_text, status_label=listing.status_label, today=business_today(),
-    )  # fmt: skip
+        "reconcile/lines.html",
+        rows=rows,
+        filters=filters,
+        more=more,
+        accounts=importing.accounts(),
+        reason_text=matching.reason_text,
+        status_label=listing.status_label,
+        today=business_today(),
+        exports=tabular.export_urls("reconcile.line_export", exporting.LINE_ARGS),
+    )
+
+
+@bp.route("/lines/export.<format>")
+@permission_required("reconcile.read")
+def line_export(format: str):
+    return tabular.export_response("bank_lines", format, request.args, current_user)
 
 
 @bp.route("/lines/<int:line_id>")
@@ -64,12 +86,19 @@ def line(line_id: int):
 def _line_page(found, errors=(), values=None, status: int = 200):
     match = matching.active_match(found)
     page = render_template(
-        "reconcile/line.html", line=found, match=match, reason_text=matching.reason_text,
+        "reconcile/line.html",
+        line=found,
+        match=match,
+        reason_text=matching.reason_text,
         suggestions=matching.suggestions(found) if found.status == "unmatched" else [],
         payments=listing.payment_candidates(found) if found.status == "unmatched" else [],
-        history=listing.matches_of(found), errors=list(errors), values=values or {}, split_rows=SPLIT_ROWS,
-        status_label=listing.status_label, explain_postings=listing.explain_labels(),
-    )  # fmt: skip
+        history=listing.matches_of(found),
+        errors=list(errors),
+        values=values or {},
+        split_rows=SPLIT_ROWS,
+        status_label=listing.status_label,
+        explain_postings=listing.explain_labels(),
+    )
     return page, status
 
 
@@ -102,9 +131,11 @@ def match_invoices(line_id: int):
     write_off = request.form.get("write_off") == "on"
     values["write_off"] = write_off
     return _act(
-        line_id, lambda found: matching.match_invoices(found, parts, actor=current_user, write_off=write_off),
-        values, _("The bank line is matched."),
-    )  # fmt: skip
+        line_id,
+        lambda found: matching.match_invoices(found, parts, actor=current_user, write_off=write_off),
+        values,
+        _("The bank line is matched."),
+    )
 
 
 @bp.route("/lines/<int:line_id>/match-customer", methods=["POST"])
@@ -132,8 +163,9 @@ def link_payment(line_id: int):
     return _act(
         line_id,
         lambda found: matching.link_payment(found, listing.payment_by_id(payment_id), actor=current_user),
-        {}, _("The bank line confirms the payment."),
-    )  # fmt: skip
+        {},
+        _("The bank line confirms the payment."),
+    )
 
 
 @bp.route("/lines/<int:line_id>/explain", methods=["POST"])
@@ -141,15 +173,19 @@ def link_payment(line_id: int):
 def explain(line_id: int):
     note, post_as = request.form.get("note", ""), request.form.get("post_as", "")
     return _act(
-        line_id, lambda found: matching.explain(found, note, post_as, actor=current_user),
-        {"note": note, "post_as": post_as}, _("The bank line is explained."),
-    )  # fmt: skip
+        line_id,
+        lambda found: matching.explain(found, note, post_as, actor=current_user),
+        {"note": note, "post_as": post_as},
+        _("The bank line is explained."),
+    )
 
 
 @bp.route("/lines/<int:line_id>/unmatch", methods=["POST"])
 @permission_required("reconcile.manage")
 def unmatch(line_id: int):
     return _act(
-        line_id, lambda found: matching.unmatch(found, actor=current_user), {},
+        line_id,
+        lambda found: matching.unmatch(found, actor=current_user),
+        {},
         _("The match is taken back; what it posted is reversed."),
-    )  # fmt: skip
+    )

@@ -31,7 +31,9 @@ def _statement(*rows):
     importing.confirm(found.upload, actor=None, today=TODAY)
     return {
         line.serial: line
-        for line in db.session.execute(sa.select(BankLine).where(BankLine.bank_account_id == account.id)).scalars()
+        for line in db.session.execute(
+            sa.select(BankLine).where(BankLine.bank_account_id == account.id)
+        ).scalars()
     }
 
 
@@ -42,11 +44,18 @@ def _reason(line) -> str:
 
 def test_automatic_matching_explains_each_match(app_ctx):
     first, (inv_ref,) = owing("C101", "甲公司", "1200.00")
-    second, (inv_code,) = owing("C102", "乙公司", "300.00")
-    third, (inv_amount,) = owing("C103", "丙公司", "777.77")
+    _second, (inv_code,) = owing("C102", "乙公司", "300.00")
+    _third, (inv_amount,) = owing("C103", "丙公司", "777.77")
     fourth, _ = owing("C104", "丁公司", "50.00")
-    registered = payments.register(fourth, "50.00", method="bank_transfer", paid_on="2026-11-09",
-                                   key="reg-1", reference="BOC-99887766", chosen=None)  # fmt: skip
+    registered = payments.register(
+        fourth,
+        "50.00",
+        method="bank_transfer",
+        paid_on="2026-11-09",
+        key="reg-1",
+        reference="BOC-99887766",
+        chosen=None,
+    )
     lines = _statement(
         row("2026-11-05", "S1", amount_in="1,200.00", memo=f"付管理费 {inv_ref.number}"),
         row("2026-11-06", "S2", amount_in="300.00", memo="c102 十一月"),
@@ -82,7 +91,9 @@ def test_a_line_split_over_two_invoices_must_add_up(app_ctx):
     customer, (a, b) = owing("C301", "拆分公司", "600.00", "400.00")
     lines = _statement(row("2026-11-05", "S1", amount_in="1,000.00", memo="两张单"))
     with pytest.raises(Invalid) as refused:
-        matching.match_invoices(lines["S1"], [matching.Part(a.number, "600"), matching.Part(b.number, "300")], actor=None)
+        matching.match_invoices(
+            lines["S1"], [matching.Part(a.number, "600"), matching.Part(b.number, "300")], actor=None
+        )
     assert refused.value.errors[0]["pointer"] == "/parts"
     assert "900.00" in refused.value.errors[0]["message"] and "1,000.00" in refused.value.errors[0]["message"]
     assert lines["S1"].status == "unmatched" and db.session.execute(sa.select(BankMatch)).first() is None
@@ -90,7 +101,10 @@ def test_a_line_split_over_two_invoices_must_add_up(app_ctx):
         lines["S1"], [matching.Part(a.number, "600"), matching.Part(b.number, "400")], actor=None
     )
     assert (a.status, b.status) == ("paid", "paid")
-    assert sorted(allocation.amount for allocation in match.payment.allocations) == [Decimal("400"), Decimal("600")]
+    assert sorted(allocation.amount for allocation in match.payment.allocations) == [
+        Decimal("400"),
+        Decimal("600"),
+    ]
     assert balances.balances(customer)["receivable"] == Decimal("0.00")
 
 
@@ -124,9 +138,11 @@ def test_matching_twice_posts_once_and_unmatching_reverses(app_ctx):
 
 def test_a_small_shortfall_is_written_off_under_the_tiers_limit(app_ctx):
     create_global_table(
-        matching.WRITE_OFF_TABLE, {"zh-CN": "核销限额", "en": "Write-off limits"},
-        [{"name": "tier", "type": "text"}, {"name": matching.WRITE_OFF_COLUMN, "type": "money"}], "tier",
-    )  # fmt: skip
+        matching.WRITE_OFF_TABLE,
+        {"zh-CN": "核销限额", "en": "Write-off limits"},
+        [{"name": "tier", "type": "text"}, {"name": matching.WRITE_OFF_COLUMN, "type": "money"}],
+        "tier",
+    )
     save_global_table(matching.WRITE_OFF_TABLE, [["B", 5]], expected_number=1)
     customer, (small, large) = owing("C601", "核销公司", "1000.00", "2000.00")
     lines = _statement(
@@ -138,8 +154,9 @@ def test_a_small_shortfall_is_written_off_under_the_tiers_limit(app_ctx):
     assert first.write_off == Decimal("3.50") and small.status == "paid"
     journal = db.session.get(Journal, first.write_off_journal_id)
     assert journal.kind == "write_off" and {e.account.code: e.amount for e in journal.entries} == {
-        "system:write_offs": Decimal("3.50"), "customer:C601:receivable": Decimal("-3.50"),
-    }  # fmt: skip
+        "system:write_offs": Decimal("3.50"),
+        "customer:C601:receivable": Decimal("-3.50"),
+    }
     assert matching.active_match(lines["S2"]).write_off == 0 and large.outstanding == Decimal("10.00")
     matching.unmatch(lines["S1"], actor=None)
     assert small.status == "issued" and small.outstanding == Decimal("1000.00")
@@ -154,6 +171,7 @@ def test_money_out_is_explained_as_a_bank_charge(app_ctx):
     matching.explain(lines["S1"], "账户管理费", "bank_charges", actor=None)
     journal = db.session.get(Journal, lines["S1"].explanation_journal_id)
     assert {e.account.code: e.amount for e in journal.entries} == {
-        "system:bank_charges": Decimal("15.00"), "system:bank": Decimal("-15.00"),
-    }  # fmt: skip
+        "system:bank_charges": Decimal("15.00"),
+        "system:bank": Decimal("-15.00"),
+    }
     assert journal.value_date == date(2026, 11, 5)

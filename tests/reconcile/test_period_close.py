@@ -28,11 +28,15 @@ def november(app_ctx):
     """A statement of November: 1,000.00 in for an invoice, a 15.00 bank charge; closing 985.00."""
     customer, (invoice,) = owing("C701", "月结公司", "1000.00")
     account = bank_account()
-    content = csv_bytes([
-        row("2026-11-05", "S1", amount_in="1,000.00", balance="1,000.00", memo=invoice.number),
-        row("2026-11-06", "S2", amount_out="15.00", balance="985.00", memo="手续费"),
-    ])  # fmt: skip
-    importing.confirm(importing.preview(account, "nov.csv", content, actor=None, today=TODAY).upload, actor=None)
+    content = csv_bytes(
+        [
+            row("2026-11-05", "S1", amount_in="1,000.00", balance="1,000.00", memo=invoice.number),
+            row("2026-11-06", "S2", amount_out="15.00", balance="985.00", memo="手续费"),
+        ]
+    )
+    importing.confirm(
+        importing.preview(account, "nov.csv", content, actor=None, today=TODAY).upload, actor=None
+    )
     lines = {line.serial: line for line in db.session.execute(sa.select(BankLine)).scalars()}
     return customer, invoice, lines
 
@@ -69,7 +73,10 @@ def test_a_reconciled_month_closes_and_refuses_postings_dated_inside_it(november
     assert "ledger.period.close" in audit_actions
     with pytest.raises(Invalid) as refused:
         payments.register(customer, "10", method="bank_transfer", paid_on="2026-11-20", key="late-nov")
-    assert refused.value.errors[0]["pointer"] == "/value_date" and "2026-11" in refused.value.errors[0]["message"]
+    assert (
+        refused.value.errors[0]["pointer"] == "/value_date"
+        and "2026-11" in refused.value.errors[0]["message"]
+    )
     with pytest.raises(Conflict) as kept:  # the close asserted its matches
         matching.unmatch(lines["S1"], actor=first)
     assert "2026-11" in kept.value.message

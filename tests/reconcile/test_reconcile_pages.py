@@ -28,9 +28,11 @@ def _mapping_form(name="招商银行 一般户", **changes):
 
 def _upload(client, account_id, content, filename="nov.csv"):
     return client.post_form(
-        "/reconcile/import", {"account": str(account_id), "file": (io.BytesIO(content), filename)},
-        token_page="/reconcile/import", content_type="multipart/form-data",
-    )  # fmt: skip
+        "/reconcile/import",
+        {"account": str(account_id), "file": (io.BytesIO(content), filename)},
+        token_page="/reconcile/import",
+        content_type="multipart/form-data",
+    )
 
 
 def test_finance_imports_matches_splits_explains_and_closes_the_month(app, login_as):
@@ -42,28 +44,37 @@ def test_finance_imports_matches_splits_explains_and_closes_the_month(app, login
         db.session.commit()
     finance = login_as("finance")
     finance.get("/lang/en")
-    bad = finance.post_form("/reconcile/accounts/new", _mapping_form(**{"mapping-date": ""}),
-                            token_page="/reconcile/accounts/new")  # fmt: skip
+    bad = finance.post_form(
+        "/reconcile/accounts/new", _mapping_form(**{"mapping-date": ""}), token_page="/reconcile/accounts/new"
+    )
     assert bad.status_code == 422 and 'id="error-mapping-date"' in _text(bad)
-    saved = finance.post_form("/reconcile/accounts/new", _mapping_form(), token_page="/reconcile/accounts/new")
+    saved = finance.post_form(
+        "/reconcile/accounts/new", _mapping_form(), token_page="/reconcile/accounts/new"
+    )
     assert saved.status_code == 302
     with app.app_context():
         account_id = db.session.execute(sa.select(BankAccount.id)).scalar_one()
     wrong = _upload(finance, account_id, csv_bytes([row("2026-11-31", "S9", amount_in="1")]))
     preview = _text(finance.get(wrong.headers["Location"]))
     assert "Row 1" in preview and "2026-11-31" in preview and "nothing is imported" in preview
-    content = csv_bytes([
-        row("2026-11-03", "S1", amount_in="1,200.00", balance="1,200.00", memo=f"管理费 {numbers[0]}"),
-        row("2026-11-04", "S2", amount_in="500.00", balance="1,700.00", memo="两张发票"),
-        row("2026-11-05", "S3", amount_in="450.00", balance="2,150.00", memo="汇款"),
-        row("2026-11-06", "S4", amount_out="12.00", balance="2,138.00", memo="手续费"),
-    ])  # fmt: skip
+    content = csv_bytes(
+        [
+            row("2026-11-03", "S1", amount_in="1,200.00", balance="1,200.00", memo=f"管理费 {numbers[0]}"),
+            row("2026-11-04", "S2", amount_in="500.00", balance="1,700.00", memo="两张发票"),
+            row("2026-11-05", "S3", amount_in="450.00", balance="2,150.00", memo="汇款"),
+            row("2026-11-06", "S4", amount_out="12.00", balance="2,138.00", memo="手续费"),
+        ]
+    )
     uploaded = _upload(finance, account_id, content)
     assert uploaded.status_code == 302
     preview = _text(finance.get(uploaded.headers["Location"]))
     assert "4 lines read: 4 new, 0 imported before." in preview
-    confirmed = finance.post_form(uploaded.headers["Location"] + "/confirm", {}, token_page=uploaded.headers["Location"],
-                                  follow_redirects=True)  # fmt: skip
+    confirmed = finance.post_form(
+        uploaded.headers["Location"] + "/confirm",
+        {},
+        token_page=uploaded.headers["Location"],
+        follow_redirects=True,
+    )
     assert "4 new bank lines imported; 0 were there already." in _text(confirmed)
     again = _upload(finance, account_id, content)
     assert "4 imported before" in _text(finance.get(again.headers["Location"]))
@@ -74,21 +85,37 @@ def test_finance_imports_matches_splits_explains_and_closes_the_month(app, login
     with app.app_context():
         lines = {line.serial: line.id for line in db.session.execute(sa.select(BankLine)).scalars()}
     split = f"/reconcile/lines/{lines['S2']}"
-    short = finance.post_form(f"{split}/match-invoices", {
-        "parts-0-invoice": numbers[1], "parts-0-amount": "300", "parts-1-invoice": numbers[2], "parts-1-amount": "100",
-    }, token_page=split)  # fmt: skip
+    short = finance.post_form(
+        f"{split}/match-invoices",
+        {
+            "parts-0-invoice": numbers[1],
+            "parts-0-amount": "300",
+            "parts-1-invoice": numbers[2],
+            "parts-1-amount": "100",
+        },
+        token_page=split,
+    )
     assert short.status_code == 422 and "The parts add up to 400.00; the bank line is 500.00." in _text(short)
     assert f'value="{numbers[2]}"' in _text(short)
-    done = finance.post_form(f"{split}/match-invoices", {
-        "parts-0-invoice": numbers[1], "parts-0-amount": "300", "parts-1-invoice": numbers[2], "parts-1-amount": "200",
-    }, token_page=split, follow_redirects=True)  # fmt: skip
+    done = finance.post_form(
+        f"{split}/match-invoices",
+        {
+            "parts-0-invoice": numbers[1],
+            "parts-0-amount": "300",
+            "parts-1-invoice": numbers[2],
+            "parts-1-amount": "200",
+        },
+        token_page=split,
+        follow_redirects=True,
+    )
     assert "matched by hand" in _text(done) and numbers[1] in _text(done) and numbers[2] in _text(done)
     charge = f"/reconcile/lines/{lines['S4']}"
     finance.post_form(f"{charge}/explain", {"note": "手续费", "post_as": "bank_charges"}, token_page=charge)
     check = _text(finance.get("/reconcile/periods/2026-11"))
     assert "Every check passes." in check
-    closed = finance.post_form("/reconcile/periods/2026-11/close", {}, token_page="/reconcile/periods/2026-11",
-                               follow_redirects=True)  # fmt: skip
+    closed = finance.post_form(
+        "/reconcile/periods/2026-11/close", {}, token_page="/reconcile/periods/2026-11", follow_redirects=True
+    )
     assert "2026-11 is closed." in _text(closed) and "2,138.00" in _text(closed)
     undo = f"/reconcile/lines/{lines['S1']}"
     refused = finance.post_form(f"{undo}/unmatch", {}, token_page=undo, follow_redirects=True)
@@ -108,6 +135,8 @@ def test_a_file_of_another_layout_comes_back_with_the_missing_columns(app, login
         account_id = db.session.execute(sa.select(BankAccount.id)).scalar_one()
     response = _upload(finance, account_id, b"Datum,Betrag\n2026-11-03,5\n")
     assert response.status_code == 422, _text(response).split("<main")[-1]
-    assert "The file has no column “交易日期” (Date)" in _text(response) and "Change the column mapping" in _text(response)
+    assert "The file has no column “交易日期” (Date)" in _text(
+        response
+    ) and "Change the column mapping" in _text(response)
     with app.app_context():
         assert db.session.execute(sa.select(sa.func.count(BankLine.id))).scalar_one() == 0

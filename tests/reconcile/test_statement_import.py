@@ -39,11 +39,21 @@ def _import(account, content, filename="statement.csv"):
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
 def test_a_statement_in_utf8_or_gbk_is_read_through_its_mapping(app_ctx, encoding):
     account = bank_account()
-    content = csv_bytes([
-        row("2026-11-03", "S001", amount_in="1,234.50", balance="11,234.50", who="上海某某公司", memo="货款 INV-2026-000001"),
-        row("2026/11/04", "S002", amount_out="(20.00)", balance="11,214.50", memo="手续费"),
-        row("20261105", "S003", amount_out="8.00-", balance="11,206.50", memo="短信费"),
-    ], encoding=encoding)  # fmt: skip
+    content = csv_bytes(
+        [
+            row(
+                "2026-11-03",
+                "S001",
+                amount_in="1,234.50",
+                balance="11,234.50",
+                who="上海某某公司",
+                memo="货款 INV-2026-000001",
+            ),
+            row("2026/11/04", "S002", amount_out="(20.00)", balance="11,214.50", memo="手续费"),
+            row("20261105", "S003", amount_out="8.00-", balance="11,206.50", memo="短信费"),
+        ],
+        encoding=encoding,
+    )
     found, done = _import(account, content)
     assert found.problems == [] and len(found.rows) == 3 and found.known == 0
     assert done.added == 3 and done.skipped == 0
@@ -58,11 +68,15 @@ def test_a_statement_in_utf8_or_gbk_is_read_through_its_mapping(app_ctx, encodin
 
 def test_the_same_file_again_or_an_overlapping_one_adds_nothing_twice(app_ctx):
     account = bank_account()
-    first = csv_bytes([row("2026-11-03", "S001", amount_in="100.00"), row("2026-11-04", "S002", amount_in="200.00")])
+    first = csv_bytes(
+        [row("2026-11-03", "S001", amount_in="100.00"), row("2026-11-04", "S002", amount_in="200.00")]
+    )
     _import(account, first)
     again, done = _import(account, first)
     assert again.known == 2 and done.added == 0 and done.skipped == 2
-    overlapping = csv_bytes([row("2026-11-04", "S002", amount_in="200.00"), row("2026-11-05", "S003", amount_in="50")])
+    overlapping = csv_bytes(
+        [row("2026-11-04", "S002", amount_in="200.00"), row("2026-11-05", "S003", amount_in="50")]
+    )
     _found, done = _import(account, overlapping)
     assert done.added == 1
     assert [line.serial for line in _lines(account)] == ["S001", "S002", "S003"]
@@ -91,18 +105,21 @@ def test_an_xlsx_export_is_read_with_its_dates_and_numbers(app_ctx):
     _found, done = _import(account, buffer.getvalue(), "statement.xlsx")
     assert done.added == 2
     assert [(line.booked_on, line.amount) for line in _lines(account)] == [
-        (date(2026, 11, 3), Decimal("1500.50")), (date(2026, 11, 4), Decimal("-30.00")),
-    ]  # fmt: skip
+        (date(2026, 11, 3), Decimal("1500.50")),
+        (date(2026, 11, 4), Decimal("-30.00")),
+    ]
 
 
 def test_every_bad_row_is_named_and_the_file_is_not_imported(app_ctx):
     account = bank_account()
-    content = csv_bytes([
-        row("2026-11-03", "S001", amount_in="100.00"),
-        row("2026-13-45", "S002", amount_in="100.00"),
-        row("2026-11-05", "S003", amount_in="12,3a"),
-        row("1999-01-01", "S004", amount_in="1.00"),
-    ])  # fmt: skip
+    content = csv_bytes(
+        [
+            row("2026-11-03", "S001", amount_in="100.00"),
+            row("2026-13-45", "S002", amount_in="100.00"),
+            row("2026-11-05", "S003", amount_in="12,3a"),
+            row("1999-01-01", "S004", amount_in="1.00"),
+        ]
+    )
     with force_locale("en"):
         found = importing.preview(account, "bad.csv", content, actor=None, today=TODAY)
     messages = {problem["pointer"]: problem["message"] for problem in found.problems}
@@ -118,7 +135,7 @@ def test_every_bad_row_is_named_and_the_file_is_not_imported(app_ctx):
 def test_a_file_of_another_layout_names_the_missing_columns(app_ctx):
     account = bank_account()
     with pytest.raises(Invalid) as refused:
-        importing.preview(account, "other.csv", "Datum,Betrag\n2026-11-03,5\n".encode(), actor=None, today=TODAY)
+        importing.preview(account, "other.csv", b"Datum,Betrag\n2026-11-03,5\n", actor=None, today=TODAY)
     pointers = {problem["pointer"] for problem in refused.value.errors}
     assert "/mapping/date" in pointers and "/mapping/credit" in pointers
     assert "交易日期" in refused.value.errors[0]["message"] and "Datum" in refused.value.errors[0]["message"]
@@ -145,9 +162,16 @@ def test_a_mapping_that_cannot_read_a_statement_is_refused(app_ctx, mapping, poi
 
 @pytest.mark.parametrize(
     ("text", "amount"),
-    [("1,234.56", "1234.56"), ("(1,234.56)", "-1234.56"), ("1,234.56-", "-1234.56"), ("¥12.00", "12.00"),
-     ("-5", "-5.00"), ("+7.10", "7.10"), ("RMB 3.00", "3.00")],
-)  # fmt: skip
+    [
+        ("1,234.56", "1234.56"),
+        ("(1,234.56)", "-1234.56"),
+        ("1,234.56-", "-1234.56"),
+        ("¥12.00", "12.00"),
+        ("-5", "-5.00"),
+        ("+7.10", "7.10"),
+        ("RMB 3.00", "3.00"),
+    ],
+)
 def test_amounts_as_banks_write_them(text, amount):
     assert parsing._amount(text) == Decimal(amount)
 
