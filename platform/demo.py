@@ -75,6 +75,7 @@ def load_demo(echo: Callable[[str], None] = print) -> int:
             created += 1
     created += load_low_balance_thresholds(echo)
     created += load_fee_plan(echo)
+    created += load_reconciliation(echo)
     created += load_templates(Path(current_app.config["CONFIGS_DIR"]), echo)
     db.session.flush()
     return created
@@ -94,6 +95,48 @@ def load_low_balance_thresholds(echo: Callable[[str], None] = print) -> int:
     create_threshold_table(DEMO_THRESHOLDS)
     echo(f"  global table {THRESHOLD_TABLE}")
     return 1
+
+
+#: the demo's bank account: an export with money in and money out in two columns, as mainland
+#: banks write them, and the write-off limit per tier (global table `reconcile_write_off`)
+DEMO_BANK = "工商银行 基本户"
+DEMO_BANK_MAPPING = {
+    "date": "交易日期", "credit": "贷方发生额", "debit": "借方发生额", "counterparty": "对方户名",
+    "counter_account": "对方账号", "serial": "流水号", "memo": "摘要", "balance": "余额", "encoding": "auto",
+}  # fmt: skip
+DEMO_WRITE_OFF = [["A", 10], ["B", 5], ["C", 1]]
+
+
+def load_reconciliation(echo: Callable[[str], None] = print) -> int:
+    """The demo bank account with its column mapping, and the write-off limits."""
+    from formflow.reconcile import importing, matching
+    from formflow.reconcile.models import BankAccount
+
+    created = 0
+    try:
+        tables.get_global_table(matching.WRITE_OFF_TABLE)
+    except NotFound:
+        columns = [
+            {"name": "tier", "type": "text", "title": {"zh-CN": "客户等级", "en": "Tier"}},
+            {"name": matching.WRITE_OFF_COLUMN, "type": "money",
+             "title": {"zh-CN": "核销上限（元）", "en": "Write off up to (CNY)"}},
+        ]  # fmt: skip
+        first = tables.create_global_table(
+            matching.WRITE_OFF_TABLE,
+            {"zh-CN": "对账核销限额", "en": "Reconciliation write-off limits"},
+            columns,
+            "tier",
+        )
+        tables.save_global_table(matching.WRITE_OFF_TABLE, DEMO_WRITE_OFF, expected_number=first.number)
+        echo(f"  global table {matching.WRITE_OFF_TABLE}")
+        created += 1
+    if db.session.execute(sa.select(BankAccount.id).where(BankAccount.name == DEMO_BANK)).first() is None:
+        importing.save_account(
+            None, DEMO_BANK, "中国工商银行", "6222 0210 0012 3456", DEMO_BANK_MAPPING, actor=None
+        )
+        echo(f"  bank account {DEMO_BANK}")
+        created += 1
+    return created
 
 
 #: the demo's monthly management fee per tier (global table `management_fees`)

@@ -95,3 +95,18 @@ def test_lists_and_sizes_are_written_as_the_language_writes_them(app):
     with app.test_request_context(headers={"Cookie": "lang=zh_Hans_CN"}):
         assert join_list(["甲", "乙", "丙"]) == "甲、乙和丙"
         assert size_text(17) == "17 字节"
+
+
+def test_no_message_is_translated_twice():
+    """Branches append to the catalogue and merge with merge=union (.gitattributes): a message
+    both appended would be there twice, and the compiled catalogue would keep one at random."""
+    import re
+    from collections import Counter
+
+    text = (REPO / "platform/translations/zh_Hans_CN/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    keys = Counter(
+        (match.group(2) or "", match.group(3))
+        for block in text.split("\n\n")
+        if (match := re.search(r'^(msgctxt "(.*)"\n)?msgid "(.+)"', block, re.M))
+    )
+    assert [key for key, count in keys.items() if count > 1] == []

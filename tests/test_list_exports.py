@@ -272,7 +272,7 @@ def test_the_cli_writes_the_list_with_a_progress_bar(app, world, cli, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("export-list", "bank_lines", "-o", "x.csv"), "no list 'bank_lines' exports"),
+        (("export-list", "bank_statements", "-o", "x.csv"), "no list 'bank_statements' exports"),
         (
             ("export-list", "customers", "--filter", "colour=red", "-o", "x.csv"),
             "customers has no filter 'colour'",

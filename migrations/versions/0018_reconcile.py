@@ -110,9 +110,14 @@ def upgrade():
         sa.Column('undone_at', sa.DateTime()),
         sa.Column('undone_by_id', sa.Integer(), sa.ForeignKey('user_account.id')),
     )
+    op.create_index(
+        'uq_reconcile_bank_match_line_active', 'reconcile_bank_match', ['line_id'], unique=True,
+        sqlite_where=sa.text('undone_at IS NULL'), postgresql_where=sa.text('undone_at IS NULL'),
+    )
 
 
 def downgrade():
+    op.drop_index('uq_reconcile_bank_match_line_active', table_name='reconcile_bank_match')
     op.drop_table('reconcile_bank_match')
     op.drop_index('ix_reconcile_bank_line_status_booked', table_name='reconcile_bank_line')
     op.drop_table('reconcile_bank_line')

@@ -348,6 +348,7 @@ def _match(line, customer, parts, reason, *, actor, write_off) -> BankMatch:
 
 
 def _register(line, customer, chosen, reason, *, actor) -> BankMatch:
+    _matchable(line)  # (again, when matched by hand: cheap, and the automatic path needs it)
     rounds = db.session.execute(sa.select(sa.func.count()).where(BankMatch.line_id == line.id)).scalar_one()
     payment = payments.register(
         customer,
@@ -410,6 +411,7 @@ def _write_off(match: BankMatch, invoice: Invoice, customer: Customer, actor) ->
 
 def unmatch(line: BankLine, *, actor) -> BankLine:
     """Take the line's match back: what it posted reversed (dated today), the line unmatched."""
+    _lock(line)
     match = active_match(line)
     if match is None:
         raise Conflict(_("This bank line is not matched."))
@@ -443,6 +445,7 @@ EXPLAIN_POSTINGS = {"bank_charges": "bank_charges", "refund_paid": "refunds"}
 def explain(line: BankLine, note: str, post_as: str = "", *, actor) -> BankLine:
     """A line that pays no invoice (a bank charge, a refund paid out, interest): a note, and for
     money out, optionally its posting (bank credited, the charge or the refunds owed debited)."""
+    _lock(line)
     if line.status != "unmatched":
         raise Conflict(_("Only an unmatched line can be explained."))
     _period_open(line)
@@ -552,7 +555,15 @@ def _period_open(line: BankLine) -> None:
         raise Conflict(_("%(month)s is closed: reopen it to change its bank lines.", month=period.month))
 
 
+def _lock(line: BankLine) -> None:
+    """Hold the line's row (PostgreSQL: FOR UPDATE; SQLite's write lock serialises anyway) and
+    read it again: of two people matching it at once, the second sees the first's match."""
+    db.session.execute(sa.select(BankLine.id).where(BankLine.id == line.id).with_for_update())
+    db.session.refresh(line)
+
+
 def _matchable(line: BankLine) -> None:
+    _lock(line)
     _period_open(line)
     if line.status != "unmatched":
         raise Conflict(_("This bank line is matched or explained already."))

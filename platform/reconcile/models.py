@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -95,6 +96,13 @@ class BankMatch(db.Model):
     proves), why, by whom; undone by unmatching (the payment it posted reversed)."""
 
     __tablename__ = "reconcile_bank_match"
+    __table_args__ = (
+        # one match in force per line, whatever races past the row lock
+        Index(
+            "uq_reconcile_bank_match_line_active", "line_id", unique=True,
+            sqlite_where=sa.text("undone_at IS NULL"), postgresql_where=sa.text("undone_at IS NULL"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("reconcile_bank_line.id"), index=True)
