@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from formflow.auth.decorators import permission_required
-from formflow.errors import Conflict, Forbidden, Invalid
+from formflow.errors import Conflict, Forbidden, Invalid, NotFound
 from formflow.extensions import db
 from formflow.ledger import periods
 from formflow.reconcile import closing, listing
@@ -35,53 +35,53 @@ def _period_page(month, errors=(), given=None, status=200):
     return page, status
 
 
+def _act(month: str, action, success: str, given=None):
+    """Run `action`; on bad input the page again with its messages (422), on a refusal the page
+    with the refusal said; else commit and say `success`."""
+    try:
+        action()
+    except Invalid as invalid:
+        db.session.rollback()
+        return _period_page(month, invalid.errors, given, 422)
+    except (Conflict, Forbidden, NotFound) as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("reconcile.period", month=month))
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("reconcile.period", month=month))
+
+
 @bp.route("/periods/<month>/close", methods=["POST"])
 @permission_required("periods.close")
 def period_close(month: str):
     month = listing.require_month(month)
     given = listing.given_balances(request.form)
-    try:
-        closing.close(month, given, actor=current_user)
-    except Invalid as invalid:
-        db.session.rollback()
-        return _period_page(month, invalid.errors, given, 422)
-    except Conflict as conflict:
-        db.session.rollback()
-        flash(conflict.message, "error")
-        return redirect(url_for("reconcile.period", month=month))
-    db.session.commit()
-    flash(_("%(month)s is closed.", month=month), "success")
-    return redirect(url_for("reconcile.period", month=month))
+    return _act(
+        month,
+        lambda: closing.close(month, given, actor=current_user),
+        _("%(month)s is closed.", month=month),
+        given,
+    )
 
 
 @bp.route("/periods/<month>/reopen-request", methods=["POST"])
 @permission_required("periods.close")
 def period_reopen_request(month: str):
     month = listing.require_month(month)
-    try:
-        periods.request_reopen(month, request.form.get("reason", ""), actor=current_user)
-    except Invalid as invalid:
-        db.session.rollback()
-        return _period_page(month, invalid.errors, None, 422)
-    except Conflict as conflict:
-        db.session.rollback()
-        flash(conflict.message, "error")
-        return redirect(url_for("reconcile.period", month=month))
-    db.session.commit()
-    flash(_("Reopening %(month)s waits for a second person's approval.", month=month), "success")
-    return redirect(url_for("reconcile.period", month=month))
+    reason = request.form.get("reason", "")
+    return _act(
+        month, lambda: periods.request_reopen(month, reason, actor=current_user),
+        _("Reopening %(month)s waits for a second person's approval.", month=month),
+    )  # fmt: skip
 
 
 @bp.route("/periods/<month>/reopen-approve", methods=["POST"])
 @permission_required("periods.close")
 def period_reopen_approve(month: str):
     month = listing.require_month(month)
-    try:
-        periods.approve_reopen(month, actor=current_user)
-    except (Conflict, Forbidden) as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(url_for("reconcile.period", month=month))
-    db.session.commit()
-    flash(_("%(month)s is open again.", month=month), "success")
-    return redirect(url_for("reconcile.period", month=month))
+    return _act(
+        month,
+        lambda: periods.approve_reopen(month, actor=current_user),
+        _("%(month)s is open again.", month=month),
+    )

@@ -140,3 +140,30 @@ def test_a_file_of_another_layout_comes_back_with_the_missing_columns(app, login
     ) and "Change the column mapping" in _text(response)
     with app.app_context():
         assert db.session.execute(sa.select(sa.func.count(BankLine.id))).scalar_one() == 0
+
+
+def test_reopening_a_closed_month_takes_a_second_person(app, login_as):
+    from reconcile_support import bank_account
+
+    from formflow.auth.models import User
+    from formflow.ledger import periods
+
+    first, second = login_as("finance"), login_as("manager")
+    with app.app_context():
+        bank_account()
+        closer = db.session.execute(sa.select(User).where(User.username == first.username)).scalar_one()
+        periods.close("2026-10", facts={"bank_balance": "0.00", "ledger_balance": "0.00"}, actor=closer)
+        db.session.commit()
+    for client in (first, second):
+        client.get("/lang/en")
+    page = "/reconcile/periods/2026-10"
+    empty = first.post_form(f"{page}/reopen-request", {"reason": ""}, token_page=page)
+    assert empty.status_code == 422 and 'id="error-reason"' in _text(empty)
+    asked = first.post_form(
+        f"{page}/reopen-request", {"reason": "银行补记了一笔"}, token_page=page, follow_redirects=True
+    )
+    assert "waits for a second person's approval" in _text(asked) and "Approve reopening" not in _text(asked)
+    own = first.post_form(f"{page}/reopen-approve", {}, token_page=page, follow_redirects=True)
+    assert "not the one who asked" in _text(own)
+    approved = second.post_form(f"{page}/reopen-approve", {}, token_page=page, follow_redirects=True)
+    assert "2026-10 is open again." in _text(approved) and "Reopened on" in _text(approved)
