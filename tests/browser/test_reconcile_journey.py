@@ -98,6 +98,7 @@ def test_finance_imports_matches_by_hand_splits_and_closes_the_month(page, live_
     form.locator("input[name=parts-1-amount]").fill("100")
     form.get_by_role("button", name="Match").click()
     assert "The parts add up to 400.00; the bank line is 500.00." in page.locator("main").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "reconcile-split-refused.png"), full_page=True)
     form = page.locator('[data-testid="split-form"]')
     form.locator("input[name=parts-1-amount]").fill("200")
     form.get_by_role("button", name="Match").click()
@@ -113,6 +114,7 @@ def test_finance_imports_matches_by_hand_splits_and_closes_the_month(page, live_
 
     page.goto("/reconcile/periods/2026-11")
     assert page.locator('[data-testid="close-ready"]').is_visible()
+    page.screenshot(path=str(ARTIFACTS / "reconcile-close.png"), full_page=True)
     page.locator('[data-testid="close-month"]').click()
     page.wait_for_url(re.compile(r".*/reconcile/periods/2026-11$"))
     status = page.locator('[data-testid="period-status"]').inner_text()
