@@ -151,6 +151,8 @@ def open_invoices(customer_id: int, *, lock: bool = False) -> list[Invoice]:
         .where(Invoice.customer_id == customer_id, Invoice.status.in_(OPEN))
         .order_by(Invoice.due_date, Invoice.id)
     )
+    if lock:  # a payment allocating: its items are not read (they load if asked for)
+        query = query.options(sa.orm.lazyload(Invoice.items))
     if lock and db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Invoice).execution_options(populate_existing=True)
     return list(db.session.execute(query).scalars())

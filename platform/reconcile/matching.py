@@ -221,7 +221,7 @@ class Matcher:
         try:
             with db.session.begin_nested():
                 if kind == "invoice":
-                    customer = db.session.get(Customer, target.customer_id)
+                    customer = _customer(target.customer_id)
                     part = min(line.amount, target.outstanding)
                     short = part < target.outstanding  # else nothing is left to write off
                     parts = [Part(target.number, part)]
@@ -233,7 +233,7 @@ class Matcher:
                     link_payment(line, db.session.get(Payment, target.id), reason=reason, actor=actor)
                     self._forget_payment(target)
                 else:
-                    match_customer(line, db.session.get(Customer, target), reason=reason, actor=actor)
+                    match_customer(line, _customer(target), reason=reason, actor=actor)
                     for invoice in self.by_customer.get(target, ()):
                         db_invoice = db.session.get(Invoice, invoice.id)
                         invoice.outstanding = db_invoice.outstanding
@@ -253,6 +253,12 @@ class Matcher:
         for bucket in (self.registered[payment.reference.upper()], self.registered_by_amount[payment.amount]):
             if payment in bucket:
                 bucket.remove(payment)
+
+
+def _customer(customer_id: int) -> Customer:
+    """A customer as matching needs it: its relationships (contacts, status history) left to
+    load if ever read."""
+    return db.session.get(Customer, customer_id, options=[sa.orm.lazyload("*")])
 
 
 def auto_match(*, actor=None, account_id: int | None = None, lines: Sequence[BankLine] | None = None) -> int:
@@ -295,13 +301,13 @@ def match_invoices(line: BankLine, parts: Sequence[Part], *, actor, write_off: b
     if problems:
         raise Invalid(problems)
     customer = db.session.get(Customer, customer_ids.pop())
-    return _match(line, customer, parts, {"code": "manual"}, actor=actor, write_off=write_off)
+    return _match(line, customer, parts, {"code": "manual"}, actor=actor, write_off=write_off, checked=True)
 
 
 def match_customer(line: BankLine, customer: Customer, *, actor, reason: dict | None = None) -> BankMatch:
     """The line as a payment of `customer`: their open invoices oldest first, the rest to prepaid."""
     _matchable(line)
-    return _register(line, customer, None, reason or {"code": "manual"}, actor=actor)
+    return _register(line, customer, None, reason or {"code": "manual"}, actor=actor, checked=True)
 
 
 def link_payment(line: BankLine, payment: Payment | None, *, actor, reason: dict | None = None) -> BankMatch:
@@ -336,10 +342,9 @@ def link_payment(line: BankLine, payment: Payment | None, *, actor, reason: dict
     return _record(line, match, actor)
 
 
-def _match(line, customer, parts, reason, *, actor, write_off) -> BankMatch:
-    match = _register(
-        line, customer, [payments.Chosen(part.invoice, part.amount) for part in parts], reason, actor=actor
-    )
+def _match(line, customer, parts, reason, *, actor, write_off, checked=False) -> BankMatch:
+    chosen = [payments.Chosen(part.invoice, part.amount) for part in parts]
+    match = _register(line, customer, chosen, reason, actor=actor, checked=checked)
     if write_off and len(parts) == 1:
         invoice = _open_invoice(parts[0].invoice)
         if invoice is not None and 0 < invoice.outstanding <= write_off_limit(customer):
@@ -347,8 +352,9 @@ def _match(line, customer, parts, reason, *, actor, write_off) -> BankMatch:
     return match
 
 
-def _register(line, customer, chosen, reason, *, actor) -> BankMatch:
-    _matchable(line)  # (again, when matched by hand: cheap, and the automatic path needs it)
+def _register(line, customer, chosen, reason, *, actor, checked: bool = False) -> BankMatch:
+    if not checked:  # the automatic path's lines; by hand, the caller checked already
+        _matchable(line)
     rounds = db.session.execute(sa.select(sa.func.count()).where(BankMatch.line_id == line.id)).scalar_one()
     payment = payments.register(
         customer,
@@ -550,16 +556,20 @@ def suggestions(line: BankLine, *, limit: int = 8) -> list[Invoice]:
 
 def _period_open(line: BankLine) -> None:
     """A line of a closed month keeps its match: the close asserted it."""
-    period = periods.closed_period_of(line.booked_on)
-    if period is not None:
-        raise Conflict(_("%(month)s is closed: reopen it to change its bank lines.", month=period.month))
+    month = periods.closed_month_of(line.booked_on)
+    if month is not None:
+        raise Conflict(_("%(month)s is closed: reopen it to change its bank lines.", month=month))
 
 
 def _lock(line: BankLine) -> None:
     """Hold the line's row (PostgreSQL: FOR UPDATE; SQLite's write lock serialises anyway) and
     read it again: of two people matching it at once, the second sees the first's match."""
-    db.session.execute(sa.select(BankLine.id).where(BankLine.id == line.id).with_for_update())
-    db.session.refresh(line)
+    db.session.execute(
+        sa.select(BankLine)
+        .where(BankLine.id == line.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def _matchable(line: BankLine) -> None:
