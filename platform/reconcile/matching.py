@@ -569,7 +569,7 @@ def _lock(line: BankLine) -> None:
         .where(BankLine.id == line.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ).scalar_one()  # fetched: the row read is what refreshes `line`
 
 
 def _matchable(line: BankLine) -> None:
