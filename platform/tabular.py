@@ -45,6 +45,39 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 
+class FilterArgs:
+    """A list's query arguments as its filters read them (the page, its export and `export-list`
+    alike): text trimmed (empty: None), ISO dates; each bad value a problem at its argument's
+    pointer, raised together by `check`."""
+
+    def __init__(self, args: Mapping[str, str]):
+        self.args = args
+        self.errors: list[dict] = []
+
+    def text(self, name: str) -> str | None:
+        return (self.args.get(name) or "").strip() or None
+
+    def day(self, name: str) -> date | None:
+        from flask_babel import gettext as _
+
+        raw = self.text(name)
+        try:
+            return date.fromisoformat(raw) if raw else None
+        except ValueError:
+            self.problem(name, _("Not a date (YYYY-MM-DD): %(v)s", v=raw))
+            return None
+
+    def problem(self, name: str, message: str) -> None:
+        self.errors.append({"pointer": f"/{name}", "message": message})
+
+    def check(self) -> None:
+        """Invalid with every problem found, if any."""
+        from formflow.errors import Invalid
+
+        if self.errors:
+            raise Invalid(self.errors)
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of an export: its title (in the reader's language) and what its cells hold:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 
-from formflow import forms
+from formflow import forms, tabular
 from formflow.auth.models import User
 from formflow.cases import visibility
 from formflow.customers.models import Customer
@@ -89,19 +89,8 @@ LIST_ARGS = ("process", "state", "customer", "created_from", "created_to", "q")
 def filters_from(args, viewer: User | None) -> CaseFilter:
     """The case list's filters from its query arguments (`viewer`: whose list; None: every case);
     a date that is none is Invalid, pointing at its argument."""
-    errors: list[dict] = []
-
-    def text(name: str) -> str | None:
-        return (args.get(name) or "").strip() or None
-
-    def day(name: str) -> date | None:
-        raw = text(name)
-        try:
-            return date.fromisoformat(raw) if raw else None
-        except ValueError:
-            errors.append({"pointer": f"/{name}", "message": _("Not a date (YYYY-MM-DD): %(v)s", v=raw)})
-            return None
-
+    read = tabular.FilterArgs(args)
+    text, day = read.text, read.day
     found = CaseFilter(
         process=text("process"),
         state=text("state"),
@@ -111,8 +100,7 @@ def filters_from(args, viewer: User | None) -> CaseFilter:
         text=text("q"),
         viewer=viewer,
     )
-    if errors:
-        raise Invalid(errors)
+    read.check()
     return found
 
 

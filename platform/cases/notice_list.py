@@ -47,25 +47,13 @@ class NoticeFilter:
 
 def filters_from(args: Mapping[str, str], viewer) -> NoticeFilter:
     """The list's filters from its query arguments; a bad kind or date is Invalid at its argument."""
-    errors: list[dict] = []
-
-    def text(name: str) -> str | None:
-        return (args.get(name) or "").strip() or None
-
-    def day(name: str) -> date | None:
-        raw = text(name)
-        try:
-            return date.fromisoformat(raw) if raw else None
-        except ValueError:
-            errors.append({"pointer": f"/{name}", "message": _("Not a date (YYYY-MM-DD): %(v)s", v=raw)})
-            return None
-
+    read = tabular.FilterArgs(args)
+    text, day = read.text, read.day
     kind = text("kind")
     if kind is not None and kind not in KINDS:
-        errors.append({"pointer": "/kind", "message": _("Not a kind of notice: %(v)s", v=kind)})
+        read.problem("kind", _("Not a kind of notice: %(v)s", v=kind))
     found = NoticeFilter(text("customer"), kind, day("since"), day("until"), viewer)
-    if errors:
-        raise Invalid(errors)
+    read.check()
     return found
 
 

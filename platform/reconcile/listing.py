@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from formflow import tabular
 from formflow.billing.models import Invoice, Payment
 from formflow.errors import Invalid
 from formflow.extensions import db
@@ -136,19 +137,21 @@ class LineFilter:
     def from_args(cls, args: Mapping[str, str], viewer: Any = None) -> LineFilter:
         """The filters in query arguments (the page, its export and `export-list` alike); Invalid
         on a value that is not one."""
-        status = (args.get("status") or "").strip()
-        account = (args.get("account") or "").strip()
+        read = tabular.FilterArgs(args)
+        status, account = read.text("status") or "", read.text("account") or ""
         if status and status not in LINE_STATUSES:
-            raise Invalid([{"pointer": "/status", "message": _("Unknown status “%(s)s”.", s=status)}])
+            read.problem("status", _("Unknown status “%(s)s”.", s=status))
         if account and not account.isdigit():
-            raise Invalid([{"pointer": "/account", "message": _("No such bank account.")}])
-        return cls(
-            account=int(account) if account else None,
-            status=status,
-            date_from=_day(args.get("from"), "/from"),
-            date_to=_day(args.get("to"), "/to"),
-            text=(args.get("q") or "").strip()[:100],
+            read.problem("account", _("No such bank account."))
+        found = cls(
+            account=int(account) if account.isdigit() else None,
+            status=status if status in LINE_STATUSES else "",
+            date_from=read.day("from"),
+            date_to=read.day("to"),
+            text=(read.text("q") or "")[:100],
         )
+        read.check()
+        return found
 
     def query(self):
         query = sa.select(BankLine)
@@ -181,13 +184,6 @@ class LineFilter:
             }.items()
             if value
         }
-
-
-def _day(value, pointer: str) -> date | None:
-    try:
-        return date.fromisoformat(str(value).strip()) if value else None
-    except ValueError:
-        raise Invalid([{"pointer": pointer, "message": _("Not a date: %(value)s", value=value)}]) from None
 
 
 def lines_page(
