@@ -18,7 +18,7 @@ from formflow.billing.models import Invoice, Payment
 from formflow.errors import Invalid
 from formflow.extensions import db
 from formflow.ledger import periods
-from formflow.reconcile.matching import OPEN, PAYMENT_WINDOW
+from formflow.reconcile.matching import OPEN, PAYMENT_WINDOW, UNCONFIRMED
 from formflow.reconcile.models import LINE_STATUSES, BankImport, BankLine, BankMatch
 
 PAGE = 50
@@ -62,22 +62,10 @@ def open_invoices_with_age(today: date, limit: int = LIST_LIMIT) -> list[Aged]:
     return [Aged(invoice, (today - invoice.due_date).days) for invoice in rows]
 
 
-def _confirmed_payments():
-    return sa.select(BankMatch.payment_id).where(BankMatch.undone_at.is_(None))
-
-
 def registered_without_line(today: date, limit: int = LIST_LIMIT) -> list[Aged]:
     """Bank transfers registered (by a case or by hand) that no bank line confirms yet."""
     rows = db.session.execute(
-        sa.select(Payment)
-        .where(
-            Payment.method == "bank_transfer",
-            Payment.reversal_journal_id.is_(None),
-            ~Payment.key.startswith("bank-line:"),
-            Payment.id.not_in(_confirmed_payments()),
-        )
-        .order_by(Payment.paid_on, Payment.id)
-        .limit(limit)
+        sa.select(Payment).where(*UNCONFIRMED).order_by(Payment.paid_on, Payment.id).limit(limit)
     ).scalars()
     return [Aged(payment, (today - payment.paid_on).days) for payment in rows]
 

@@ -51,6 +51,14 @@ PAYMENT_WINDOW = 5
 OPEN = ("issued", "partially_paid")
 _INVOICE_NUMBER = re.compile(r"INV-\d{4}-\d{6}", re.IGNORECASE)
 _TOKEN = re.compile(r"[0-9A-Za-z][0-9A-Za-z_\-]*")
+#: a bank transfer registered before (by a case, by hand), not reversed, that no bank line
+#: confirms yet (those a bank line posted itself are keyed `bank-line:…`)
+UNCONFIRMED = (
+    Payment.method == "bank_transfer",
+    Payment.reversal_journal_id.is_(None),
+    ~Payment.key.startswith("bank-line:"),
+    Payment.id.not_in(sa.select(BankMatch.payment_id).where(BankMatch.undone_at.is_(None))),
+)
 
 
 @dataclass(frozen=True)
@@ -147,16 +155,10 @@ class Matcher:
             matcher.by_customer[item.customer_id].append(item)
         for code, customer_id in db.session.execute(sa.select(Customer.code, Customer.id)):
             matcher.customers[code.upper()] = customer_id
-        confirmed = sa.select(BankMatch.payment_id).where(BankMatch.undone_at.is_(None))
         for row in db.session.execute(
             sa.select(
                 Payment.id, Payment.customer_id, Payment.amount, Payment.reference, Payment.paid_on
-            ).where(
-                Payment.method == "bank_transfer",
-                Payment.reversal_journal_id.is_(None),
-                ~Payment.key.startswith("bank-line:"),
-                Payment.id.not_in(confirmed),
-            )
+            ).where(*UNCONFIRMED)
         ):
             item = _Registered(row.id, row.customer_id, row.amount, row.reference or "", row.paid_on)
             if len(item.reference) >= 4:
